@@ -1,0 +1,106 @@
+# ctrk — one Makefile for every tool, the man pages and the tests.
+
+VERSION   := 0.1.0
+PREFIX    ?= /usr/local
+BINDIR    ?= $(PREFIX)/bin
+MANDIR    ?= $(PREFIX)/share/man
+DESTDIR   ?=
+BUILD     ?= build
+
+CC        ?= cc
+CFLAGS    ?= -O2 -g
+PKGS      := libcurl libcjson libarchive libcrypto
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+CTRK_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter \
+	-Ilib/common -DCTRK_VERSION='"$(VERSION)"' $(PKG_CFLAGS)
+CTRK_LIBS   := $(PKG_LIBS) -lpthread
+
+TOOLS     := $(patsubst %/main.c,%,$(wildcard ctrk-*/main.c))
+LIB_SRC   := $(wildcard lib/common/*.c)
+LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
+LIB       := $(BUILD)/libctrk.a
+BINS      := $(TOOLS:%=$(BUILD)/bin/%)
+UNIT_SRC  := $(wildcard tests/unit/test-*.c)
+UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+MAN_SRC   := $(wildcard man/*.scd)
+MAN_PAGES := $(MAN_SRC:man/%.scd=$(BUILD)/man/%)
+
+.PHONY: all check check-asan check-unit check-bats valgrind deps install uninstall clean format demo bench man
+
+all: $(BINS) $(UNIT_BINS) man
+
+$(BUILD)/%.o: %.c $(wildcard lib/common/*.h) $(wildcard ctrk-*/*.h) Makefile
+	@mkdir -p $(dir $@)
+	$(CC) $(CTRK_CFLAGS) $(CFLAGS) -MMD -c -o $@ $<
+
+$(LIB): $(LIB_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+# Each tool is its folder's .c files linked with the shared library.
+tool_objs = $(patsubst %.c,$(BUILD)/%.o,$(wildcard $(1)/*.c))
+.SECONDEXPANSION:
+$(BUILD)/bin/%: $$(call tool_objs,$$*) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(CTRK_LIBS)
+
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(CTRK_LIBS)
+
+man: $(MAN_PAGES)
+$(BUILD)/man/%: man/%.scd
+	@mkdir -p $(dir $@)
+	@if command -v scdoc >/dev/null; then scdoc < $< > $@; else echo "scdoc missing: skipping $@"; fi
+
+# Installs only the Debian packages that are missing.
+deps:
+	@sh tests/deps.sh
+
+check: deps
+	$(MAKE) all
+	@CTRK_BUILD=$(abspath $(BUILD)) sh tests/run.sh
+
+check-asan: deps
+	$(MAKE) all BUILD=build-asan \
+		CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+		LDFLAGS="-fsanitize=address,undefined"
+	@CTRK_BUILD=$(abspath build-asan) \
+		ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=99 \
+		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:exitcode=99 \
+		sh tests/run.sh
+
+check-unit: all
+	@CTRK_BUILD=$(abspath $(BUILD)) CTRK_ONLY=unit sh tests/run.sh
+
+# The unit tests under valgrind: no leaks, no invalid accesses.
+valgrind: all
+	@CTRK_BUILD=$(abspath $(BUILD)) CTRK_ONLY=unit CTRK_VALGRIND=1 sh tests/run.sh
+
+demo: deps all
+	@CTRK_BUILD=$(abspath $(BUILD)) sh tests/demo.sh
+
+bench: all
+	@CTRK_BUILD=$(abspath $(BUILD)) bash bench/pull.sh
+
+install: $(BINS) man
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7
+	install -m 0755 $(BINS) $(DESTDIR)$(BINDIR)/
+	@for p in $(MAN_PAGES); do \
+		[ -f $$p ] || continue; \
+		s=$${p##*.}; install -m 0644 $$p $(DESTDIR)$(MANDIR)/man$$s/; \
+	done
+
+uninstall:
+	rm -f $(TOOLS:%=$(DESTDIR)$(BINDIR)/%)
+	@for p in $(MAN_SRC:man/%.scd=%); do s=$${p##*.}; rm -f $(DESTDIR)$(MANDIR)/man$$s/$$p; done
+
+format:
+	clang-format -i lib/common/*.[ch] ctrk-*/*.[ch] tests/unit/*.[ch]
+
+clean:
+	rm -rf build build-asan
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

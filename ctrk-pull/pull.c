@@ -1,0 +1,315 @@
+#include "pull.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "descriptor.h"
+#include "fsutil.h"
+#include "image.h"
+#include "json.h"
+#include "progress.h"
+
+/* ---- the root document: manifest, or index and then manifest ----------- */
+
+struct resolved {
+	char *body; /* the image manifest */
+	size_t len;
+	char *media_type;
+	char digest[CTRK_DIGEST_LEN + 1];
+	char index_digest[CTRK_DIGEST_LEN + 1]; /* "" when not through an index */
+	ctrk_platform_t platform;               /* from the index entry, if any */
+	ctrk_manifest_t manifest;
+};
+
+static void
+resolved_free(struct resolved *r)
+{
+	free(r->body);
+	free(r->media_type);
+	ctrk_platform_free(&r->platform);
+	ctrk_manifest_free(&r->manifest);
+}
+
+static int
+check_digest(const char *body, size_t len, const char *want, char *got, const char *what, ctrk_error_t *err)
+{
+	ctrk_digest_bytes(body, len, got);
+	if (want && strcmp(got, want) != 0)
+		return ctrk_error_set(err, 0, "%s does not match its digest: expected %s, got %s", what, want, got);
+	return 0;
+}
+
+static int
+resolve(source_t *src, const pull_opts_t *opts, struct resolved *r, ctrk_error_t *err)
+{
+	memset(r, 0, sizeof *r);
+	if (src->ops->get_root(src, &r->body, &r->len, &r->media_type, err) < 0)
+		return -1;
+	if (check_digest(r->body, r->len, src->pinned_digest, r->digest, "manifest", err) < 0)
+		return -1;
+	ctrk_doc_kind_t kind;
+	cleanup_free char *mt = NULL;
+	if (ctrk_doc_kind(r->body, r->len, r->media_type, &kind, &mt, err) < 0)
+		return -1;
+	if (kind == CTRK_DOC_INDEX) {
+		ctrk_blob_t chosen = {0};
+		if (ctrk_index_select(r->body, r->len, &opts->platform, &chosen, &r->platform, err) < 0)
+			return -1;
+		memcpy(r->index_digest, r->digest, sizeof r->digest);
+		free(r->body);
+		free(r->media_type);
+		r->body = NULL;
+		r->media_type = NULL;
+		int rc = src->ops->get_manifest(src, chosen.digest, &r->body, &r->len, &r->media_type, err);
+		if (rc == 0)
+			rc = check_digest(r->body, r->len, chosen.digest, r->digest, "manifest", err);
+		if (rc == 0 && (long long)r->len != chosen.size)
+			rc = ctrk_error_set(err, 0, "manifest %s is %zu bytes, the index says %lld", chosen.digest,
+					    r->len, chosen.size);
+		if (rc == 0 && !r->media_type)
+			r->media_type = ctrk_xstrdup(chosen.media_type);
+		ctrk_blob_free(&chosen);
+		if (rc < 0)
+			return -1;
+	}
+	return ctrk_manifest_parse(r->body, r->len, r->media_type, &r->manifest, err);
+}
+
+/* ---- blobs, in parallel ------------------------------------------------- */
+
+struct job {
+	const ctrk_blob_t *blob;
+	int bar;
+};
+
+struct transfer {
+	source_t *src;
+	const ctrk_store_t *store;
+	struct job *jobs;
+	int njobs;
+	atomic_int next;
+	atomic_bool failed;
+	pthread_mutex_t lock;
+	ctrk_error_t first_err; /* the first failure, under lock */
+	progress_t *progress;
+};
+
+struct progress_ctx {
+	struct transfer *t;
+	int bar;
+};
+
+static bool
+on_progress(void *ctx, long long done, long long total)
+{
+	struct progress_ctx *pc = ctx;
+	progress_bar_set(pc->t->progress, pc->bar, done);
+	/* After a failure elsewhere, stop early; the partial file stays. */
+	return !atomic_load(&pc->t->failed);
+}
+
+static void
+transfer_fail(struct transfer *t, const ctrk_error_t *err)
+{
+	pthread_mutex_lock(&t->lock);
+	if (!atomic_exchange(&t->failed, true))
+		t->first_err = *err;
+	pthread_mutex_unlock(&t->lock);
+}
+
+static void *
+worker(void *arg)
+{
+	struct transfer *t = arg;
+	void *w = t->src->ops->worker_new ? t->src->ops->worker_new(t->src) : NULL;
+	int i;
+	while (!atomic_load(&t->failed) && (i = atomic_fetch_add(&t->next, 1)) < t->njobs) {
+		const struct job *job = &t->jobs[i];
+		ctrk_error_t err = {0};
+		ctrk_ingest_t in;
+		int rc = ctrk_ingest_open(&in, t->store, job->blob->digest, job->blob->size, &err);
+		if (rc == 1) {
+			progress_bar_skip(t->progress, job->bar, "exists");
+			continue;
+		}
+		struct progress_ctx pc = {t, job->bar};
+		if (rc == 0)
+			progress_bar_set(t->progress, job->bar, in.offset);
+		if (rc < 0 || t->src->ops->fetch_blob(t->src, w, &in, on_progress, &pc, &err) < 0)
+			transfer_fail(t, &err);
+		else
+			progress_bar_skip(t->progress, job->bar, "done");
+	}
+	if (t->src->ops->worker_free)
+		t->src->ops->worker_free(w);
+	return NULL;
+}
+
+static int
+transfer_blobs(source_t *src, const ctrk_store_t *store, const ctrk_manifest_t *m, const pull_opts_t *opts,
+	       ctrk_error_t *err)
+{
+	int n = 0;
+	cleanup_free struct job *jobs = ctrk_xcalloc(m->nlayers + 1, sizeof *jobs);
+	/* The config first: it is small and checked before anything else. */
+	jobs[n++] = (struct job){&m->config, 0};
+	for (size_t i = 0; i < m->nlayers; i++) {
+		bool dup = false;
+		for (int j = 0; j < n; j++)
+			dup |= strcmp(jobs[j].blob->digest, m->layers[i].digest) == 0;
+		if (!dup) {
+			jobs[n] = (struct job){&m->layers[i], n};
+			n++;
+		}
+	}
+
+	struct transfer t = {.src = src, .store = store, .jobs = jobs, .njobs = n};
+	pthread_mutex_init(&t.lock, NULL);
+	t.progress = progress_start(!opts->quiet && isatty(STDERR_FILENO), n);
+	for (int i = 0; i < n; i++) {
+		char label[32];
+		snprintf(label, sizeof label, "%s %.12s", i == 0 ? "config" : "layer", ctrk_digest_hex(jobs[i].blob->digest));
+		progress_bar_init(t.progress, i, label, jobs[i].blob->size);
+	}
+
+	int nthreads = opts->jobs < n ? opts->jobs : n;
+	pthread_t threads[64];
+	int started = 0;
+	for (; started < nthreads && started < 64; started++)
+		if (pthread_create(&threads[started], NULL, worker, &t) != 0)
+			break;
+	if (started == 0)
+		worker(&t);
+	for (int i = 0; i < started; i++)
+		pthread_join(threads[i], NULL);
+	progress_stop(t.progress);
+	pthread_mutex_destroy(&t.lock);
+
+	if (atomic_load(&t.failed)) {
+		*err = t.first_err;
+		return -1;
+	}
+	/* Every blob is verified: only now does the store change. */
+	for (int i = 0; i < n; i++)
+		if (ctrk_store_commit_blob(store, jobs[i].blob->digest, err) < 0)
+			return -1;
+	return ctrk_store_sync(store, err);
+}
+
+/* ---- the whole pull ----------------------------------------------------- */
+
+static int
+check_platform(const struct resolved *r, const ctrk_store_t *store, const pull_opts_t *opts, ctrk_platform_t *out,
+	       ctrk_error_t *err)
+{
+	cleanup_free char *body = NULL;
+	size_t len = 0;
+	if (ctrk_store_read_blob(store, r->manifest.config.digest, CTRK_CONFIG_MAX, &body, &len, err) < 0)
+		return -1;
+	cleanup_json cJSON *config = NULL;
+	if (ctrk_config_parse(body, len, &r->manifest, &config, err) < 0)
+		return -1;
+	if (r->index_digest[0]) {
+		out->os = ctrk_xstrdup(r->platform.os);
+		out->arch = ctrk_xstrdup(r->platform.arch);
+		out->variant = r->platform.variant ? ctrk_xstrdup(r->platform.variant) : NULL;
+		return 0;
+	}
+	ctrk_error_t ignored;
+	if (ctrk_platform_from_json(config, out, &ignored) < 0)
+		return 0; /* a config without os/architecture: nothing to check */
+	if (!ctrk_platform_match(&opts->platform, out)) {
+		cleanup_free char *want = ctrk_platform_string(&opts->platform);
+		cleanup_free char *got = ctrk_platform_string(out);
+		if (opts->platform_given)
+			return ctrk_error_set(err, 0, "the image is for %s, not %s", got, want);
+		ctrk_warn("the image is for %s, this host is %s", got, want);
+	}
+	return 0;
+}
+
+static int
+record(source_t *src, const struct resolved *r, const ctrk_platform_t *platform, const ctrk_store_t *store,
+       ctrk_error_t *err)
+{
+	if (ctrk_store_write_blob(store, r->digest, r->body, r->len, err) < 0)
+		return -1;
+	cleanup_json cJSON *desc = cJSON_CreateObject();
+	cJSON_AddStringToObject(desc, "mediaType", r->manifest.media_type);
+	cJSON_AddStringToObject(desc, "digest", r->digest);
+	cJSON_AddNumberToObject(desc, "size", (double)r->len);
+	if (platform->os)
+		cJSON_AddItemToObject(desc, "platform", ctrk_platform_to_json(platform));
+	cleanup_json cJSON *ann = cJSON_CreateObject();
+	if (r->index_digest[0])
+		cJSON_AddStringToObject(ann, CTRK_ANNOTATION_INDEX, r->index_digest);
+	if (src->source_id)
+		cJSON_AddStringToObject(ann, CTRK_ANNOTATION_SOURCE, src->source_id);
+	return ctrk_store_set_ref(store, src->ref_name, desc, ann, err);
+}
+
+int
+pull_image(const char *spec, const pull_opts_t *opts, ctrk_error_t *err)
+{
+	ctrk_store_t store;
+	if (ctrk_store_open(&store, opts->root, err) < 0)
+		return -1;
+	source_t *src = NULL;
+	struct resolved r = {0};
+	ctrk_platform_t platform = {0};
+	cJSON *image = NULL, *d = NULL;
+	int ret = -1;
+
+	if (source_open(spec, opts, &store, &src, err) < 0)
+		goto out;
+	if (resolve(src, opts, &r, err) < 0 || transfer_blobs(src, &store, &r.manifest, opts, err) < 0 ||
+	    check_platform(&r, &store, opts, &platform, err) < 0 || record(src, &r, &platform, &store, err) < 0)
+		goto out;
+	image = ctrk_image_from_store(&store, src->ref_name, err);
+	if (!image)
+		goto out;
+	d = ctrk_descriptor_new();
+	cJSON_AddItemToObject(d, "image", image);
+	ret = ctrk_descriptor_write(STDOUT_FILENO, d, err);
+out:
+	cJSON_Delete(d);
+	if (ret < 0)
+		ctrk_error_wrap(err, "pulling '%s'", spec);
+	ctrk_platform_free(&platform);
+	resolved_free(&r);
+	source_free(src);
+	ctrk_store_close(&store);
+	return ret;
+}
+
+/* ---- sources ------------------------------------------------------------ */
+
+int
+source_open(const char *spec, const pull_opts_t *opts, const ctrk_store_t *store, source_t **out,
+	    ctrk_error_t *err)
+{
+	if (strncmp(spec, "oci:", 4) == 0 || strncmp(spec, "oci-archive:", 12) == 0 ||
+	    strncmp(spec, "docker-archive:", 15) == 0)
+		return source_layout_open(spec, opts, store, out, err);
+	if (strncmp(spec, "docker://", 9) == 0)
+		spec += 9;
+	return source_registry_open(spec, opts, out, err);
+}
+
+void
+source_free(source_t *src)
+{
+	if (!src)
+		return;
+	if (src->ops && src->ops->close)
+		src->ops->close(src);
+	free(src->ref_name);
+	free(src->source_id);
+	free(src->pinned_digest);
+	free(src);
+}

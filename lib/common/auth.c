@@ -1,0 +1,516 @@
+/* Registry credentials, looked up where podman, skopeo and docker keep them.
+ *
+ * File format (containers-auth.json(5), docker config.json):
+ *   { "credHelpers": { "REGISTRY": "NAME" },
+ *     "auths": { "REGISTRY": { "auth": base64("user:pass") } },
+ *     "credsStore": "NAME" }
+ * A helper is the program docker-credential-NAME, run with the argument
+ * "get", the server URL on stdin and {"ServerURL","Username","Secret"} on
+ * stdout: https://github.com/docker/docker-credential-helpers
+ *
+ * Secrets are never printed nor put in error messages, and every buffer that
+ * held one is wiped before it is freed.
+ */
+#include "auth.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "cleanup.h"
+#include "fsutil.h"
+#include "json.h"
+
+extern char **environ;
+
+#define AUTH_FILE_MAX (1024 * 1024)
+#define HELPER_OUTPUT_MAX (64 * 1024)
+/* The server URL is written to the helper's stdin before the helper starts,
+ * so it must fit in the pipe; 4096 is PIPE_BUF and far above any host name. */
+#define SERVER_URL_MAX 4096
+
+#define DOCKER_HUB "docker.io"
+#define DOCKER_HUB_SERVER_URL "https://index.docker.io/v1/"
+
+static void
+wipe_str(char *s)
+{
+	if (s)
+		explicit_bzero(s, strlen(s));
+}
+
+void
+ctrk_creds_clear(ctrk_creds_t *c)
+{
+	if (!c)
+		return;
+	wipe_str(c->username);
+	wipe_str(c->password);
+	wipe_str(c->identity_token);
+	free(c->username);
+	free(c->password);
+	free(c->identity_token);
+	c->username = c->password = c->identity_token = NULL;
+}
+
+/* cJSON_Delete() after wiping every string value in the tree. */
+static void
+json_wipe(cJSON *j)
+{
+	for (; j; j = j->next) {
+		wipe_str(j->valuestring);
+		json_wipe(j->child);
+	}
+}
+
+static void
+json_wipe_deletep(cJSON **j)
+{
+	json_wipe(*j);
+	cJSON_Delete(*j);
+}
+
+#define cleanup_json_wipe __attribute__((cleanup(json_wipe_deletep)))
+
+/* Parse LEN bytes of BUF, then wipe and free BUF whatever the outcome. */
+static cJSON *
+parse_and_wipe(char *buf, size_t len, const char *what, ctrk_error_t *err)
+{
+	cJSON *doc = ctrk_json_parse(buf, len, what, err);
+	explicit_bzero(buf, len);
+	free(buf);
+	return doc;
+}
+
+/* --- registry names -------------------------------------------------- */
+
+/* "https://index.docker.io/v1/" -> "docker.io", "http://h:5000/x" -> "h:5000".
+ * Docker Hub goes by three names; they are all "docker.io" here. */
+static char *
+normalize_registry(const char *s)
+{
+	if (strncasecmp(s, "https://", 8) == 0)
+		s += 8;
+	else if (strncasecmp(s, "http://", 7) == 0)
+		s += 7;
+	size_t n = strcspn(s, "/");
+	char *host = ctrk_xmalloc(n + 1);
+	memcpy(host, s, n);
+	host[n] = '\0';
+	if (strcasecmp(host, "index.docker.io") == 0 || strcasecmp(host, "registry-1.docker.io") == 0) {
+		free(host);
+		host = ctrk_xstrdup(DOCKER_HUB);
+	}
+	return host;
+}
+
+/* OBJ[REGISTRY] by exact key first, then the first key that normalises to
+ * the same registry. */
+static const cJSON *
+find_entry(const cJSON *obj, const char *registry)
+{
+	if (!obj)
+		return NULL;
+	const cJSON *exact = cJSON_GetObjectItemCaseSensitive(obj, registry);
+	if (exact)
+		return exact;
+	cleanup_free char *want = normalize_registry(registry);
+	const cJSON *item;
+	cJSON_ArrayForEach(item, obj) {
+		if (!item->string)
+			continue;
+		cleanup_free char *key = normalize_registry(item->string);
+		if (strcasecmp(key, want) == 0)
+			return item;
+	}
+	return NULL;
+}
+
+/* --- credential helpers ---------------------------------------------- */
+
+/* A pipe whose both ends are O_CLOEXEC and above 2, so that the dup2() onto
+ * the child's 0 and 1 can never clobber the other end. */
+static int
+make_pipe(int fds[2], ctrk_error_t *err)
+{
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return ctrk_error_errno(err, "pipe");
+	for (int i = 0; i < 2; i++) {
+		if (p[i] > 2)
+			continue;
+		int fd = fcntl(p[i], F_DUPFD_CLOEXEC, 3);
+		if (fd < 0) {
+			ctrk_error_errno(err, "fcntl F_DUPFD_CLOEXEC");
+			close(p[0]);
+			close(p[1]);
+			return -1;
+		}
+		close(p[i]);
+		p[i] = fd;
+	}
+	fds[0] = p[0];
+	fds[1] = p[1];
+	return 0;
+}
+
+static int
+spawn_helper(const char *prog, int stdin_fd, int stdout_fd, pid_t *pid, ctrk_error_t *err)
+{
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	sigset_t none, dfl;
+	char *const argv[] = { (char *)prog, (char *)"get", NULL };
+	int rc;
+
+	sigemptyset(&none);
+	sigemptyset(&dfl);
+	sigaddset(&dfl, SIGPIPE);
+
+	if ((rc = posix_spawn_file_actions_init(&fa)) != 0)
+		return ctrk_error_set(err, rc, "posix_spawn_file_actions_init");
+	if ((rc = posix_spawnattr_init(&attr)) != 0) {
+		posix_spawn_file_actions_destroy(&fa);
+		return ctrk_error_set(err, rc, "posix_spawnattr_init");
+	}
+	/* stdin and stdout are our pipes; stderr is discarded: we neither let a
+	 * helper write on our caller's terminal nor copy what it says into an
+	 * error message, where a secret could end up. */
+	if ((rc = posix_spawn_file_actions_adddup2(&fa, stdin_fd, 0)) == 0 &&
+	    (rc = posix_spawn_file_actions_adddup2(&fa, stdout_fd, 1)) == 0 &&
+	    (rc = posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0)) == 0 &&
+	    (rc = posix_spawn_file_actions_addclosefrom_np(&fa, 3)) == 0 &&
+	    (rc = posix_spawnattr_setsigmask(&attr, &none)) == 0 &&
+	    (rc = posix_spawnattr_setsigdefault(&attr, &dfl)) == 0 &&
+	    (rc = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)) == 0)
+		rc = posix_spawnp(pid, prog, &fa, &attr, argv, environ);
+	posix_spawnattr_destroy(&attr);
+	posix_spawn_file_actions_destroy(&fa);
+	if (rc != 0)
+		return ctrk_error_set(err, rc, "cannot run credential helper '%s'", prog);
+	return 0;
+}
+
+static int
+reap(pid_t pid, int *status, ctrk_error_t *err)
+{
+	while (waitpid(pid, status, 0) < 0) {
+		if (errno != EINTR)
+			return ctrk_error_errno(err, "waitpid");
+	}
+	return 0;
+}
+
+/* {"ServerURL","Username","Secret"} into OUT.  Returns 1, or 0 when the
+ * helper answered with neither a user name nor a secret. */
+static int
+parse_helper_output(const cJSON *doc, const char *what, ctrk_creds_t *out, ctrk_error_t *err)
+{
+	const char *user = NULL, *secret = NULL;
+	if (!cJSON_IsObject(doc))
+		return ctrk_error_set(err, 0, "%s: expected a JSON object", what);
+	if (ctrk_json_get_string(doc, "Username", false, &user, what, err) < 0 ||
+	    ctrk_json_get_string(doc, "Secret", false, &secret, what, err) < 0)
+		return -1;
+	if ((!user || !*user) && (!secret || !*secret))
+		return 0;
+	/* docker-credential-helpers: a "<token>" user means the secret is an
+	 * identity (refresh) token, not a password. */
+	if (user && strcmp(user, "<token>") == 0) {
+		out->identity_token = ctrk_xstrdup(secret ? secret : "");
+		return 1;
+	}
+	out->username = ctrk_xstrdup(user ? user : "");
+	out->password = ctrk_xstrdup(secret ? secret : "");
+	return 1;
+}
+
+/* Run docker-credential-NAME get.  1 found, 0 none, -1 error. */
+static int
+run_helper(const char *name, const char *registry, ctrk_creds_t *out, ctrk_error_t *err)
+{
+	/* A name with a '/' would make posix_spawnp() run a path, not a
+	 * docker-credential-* program from PATH. */
+	if (!*name || strchr(name, '/'))
+		return ctrk_error_set(err, 0, "invalid credential helper name '%s'", name);
+	cleanup_free char *prog = ctrk_strdup_printf("docker-credential-%s", name);
+	cleanup_free char *host = normalize_registry(registry);
+	/* Docker Hub's credentials are stored under its legacy URL. */
+	const char *url = strcmp(host, DOCKER_HUB) == 0 ? DOCKER_HUB_SERVER_URL : registry;
+	size_t url_len = strlen(url);
+	if (url_len > SERVER_URL_MAX)
+		return ctrk_error_set(err, 0, "registry name longer than %d bytes", SERVER_URL_MAX);
+
+	int in[2], outp[2];
+	if (make_pipe(in, err) < 0)
+		return -1;
+	cleanup_close int in_r = in[0], in_w = in[1];
+	if (make_pipe(outp, err) < 0)
+		return -1;
+	cleanup_close int out_r = outp[0], out_w = outp[1];
+
+	/* Fill stdin before the helper exists: the URL fits in the pipe, and a
+	 * helper that exits without reading cannot make us take a SIGPIPE. */
+	if (ctrk_write_all(in_w, url, url_len, err) < 0)
+		return ctrk_error_wrap(err, "writing to credential helper '%s'", prog);
+	close(steal_fd(&in_w));
+
+	pid_t pid;
+	if (spawn_helper(prog, in_r, out_w, &pid, err) < 0)
+		return -1;
+	close(steal_fd(&in_r));
+	close(steal_fd(&out_w));
+
+	char *buf = NULL;
+	size_t len = 0;
+	int r = ctrk_read_all_fd(out_r, HELPER_OUTPUT_MAX, &buf, &len, err);
+	/* Closing first means a helper still writing gets EPIPE, not a hang. */
+	close(steal_fd(&out_r));
+	int status = 0;
+	ctrk_error_t werr;
+	if (reap(pid, &status, &werr) < 0) {
+		if (buf) {
+			explicit_bzero(buf, len);
+			free(buf);
+		}
+		*err = werr;
+		return -1;
+	}
+	if (r < 0)
+		return ctrk_error_wrap(err, "reading the output of credential helper '%s'", prog);
+
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		bool not_found = WIFEXITED(status) && strstr(buf, "credentials not found");
+		explicit_bzero(buf, len);
+		free(buf);
+		if (not_found)
+			return 0;
+		if (WIFSIGNALED(status))
+			return ctrk_error_set(err, 0, "credential helper '%s' failed: killed by signal %d", prog,
+					      WTERMSIG(status));
+		return ctrk_error_set(err, 0, "credential helper '%s' failed: exit status %d", prog,
+				      WEXITSTATUS(status));
+	}
+
+	cleanup_free char *what = ctrk_strdup_printf("output of credential helper '%s'", prog);
+	cleanup_json_wipe cJSON *doc = parse_and_wipe(buf, len, what, err);
+	if (!doc)
+		return -1;
+	return parse_helper_output(doc, what, out, err);
+}
+
+/* --- auths entries --------------------------------------------------- */
+
+/* Decode standard base64, padded or not, into a NUL-terminated string. */
+static char *
+base64_decode(const char *in, size_t *outlen)
+{
+	size_t n = strlen(in);
+	if (n % 4 == 1)
+		return NULL;
+	size_t padded = (n + 3) / 4 * 4;
+	cleanup_free char *src = ctrk_xmalloc(padded + 1);
+	memcpy(src, in, n);
+	memset(src + n, '=', padded - n);
+	src[padded] = '\0';
+	size_t pad = 0;
+	while (pad < 2 && padded > pad && src[padded - 1 - pad] == '=')
+		pad++;
+
+	char *dst = ctrk_xmalloc(padded / 4 * 3 + 1);
+	/* EVP_DecodeBlock() decodes the '=' padding as zero bytes and counts
+	 * them in its result: take them off again. */
+	int r = EVP_DecodeBlock((unsigned char *)dst, (const unsigned char *)src, (int)padded);
+	explicit_bzero(src, padded);
+	if (r < 0 || (size_t)r < pad) {
+		explicit_bzero(dst, padded / 4 * 3 + 1);
+		free(dst);
+		return NULL;
+	}
+	*outlen = (size_t)r - pad;
+	dst[*outlen] = '\0';
+	return dst;
+}
+
+static int
+entry_string(const cJSON *entry, const char *key, const char **out, const char *path, const char *name,
+	     ctrk_error_t *err)
+{
+	const cJSON *item = cJSON_GetObjectItemCaseSensitive(entry, key);
+	if (!item || cJSON_IsNull(item))
+		return 0;
+	if (!cJSON_IsString(item))
+		return ctrk_error_set(err, 0, "'%s': auths entry '%s': field '%s' must be a string", path, name,
+				      key);
+	if (*item->valuestring)
+		*out = item->valuestring;
+	return 0;
+}
+
+/* One auths entry into OUT: 1 found, 0 empty (docker writes "{}" when the
+ * credentials are in a credsStore), -1 error. */
+static int
+parse_auth_entry(const cJSON *entry, const char *path, ctrk_creds_t *out, ctrk_error_t *err)
+{
+	const char *name = entry->string;
+	const char *auth = NULL, *user = NULL, *pass = NULL, *token = NULL;
+	if (!cJSON_IsObject(entry))
+		return ctrk_error_set(err, 0, "'%s': auths entry '%s' must be an object", path, name);
+	if (entry_string(entry, "auth", &auth, path, name, err) < 0 ||
+	    entry_string(entry, "username", &user, path, name, err) < 0 ||
+	    entry_string(entry, "password", &pass, path, name, err) < 0 ||
+	    entry_string(entry, "identitytoken", &token, path, name, err) < 0)
+		return -1;
+
+	if (auth) {
+		size_t len = 0;
+		char *plain = base64_decode(auth, &len);
+		if (!plain)
+			return ctrk_error_set(err, 0, "'%s': auths entry '%s': invalid base64 in 'auth'", path,
+					      name);
+		char *colon = strchr(plain, ':');
+		if (!colon || memchr(plain, '\0', len)) {
+			explicit_bzero(plain, len);
+			free(plain);
+			return ctrk_error_set(err, 0, "'%s': auths entry '%s': 'auth' is not 'user:password'",
+					      path, name);
+		}
+		*colon = '\0';
+		out->username = ctrk_xstrdup(plain);
+		out->password = ctrk_xstrdup(colon + 1);
+		explicit_bzero(plain, len);
+		free(plain);
+	} else if (user || pass) {
+		out->username = ctrk_xstrdup(user ? user : "");
+		out->password = ctrk_xstrdup(pass ? pass : "");
+	}
+	if (token)
+		out->identity_token = ctrk_xstrdup(token);
+	return out->username || out->identity_token ? 1 : 0;
+}
+
+/* --- files ----------------------------------------------------------- */
+
+/* 1 found, 0 none (or no such file, unless MUST_EXIST), -1 error. */
+static int
+lookup_in_file(const char *path, bool must_exist, const char *registry, ctrk_creds_t *out, ctrk_error_t *err)
+{
+	cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		if ((errno == ENOENT || errno == ENOTDIR) && !must_exist)
+			return 0;
+		return ctrk_error_errno(err, "cannot open auth file '%s'", path);
+	}
+	char *buf = NULL;
+	size_t len = 0;
+	if (ctrk_read_all_fd(fd, AUTH_FILE_MAX, &buf, &len, err) < 0)
+		return ctrk_error_wrap(err, "reading auth file '%s'", path);
+	cleanup_free char *what = ctrk_strdup_printf("'%s'", path);
+	cleanup_json_wipe cJSON *doc = parse_and_wipe(buf, len, what, err);
+	if (!doc)
+		return -1;
+	if (!cJSON_IsObject(doc))
+		return ctrk_error_set(err, 0, "%s: expected a JSON object", what);
+
+	const cJSON *helpers = NULL, *auths = NULL;
+	const char *store = NULL;
+	if (ctrk_json_get_object(doc, "credHelpers", false, &helpers, what, err) < 0 ||
+	    ctrk_json_get_object(doc, "auths", false, &auths, what, err) < 0 ||
+	    ctrk_json_get_string(doc, "credsStore", false, &store, what, err) < 0)
+		return -1;
+
+	int r;
+	const cJSON *helper = find_entry(helpers, registry);
+	if (helper) {
+		if (!cJSON_IsString(helper))
+			return ctrk_error_set(err, 0, "%s: credHelpers entry '%s' must be a string", what,
+					      helper->string);
+		if ((r = run_helper(helper->valuestring, registry, out, err)) != 0)
+			return r < 0 ? ctrk_error_wrap(err, "%s", what) : 1;
+	}
+	const cJSON *entry = find_entry(auths, registry);
+	if (entry && (r = parse_auth_entry(entry, path, out, err)) != 0)
+		return r;
+	if (store && *store) {
+		if ((r = run_helper(store, registry, out, err)) != 0)
+			return r < 0 ? ctrk_error_wrap(err, "%s", what) : 1;
+	}
+	return 0;
+}
+
+static const char *
+env_nonempty(const char *name)
+{
+	const char *v = getenv(name);
+	return v && *v ? v : NULL;
+}
+
+/* "USER:PASS" or "USER" (an empty password). */
+static int
+parse_creds(const char *s, ctrk_creds_t *out, ctrk_error_t *err)
+{
+	if (!*s)
+		return ctrk_error_set(err, 0, "invalid --creds: empty, expected USER[:PASSWORD]");
+	if (*s == ':')
+		return ctrk_error_set(err, 0, "invalid --creds: empty user name");
+	const char *colon = strchr(s, ':');
+	if (colon) {
+		size_t n = (size_t)(colon - s);
+		out->username = ctrk_xmalloc(n + 1);
+		memcpy(out->username, s, n);
+		out->username[n] = '\0';
+		out->password = ctrk_xstrdup(colon + 1);
+	} else {
+		out->username = ctrk_xstrdup(s);
+		out->password = ctrk_xstrdup("");
+	}
+	return 1;
+}
+
+int
+ctrk_auth_lookup(const ctrk_auth_opts_t *opts, const char *registry, ctrk_creds_t *out, ctrk_error_t *err)
+{
+	memset(out, 0, sizeof *out);
+	if (opts && opts->creds)
+		return parse_creds(opts->creds, out, err);
+	if (opts && opts->authfile) {
+		int r = lookup_in_file(opts->authfile, true, registry, out, err);
+		if (r <= 0)
+			ctrk_creds_clear(out);
+		return r;
+	}
+
+	const char *reg_file = env_nonempty("REGISTRY_AUTH_FILE");
+	const char *xdg = env_nonempty("XDG_RUNTIME_DIR");
+	const char *docker_config = env_nonempty("DOCKER_CONFIG");
+	const char *home = env_nonempty("HOME");
+	cleanup_free char *xdg_file = xdg ? ctrk_strdup_printf("%s/containers/auth.json", xdg) : NULL;
+	cleanup_free char *docker_file = NULL;
+	if (docker_config)
+		docker_file = ctrk_strdup_printf("%s/config.json", docker_config);
+	else if (home)
+		docker_file = ctrk_strdup_printf("%s/.docker/config.json", home);
+	const char *files[] = { reg_file, xdg_file, docker_file };
+
+	for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+		if (!files[i])
+			continue;
+		int r = lookup_in_file(files[i], false, registry, out, err);
+		if (r != 0) {
+			if (r < 0)
+				ctrk_creds_clear(out);
+			return r;
+		}
+		ctrk_creds_clear(out);
+	}
+	return 0;
+}

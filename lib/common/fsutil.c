@@ -1,0 +1,221 @@
+#include "fsutil.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+
+static void
+die_oom(void)
+{
+	fprintf(stderr, "%s: error: out of memory\n", ctrk_progname);
+	abort();
+}
+
+void *
+ctrk_xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+	if (!p)
+		die_oom();
+	return p;
+}
+
+void *
+ctrk_xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size ? size : 1);
+	if (!p)
+		die_oom();
+	return p;
+}
+
+void *
+ctrk_xrealloc(void *p, size_t n)
+{
+	void *q = realloc(p, n ? n : 1);
+	if (!q)
+		die_oom();
+	return q;
+}
+
+char *
+ctrk_xstrdup(const char *s)
+{
+	char *d = strdup(s);
+	if (!d)
+		die_oom();
+	return d;
+}
+
+char *
+ctrk_strdup_printf(const char *fmt, ...)
+{
+	char *s = NULL;
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		die_oom();
+	return s;
+}
+
+int
+ctrk_read_all_fd(int fd, size_t max, char **out, size_t *outlen, ctrk_error_t *err)
+{
+	size_t cap = 8192, len = 0;
+	cleanup_free char *buf = ctrk_xmalloc(cap + 1);
+	for (;;) {
+		if (len == cap) {
+			if (cap > max)
+				return ctrk_error_set(err, EFBIG, "input larger than %zu bytes", max);
+			cap *= 2;
+			buf = ctrk_xrealloc(buf, cap + 1);
+		}
+		ssize_t n = read(fd, buf + len, cap - len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return ctrk_error_errno(err, "read");
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+		if (len > max)
+			return ctrk_error_set(err, EFBIG, "input larger than %zu bytes", max);
+	}
+	buf[len] = '\0';
+	*out = steal_pointer(&buf);
+	*outlen = len;
+	return 0;
+}
+
+int
+ctrk_read_file(const char *path, size_t max, char **buf, size_t *len, ctrk_error_t *err)
+{
+	cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return ctrk_error_errno(err, "open '%s'", path);
+	if (ctrk_read_all_fd(fd, max, buf, len, err) < 0)
+		return ctrk_error_wrap(err, "reading '%s'", path);
+	return 0;
+}
+
+int
+ctrk_write_all(int fd, const void *data, size_t len, ctrk_error_t *err)
+{
+	const char *p = data;
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return ctrk_error_errno(err, "write");
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int
+ctrk_mkdir_p(const char *path, mode_t mode, ctrk_error_t *err)
+{
+	cleanup_free char *copy = ctrk_xstrdup(path);
+	size_t len = strlen(copy);
+	while (len > 1 && copy[len - 1] == '/')
+		copy[--len] = '\0';
+	for (char *p = copy + 1;; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		char saved = *p;
+		*p = '\0';
+		if (mkdir(copy, mode) < 0 && errno != EEXIST)
+			return ctrk_error_errno(err, "mkdir '%s'", copy);
+		*p = saved;
+		if (saved == '\0')
+			break;
+	}
+	struct stat st;
+	if (stat(path, &st) < 0)
+		return ctrk_error_errno(err, "stat '%s'", path);
+	if (!S_ISDIR(st.st_mode))
+		return ctrk_error_set(err, ENOTDIR, "'%s'", path);
+	return 0;
+}
+
+int
+ctrk_fsync_dir(const char *dir, ctrk_error_t *err)
+{
+	cleanup_close int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return ctrk_error_errno(err, "open '%s'", dir);
+	if (fsync(fd) < 0 && errno != EINVAL)
+		return ctrk_error_errno(err, "fsync '%s'", dir);
+	return 0;
+}
+
+int
+ctrk_tmpfile_in(const char *dir, const char *name, char **tmp_path, ctrk_error_t *err)
+{
+	char *path = ctrk_strdup_printf("%s/.%s.XXXXXX", dir, name);
+	int fd = mkostemp(path, O_CLOEXEC);
+	if (fd < 0) {
+		ctrk_error_errno(err, "create a temp file in '%s'", dir);
+		free(path);
+		return -1;
+	}
+	*tmp_path = path;
+	return fd;
+}
+
+int
+ctrk_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode, ctrk_error_t *err)
+{
+	cleanup_free char *dir = ctrk_xstrdup(path);
+	char *slash = strrchr(dir, '/');
+	const char *base = path;
+	if (slash) {
+		base = path + (slash - dir) + 1;
+		if (slash == dir)
+			slash[1] = '\0';
+		else
+			*slash = '\0';
+	} else {
+		strcpy(dir, ".");
+	}
+
+	cleanup_free char *tmp = NULL;
+	cleanup_close int fd = ctrk_tmpfile_in(dir, base, &tmp, err);
+	if (fd < 0)
+		return -1;
+	if (ctrk_write_all(fd, data, len, err) < 0) {
+		unlink(tmp);
+		return ctrk_error_wrap(err, "writing '%s'", tmp);
+	}
+	if (fchmod(fd, mode) < 0 || fsync(fd) < 0) {
+		ctrk_error_errno(err, "writing '%s'", tmp);
+		unlink(tmp);
+		return -1;
+	}
+	if (rename(tmp, path) < 0) {
+		ctrk_error_errno(err, "rename '%s' to '%s'", tmp, path);
+		unlink(tmp);
+		return -1;
+	}
+	return ctrk_fsync_dir(dir, err);
+}
+
+bool
+ctrk_path_exists(const char *path)
+{
+	struct stat st;
+	return lstat(path, &st) == 0;
+}

@@ -1,0 +1,47 @@
+/* Files: complete reads and writes, directories, atomic replacement. */
+#ifndef CTRK_FSUTIL_H
+#define CTRK_FSUTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "error.h"
+
+/* Read all of FD into a NUL-terminated buffer (*BUF, caller frees).  More
+ * than MAX bytes is an error: every growable buffer has a limit. */
+int ctrk_read_all_fd(int fd, size_t max, char **buf, size_t *len, ctrk_error_t *err);
+
+/* Read a whole file, at most MAX bytes. */
+int ctrk_read_file(const char *path, size_t max, char **buf, size_t *len, ctrk_error_t *err);
+
+/* Write LEN bytes in full, retrying on EINTR and short writes. */
+int ctrk_write_all(int fd, const void *buf, size_t len, ctrk_error_t *err);
+
+/* mkdir -p with MODE for each directory created. */
+int ctrk_mkdir_p(const char *path, mode_t mode, ctrk_error_t *err);
+
+/* fsync a directory so that a rename or create inside it is durable. */
+int ctrk_fsync_dir(const char *dir, ctrk_error_t *err);
+
+/* Replace PATH atomically with DATA: write a temp file beside it, fsync,
+ * rename, fsync the directory.  A crash leaves the old or the new file. */
+int ctrk_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode, ctrk_error_t *err);
+
+/* Make a temp file "DIR/.NAME.XXXXXX" opened O_RDWR|O_CLOEXEC; its path is
+ * returned in *TMP_PATH (caller frees). */
+int ctrk_tmpfile_in(const char *dir, const char *name, char **tmp_path, ctrk_error_t *err);
+
+/* asprintf that aborts on out-of-memory, since every caller would. */
+char *ctrk_strdup_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Allocation that aborts on out-of-memory. */
+void *ctrk_xmalloc(size_t n);
+void *ctrk_xcalloc(size_t n, size_t size);
+void *ctrk_xrealloc(void *p, size_t n);
+char *ctrk_xstrdup(const char *s);
+
+/* True when PATH exists (any type, symlinks not followed). */
+bool ctrk_path_exists(const char *path);
+
+#endif

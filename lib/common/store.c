@@ -1,0 +1,395 @@
+#include "store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "fsutil.h"
+#include "json.h"
+
+#define INDEX_MAX (64u << 20)
+#define OCI_LAYOUT "{\"imageLayoutVersion\":\"1.0.0\"}"
+#define EMPTY_INDEX "{\"schemaVersion\":2,\"manifests\":[]}"
+#define READ_CHUNK (1u << 20)
+
+const char *
+ctrk_default_root(void)
+{
+	const char *r = getenv("CTRK_ROOT");
+	return r && *r ? r : "/var/lib/ctrk";
+}
+
+const char *
+ctrk_default_run(void)
+{
+	const char *r = getenv("CTRK_RUN");
+	return r && *r ? r : "/run/ctrk";
+}
+
+static int
+write_if_missing(const char *path, const char *text, ctrk_error_t *err)
+{
+	if (ctrk_path_exists(path))
+		return 0;
+	return ctrk_write_file_atomic(path, text, strlen(text), 0644, err);
+}
+
+int
+ctrk_store_open(ctrk_store_t *s, const char *root, ctrk_error_t *err)
+{
+	memset(s, 0, sizeof *s);
+	s->root = ctrk_xstrdup(root ? root : ctrk_default_root());
+	s->content = ctrk_strdup_printf("%s/content", s->root);
+	s->ingest = ctrk_strdup_printf("%s/ingest", s->root);
+
+	cleanup_free char *blobs = ctrk_strdup_printf("%s/blobs/sha256", s->content);
+	cleanup_free char *layout = ctrk_strdup_printf("%s/oci-layout", s->content);
+	cleanup_free char *index = ctrk_strdup_printf("%s/index.json", s->content);
+	if (ctrk_mkdir_p(blobs, 0755, err) < 0 || ctrk_mkdir_p(s->ingest, 0700, err) < 0 ||
+	    write_if_missing(layout, OCI_LAYOUT, err) < 0 || write_if_missing(index, EMPTY_INDEX, err) < 0) {
+		ctrk_error_wrap(err, "opening the store at '%s'", s->root);
+		ctrk_store_close(s);
+		return -1;
+	}
+	return 0;
+}
+
+void
+ctrk_store_close(ctrk_store_t *s)
+{
+	free(s->root);
+	free(s->content);
+	free(s->ingest);
+	memset(s, 0, sizeof *s);
+}
+
+char *
+ctrk_store_blob_path(const ctrk_store_t *s, const char *digest)
+{
+	return ctrk_strdup_printf("%s/blobs/sha256/%s", s->content, ctrk_digest_hex(digest));
+}
+
+bool
+ctrk_store_has_blob(const ctrk_store_t *s, const char *digest, long long size)
+{
+	cleanup_free char *path = ctrk_store_blob_path(s, digest);
+	struct stat st;
+	if (stat(path, &st) < 0 || !S_ISREG(st.st_mode))
+		return false;
+	return size < 0 || st.st_size == size;
+}
+
+int
+ctrk_store_read_blob(const ctrk_store_t *s, const char *digest, size_t max, char **buf, size_t *len,
+		     ctrk_error_t *err)
+{
+	if (ctrk_digest_validate(digest, err) < 0)
+		return -1;
+	cleanup_free char *path = ctrk_store_blob_path(s, digest);
+	cleanup_free char *data = NULL;
+	size_t n = 0;
+	if (ctrk_read_file(path, max, &data, &n, err) < 0)
+		return ctrk_error_wrap(err, "reading blob %s", digest);
+	char got[CTRK_DIGEST_LEN + 1];
+	ctrk_digest_bytes(data, n, got);
+	if (strcmp(got, digest) != 0)
+		return ctrk_error_set(err, 0, "blob %s in the store is corrupt: its content hashes to %s", digest,
+				      got);
+	*buf = steal_pointer(&data);
+	*len = n;
+	return 0;
+}
+
+int
+ctrk_store_write_blob(const ctrk_store_t *s, const char *digest, const void *data, size_t len,
+		      ctrk_error_t *err)
+{
+	char got[CTRK_DIGEST_LEN + 1];
+	ctrk_digest_bytes(data, len, got);
+	if (digest && strcmp(got, digest) != 0)
+		return ctrk_error_set(err, 0, "digest mismatch: expected %s, content hashes to %s", digest, got);
+	if (ctrk_store_has_blob(s, got, (long long)len))
+		return 0;
+	cleanup_free char *path = ctrk_store_blob_path(s, got);
+	return ctrk_write_file_atomic(path, data, len, 0644, err);
+}
+
+static char *
+verified_path(const ctrk_store_t *s, const char *digest)
+{
+	return ctrk_strdup_printf("%s/sha256-%s.verified", s->ingest, ctrk_digest_hex(digest));
+}
+
+static bool
+is_verified(const ctrk_store_t *s, const char *digest, long long size)
+{
+	cleanup_free char *path = verified_path(s, digest);
+	struct stat st;
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode) && (size < 0 || st.st_size == size);
+}
+
+/* Hash what an interrupted transfer left, so that the transfer can resume. */
+static int
+ingest_rehash(ctrk_ingest_t *in, ctrk_error_t *err)
+{
+	struct stat st;
+	if (fstat(in->fd, &st) < 0)
+		return ctrk_error_errno(err, "stat '%s'", in->path);
+	if (in->size >= 0 && st.st_size > in->size)
+		return ctrk_ingest_restart(in, err);
+	cleanup_free char *buf = ctrk_xmalloc(READ_CHUNK);
+	long long done = 0;
+	while (done < st.st_size) {
+		ssize_t n = pread(in->fd, buf, READ_CHUNK, done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return ctrk_error_errno(err, "read '%s'", in->path);
+		if (n == 0)
+			break;
+		ctrk_hasher_update(in->hasher, buf, (size_t)n);
+		done += n;
+	}
+	in->offset = done;
+	if (lseek(in->fd, done, SEEK_SET) < 0)
+		return ctrk_error_errno(err, "seek '%s'", in->path);
+	return 0;
+}
+
+int
+ctrk_ingest_open(ctrk_ingest_t *in, const ctrk_store_t *s, const char *digest, long long size,
+		 ctrk_error_t *err)
+{
+	memset(in, 0, sizeof *in);
+	in->fd = -1;
+	if (ctrk_digest_validate(digest, err) < 0)
+		return -1;
+	if (ctrk_store_has_blob(s, digest, size) || is_verified(s, digest, size))
+		return 1;
+
+	in->store = s;
+	in->size = size;
+	snprintf(in->digest, sizeof in->digest, "%s", digest);
+	in->path = ctrk_strdup_printf("%s/sha256-%s", s->ingest, ctrk_digest_hex(digest));
+
+	/* Another process may hold the lock and then rename the file into the
+	 * store: after waiting, make sure the path still names what we locked. */
+	for (;;) {
+		int fd = open(in->path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+		if (fd < 0) {
+			ctrk_error_errno(err, "open '%s'", in->path);
+			goto fail;
+		}
+		if (flock(fd, LOCK_EX) < 0) {
+			ctrk_error_errno(err, "lock '%s'", in->path);
+			close(fd);
+			goto fail;
+		}
+		struct stat by_fd, by_path;
+		if (fstat(fd, &by_fd) == 0 && stat(in->path, &by_path) == 0 && by_fd.st_ino == by_path.st_ino &&
+		    by_fd.st_dev == by_path.st_dev) {
+			in->fd = fd;
+			break;
+		}
+		close(fd);
+		if (ctrk_store_has_blob(s, digest, size) || is_verified(s, digest, size)) {
+			free(in->path);
+			in->path = NULL;
+			return 1;
+		}
+	}
+	if (ctrk_store_has_blob(s, digest, size) || is_verified(s, digest, size)) {
+		ctrk_ingest_discard(in);
+		return 1;
+	}
+	in->hasher = ctrk_hasher_new();
+	if (ingest_rehash(in, err) < 0) {
+		ctrk_ingest_close(in);
+		return -1;
+	}
+	return 0;
+fail:
+	free(in->path);
+	in->path = NULL;
+	return -1;
+}
+
+int
+ctrk_ingest_write(ctrk_ingest_t *in, const void *data, size_t len, ctrk_error_t *err)
+{
+	if (in->size >= 0 && in->offset + (long long)len > in->size)
+		return ctrk_error_set(err, 0, "blob %s is longer than the %lld bytes its descriptor says",
+				      in->digest, in->size);
+	if (ctrk_write_all(in->fd, data, len, err) < 0)
+		return ctrk_error_wrap(err, "writing '%s'", in->path);
+	ctrk_hasher_update(in->hasher, data, len);
+	in->offset += (long long)len;
+	return 0;
+}
+
+int
+ctrk_ingest_restart(ctrk_ingest_t *in, ctrk_error_t *err)
+{
+	if (ftruncate(in->fd, 0) < 0 || lseek(in->fd, 0, SEEK_SET) < 0)
+		return ctrk_error_errno(err, "truncate '%s'", in->path);
+	char scratch[CTRK_DIGEST_LEN + 1];
+	ctrk_hasher_final(in->hasher, scratch); /* resets the hasher */
+	in->offset = 0;
+	return 0;
+}
+
+int
+ctrk_ingest_finish(ctrk_ingest_t *in, ctrk_error_t *err)
+{
+	if (in->size >= 0 && in->offset != in->size) {
+		ctrk_error_set(err, 0, "blob %s is %lld bytes, its descriptor says %lld", in->digest, in->offset,
+			       in->size);
+		ctrk_ingest_discard(in);
+		return -1;
+	}
+	char got[CTRK_DIGEST_LEN + 1];
+	ctrk_hasher_final(in->hasher, got);
+	if (strcmp(got, in->digest) != 0) {
+		ctrk_error_set(err, 0, "blob %s failed verification: its content hashes to %s", in->digest, got);
+		ctrk_ingest_discard(in);
+		return -1;
+	}
+	cleanup_free char *dest = verified_path(in->store, in->digest);
+	if (fsync(in->fd) < 0 || fchmod(in->fd, 0644) < 0) {
+		ctrk_error_errno(err, "sync '%s'", in->path);
+		ctrk_ingest_close(in);
+		return -1;
+	}
+	/* Renamed while still locked: a waiter then finds it verified. */
+	if (rename(in->path, dest) < 0) {
+		ctrk_error_errno(err, "rename '%s' to '%s'", in->path, dest);
+		ctrk_ingest_close(in);
+		return -1;
+	}
+	ctrk_ingest_close(in);
+	return 0;
+}
+
+int
+ctrk_store_commit_blob(const ctrk_store_t *s, const char *digest, ctrk_error_t *err)
+{
+	cleanup_free char *from = verified_path(s, digest);
+	cleanup_free char *to = ctrk_store_blob_path(s, digest);
+	if (rename(from, to) == 0)
+		return 0;
+	/* A concurrent transfer of the same blob may have moved it first. */
+	if (errno == ENOENT && ctrk_store_has_blob(s, digest, -1))
+		return 0;
+	return ctrk_error_errno(err, "commit blob %s", digest);
+}
+
+int
+ctrk_store_sync(const ctrk_store_t *s, ctrk_error_t *err)
+{
+	cleanup_free char *dir = ctrk_strdup_printf("%s/blobs/sha256", s->content);
+	return ctrk_fsync_dir(dir, err);
+}
+
+void
+ctrk_ingest_close(ctrk_ingest_t *in)
+{
+	if (in->fd >= 0)
+		close(in->fd); /* drops the flock */
+	in->fd = -1;
+	ctrk_hasher_free(in->hasher);
+	in->hasher = NULL;
+	free(in->path);
+	in->path = NULL;
+}
+
+void
+ctrk_ingest_discard(ctrk_ingest_t *in)
+{
+	/* Unlink while still holding the lock so no waiter resumes bad bytes. */
+	if (in->path)
+		unlink(in->path);
+	ctrk_ingest_close(in);
+}
+
+static bool
+entry_has_name(const cJSON *entry, const char *name)
+{
+	const cJSON *ann = cJSON_GetObjectItemCaseSensitive(entry, "annotations");
+	const cJSON *ref = cJSON_GetObjectItemCaseSensitive(ann, CTRK_ANNOTATION_REF_NAME);
+	const cJSON *src = cJSON_GetObjectItemCaseSensitive(ann, CTRK_ANNOTATION_SOURCE);
+	return (cJSON_IsString(ref) && strcmp(ref->valuestring, name) == 0) ||
+	       (cJSON_IsString(src) && strcmp(src->valuestring, name) == 0);
+}
+
+static cJSON *
+read_index(const ctrk_store_t *s, ctrk_error_t *err)
+{
+	cleanup_free char *path = ctrk_strdup_printf("%s/index.json", s->content);
+	cJSON *index = ctrk_json_read_file(path, INDEX_MAX, err);
+	if (!index)
+		return NULL;
+	cJSON *manifests = cJSON_GetObjectItemCaseSensitive(index, "manifests");
+	if (!cJSON_IsObject(index) || (manifests && !cJSON_IsArray(manifests))) {
+		cJSON_Delete(index);
+		ctrk_error_set(err, 0, "'%s' is not an OCI image index", path);
+		return NULL;
+	}
+	if (!manifests)
+		cJSON_AddItemToObject(index, "manifests", cJSON_CreateArray());
+	return index;
+}
+
+int
+ctrk_store_set_ref(const ctrk_store_t *s, const char *name, const cJSON *desc, const cJSON *annotations,
+		   ctrk_error_t *err)
+{
+	/* flock on the layout directory itself: no lock file in the layout. */
+	cleanup_close int dirfd = open(s->content, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0 || flock(dirfd, LOCK_EX) < 0)
+		return ctrk_error_errno(err, "lock '%s'", s->content);
+
+	cleanup_json cJSON *index = read_index(s, err);
+	if (!index)
+		return -1;
+	cJSON *manifests = cJSON_GetObjectItemCaseSensitive(index, "manifests");
+	for (int i = cJSON_GetArraySize(manifests) - 1; i >= 0; i--) {
+		if (entry_has_name(cJSON_GetArrayItem(manifests, i), name))
+			cJSON_DeleteItemFromArray(manifests, i);
+	}
+
+	cJSON *entry = cJSON_Duplicate(desc, true);
+	cJSON *ann = cJSON_GetObjectItemCaseSensitive(entry, "annotations");
+	if (!ann)
+		ann = cJSON_AddObjectToObject(entry, "annotations");
+	const cJSON *a;
+	cJSON_ArrayForEach(a, annotations) ctrk_json_set(ann, a->string, cJSON_Duplicate(a, true));
+	ctrk_json_set(ann, CTRK_ANNOTATION_REF_NAME, cJSON_CreateString(name));
+	cJSON_AddItemToArray(manifests, entry);
+
+	cleanup_free char *text = ctrk_json_render(index, false);
+	cleanup_free char *path = ctrk_strdup_printf("%s/index.json", s->content);
+	if (ctrk_write_file_atomic(path, text, strlen(text), 0644, err) < 0)
+		return ctrk_error_wrap(err, "updating '%s'", path);
+	return 0;
+}
+
+cJSON *
+ctrk_store_get_ref(const ctrk_store_t *s, const char *name, ctrk_error_t *err)
+{
+	cleanup_json cJSON *index = read_index(s, err);
+	if (!index)
+		return NULL;
+	const cJSON *entry;
+	cJSON_ArrayForEach(entry, cJSON_GetObjectItemCaseSensitive(index, "manifests"))
+	{
+		if (entry_has_name(entry, name))
+			return cJSON_Duplicate(entry, true);
+	}
+	ctrk_error_set(err, ENOENT, "no image '%s' in the store", name);
+	return NULL;
+}
