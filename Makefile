@@ -80,7 +80,7 @@ valgrind: all
 	@CTRK_BUILD=$(abspath $(BUILD)) CTRK_ONLY=unit CTRK_VALGRIND=1 sh tests/run.sh
 
 demo: deps all
-	@CTRK_BUILD=$(abspath $(BUILD)) sh tests/demo.sh
+	@CTRK_BUILD=$(abspath $(BUILD)) bash tests/demo.sh
 
 bench: all
 	@CTRK_BUILD=$(abspath $(BUILD)) bash bench/pull.sh

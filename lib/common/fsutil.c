@@ -176,24 +176,26 @@ ctrk_tmpfile_in(const char *dir, const char *name, char **tmp_path, ctrk_error_t
 	return fd;
 }
 
-int
-ctrk_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode, ctrk_error_t *err)
+static char *
+dir_of(const char *path)
 {
-	cleanup_free char *dir = ctrk_xstrdup(path);
-	char *slash = strrchr(dir, '/');
-	const char *base = path;
-	if (slash) {
-		base = path + (slash - dir) + 1;
-		if (slash == dir)
-			slash[1] = '\0';
-		else
-			*slash = '\0';
-	} else {
-		strcpy(dir, ".");
-	}
+	const char *slash = strrchr(path, '/');
+	if (!slash)
+		return ctrk_xstrdup(".");
+	if (slash == path)
+		return ctrk_xstrdup("/");
+	return strndup(path, (size_t)(slash - path));
+}
 
+int
+ctrk_write_file_atomic_in(const char *tmpdir, const char *path, const void *data, size_t len, mode_t mode,
+			  ctrk_error_t *err)
+{
+	const char *slash = strrchr(path, '/');
+	const char *base = slash ? slash + 1 : path;
+	cleanup_free char *dir = dir_of(path);
 	cleanup_free char *tmp = NULL;
-	cleanup_close int fd = ctrk_tmpfile_in(dir, base, &tmp, err);
+	cleanup_close int fd = ctrk_tmpfile_in(tmpdir ? tmpdir : dir, base, &tmp, err);
 	if (fd < 0)
 		return -1;
 	if (ctrk_write_all(fd, data, len, err) < 0) {
@@ -211,6 +213,12 @@ ctrk_write_file_atomic(const char *path, const void *data, size_t len, mode_t mo
 		return -1;
 	}
 	return ctrk_fsync_dir(dir, err);
+}
+
+int
+ctrk_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode, ctrk_error_t *err)
+{
+	return ctrk_write_file_atomic_in(NULL, path, data, len, mode, err);
 }
 
 bool

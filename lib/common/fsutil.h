@@ -28,6 +28,11 @@ int ctrk_fsync_dir(const char *dir, ctrk_error_t *err);
  * rename, fsync the directory.  A crash leaves the old or the new file. */
 int ctrk_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode, ctrk_error_t *err);
 
+/* The same, with the temp file in TMPDIR (on the same file system as PATH),
+ * so that a crash leaves no stray file beside PATH. */
+int ctrk_write_file_atomic_in(const char *tmpdir, const char *path, const void *data, size_t len, mode_t mode,
+			      ctrk_error_t *err);
+
 /* Make a temp file "DIR/.NAME.XXXXXX" opened O_RDWR|O_CLOEXEC; its path is
  * returned in *TMP_PATH (caller frees). */
 int ctrk_tmpfile_in(const char *dir, const char *name, char **tmp_path, ctrk_error_t *err);

@@ -260,8 +260,8 @@ ctrk_config_parse(const char *body, size_t len, const ctrk_manifest_t *m, cJSON 
 }
 
 static cJSON *
-describe(const ctrk_store_t *s, const cJSON *entry, const char *ref, const ctrk_manifest_t *m,
-	 const cJSON *config)
+describe(const ctrk_store_t *s, const cJSON *entry, const char *ref, const char *digest, long long size,
+	 const ctrk_manifest_t *m, const cJSON *config)
 {
 	cJSON *image = cJSON_CreateObject();
 	cJSON_AddStringToObject(image, "ref", ref);
@@ -274,11 +274,9 @@ describe(const ctrk_store_t *s, const cJSON *entry, const char *ref, const ctrk_
 			cJSON_AddStringToObject(image, "tag", parsed.tag);
 		ctrk_reference_free(&parsed);
 	}
-	const cJSON *digest = cJSON_GetObjectItemCaseSensitive(entry, "digest");
-	const cJSON *size = cJSON_GetObjectItemCaseSensitive(entry, "size");
-	cJSON_AddStringToObject(image, "digest", digest->valuestring);
+	cJSON_AddStringToObject(image, "digest", digest);
 	cJSON_AddStringToObject(image, "mediaType", m->media_type);
-	cJSON_AddNumberToObject(image, "size", size->valuedouble);
+	cJSON_AddNumberToObject(image, "size", (double)size);
 	const cJSON *ann = cJSON_GetObjectItemCaseSensitive(entry, "annotations");
 	const cJSON *index = cJSON_GetObjectItemCaseSensitive(ann, CTRK_ANNOTATION_INDEX);
 	if (cJSON_IsString(index))
@@ -347,7 +345,9 @@ ctrk_image_from_store(const ctrk_store_t *s, const char *name, ctrk_error_t *err
 	if (!entry)
 		return NULL;
 	const char *digest = NULL, *mt = NULL;
+	long long size = 0;
 	if (ctrk_json_get_string(entry, "digest", true, &digest, "index.json entry", err) < 0 ||
+	    ctrk_json_get_int64(entry, "size", true, &size, "index.json entry", err) < 0 ||
 	    ctrk_json_get_string(entry, "mediaType", false, &mt, "index.json entry", err) < 0)
 		goto fail;
 	cleanup_free char *body = NULL, *cbody = NULL;
@@ -363,7 +363,7 @@ ctrk_image_from_store(const ctrk_store_t *s, const char *name, ctrk_error_t *err
 		ctrk_manifest_free(&m);
 		goto fail;
 	}
-	cJSON *image = describe(s, entry, ref, &m, config);
+	cJSON *image = describe(s, entry, ref, digest, size, &m, config);
 	cJSON_Delete(config);
 	ctrk_manifest_free(&m);
 	return image;

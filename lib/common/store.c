@@ -116,7 +116,7 @@ ctrk_store_write_blob(const ctrk_store_t *s, const char *digest, const void *dat
 	if (ctrk_store_has_blob(s, got, (long long)len))
 		return 0;
 	cleanup_free char *path = ctrk_store_blob_path(s, got);
-	return ctrk_write_file_atomic(path, data, len, 0644, err);
+	return ctrk_write_file_atomic_in(s->ingest, path, data, len, 0644, err);
 }
 
 static char *
@@ -373,7 +373,7 @@ ctrk_store_set_ref(const ctrk_store_t *s, const char *name, const cJSON *desc, c
 
 	cleanup_free char *text = ctrk_json_render(index, false);
 	cleanup_free char *path = ctrk_strdup_printf("%s/index.json", s->content);
-	if (ctrk_write_file_atomic(path, text, strlen(text), 0644, err) < 0)
+	if (ctrk_write_file_atomic_in(s->ingest, path, text, strlen(text), 0644, err) < 0)
 		return ctrk_error_wrap(err, "updating '%s'", path);
 	return 0;
 }
