@@ -49,15 +49,6 @@ static const struct option long_options[] = {
 	{NULL, 0, NULL, 0},
 };
 
-static int
-usage_error(const char *msg)
-{
-	if (msg)
-		ctrk_report_msg("%s", msg);
-	fprintf(stderr, "Try 'ctrk-pull --help' for more information.\n");
-	return CTRK_EXIT_USAGE;
-}
-
 int
 main(int argc, char **argv)
 {
@@ -67,7 +58,8 @@ main(int argc, char **argv)
 	long n;
 	int c, ret;
 
-	while ((c = getopt_long(argc, argv, "r:p:j:qh", long_options, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":r:p:j:qh", long_options, NULL)) != -1) {
 		switch (c) {
 		case 'r': opts.root = optarg; break;
 		case 'p':
@@ -96,11 +88,11 @@ main(int argc, char **argv)
 		case 'q': opts.quiet = true; break;
 		case 'h': fputs(usage_text, stdout); return CTRK_EXIT_OK;
 		case OPT_VERSION: ctrk_print_version(); return CTRK_EXIT_OK;
-		default: return usage_error(NULL);
+		default: return ctrk_getopt_error(c, argv);
 		}
 	}
 	if (optind + 1 != argc)
-		return usage_error(optind == argc ? "missing SOURCE" : "expected exactly one SOURCE");
+		return ctrk_usage_error(optind == argc ? "missing SOURCE" : "expected exactly one SOURCE");
 	if (!opts.platform_given)
 		ctrk_platform_host(&opts.platform);
 

@@ -151,19 +151,17 @@ worker(void *arg)
 }
 
 static int
-transfer_blobs(source_t *src, const ctrk_store_t *store, const ctrk_manifest_t *m, const pull_opts_t *opts,
-	       ctrk_error_t *err)
+transfer_blobs(source_t *src, const ctrk_store_t *store, const ctrk_blob_t *const *blobs, int nblobs,
+	       const pull_opts_t *opts, ctrk_error_t *err)
 {
 	int n = 0;
-	cleanup_free struct job *jobs = ctrk_xcalloc(m->nlayers + 1, sizeof *jobs);
-	/* The config first: it is small and checked before anything else. */
-	jobs[n++] = (struct job){&m->config, 0};
-	for (size_t i = 0; i < m->nlayers; i++) {
+	cleanup_free struct job *jobs = ctrk_xcalloc((size_t)nblobs, sizeof *jobs);
+	for (int i = 0; i < nblobs; i++) {
 		bool dup = false;
 		for (int j = 0; j < n; j++)
-			dup |= strcmp(jobs[j].blob->digest, m->layers[i].digest) == 0;
+			dup |= strcmp(jobs[j].blob->digest, blobs[i]->digest) == 0;
 		if (!dup) {
-			jobs[n] = (struct job){&m->layers[i], n};
+			jobs[n] = (struct job){blobs[i], n};
 			n++;
 		}
 	}
@@ -173,7 +171,8 @@ transfer_blobs(source_t *src, const ctrk_store_t *store, const ctrk_manifest_t *
 	t.progress = progress_start(!opts->quiet && isatty(STDERR_FILENO), n);
 	for (int i = 0; i < n; i++) {
 		char label[32];
-		snprintf(label, sizeof label, "%s %.12s", i == 0 ? "config" : "layer", ctrk_digest_hex(jobs[i].blob->digest));
+		snprintf(label, sizeof label, "%s %.12s", ctrk_is_layer_type(jobs[i].blob->media_type) ? "layer" : "config",
+			 ctrk_digest_hex(jobs[i].blob->digest));
 		progress_bar_init(t.progress, i, label, jobs[i].blob->size);
 	}
 
@@ -194,9 +193,17 @@ transfer_blobs(source_t *src, const ctrk_store_t *store, const ctrk_manifest_t *
 		*err = t.first_err;
 		return -1;
 	}
-	/* Every blob is verified: only now does the store change. */
-	for (int i = 0; i < n; i++)
-		if (ctrk_store_commit_blob(store, jobs[i].blob->digest, err) < 0)
+	return 0;
+}
+
+/* Every blob is verified: only now does the store change. */
+static int
+commit_blobs(const ctrk_store_t *store, const ctrk_manifest_t *m, ctrk_error_t *err)
+{
+	if (ctrk_store_commit_blob(store, m->config.digest, err) < 0)
+		return -1;
+	for (size_t i = 0; i < m->nlayers; i++)
+		if (ctrk_store_commit_blob(store, m->layers[i].digest, err) < 0)
 			return -1;
 	return ctrk_store_sync(store, err);
 }
@@ -209,7 +216,7 @@ check_platform(const struct resolved *r, const ctrk_store_t *store, const pull_o
 {
 	cleanup_free char *body = NULL;
 	size_t len = 0;
-	if (ctrk_store_read_blob(store, r->manifest.config.digest, CTRK_CONFIG_MAX, &body, &len, err) < 0)
+	if (ctrk_store_read_pending(store, r->manifest.config.digest, CTRK_CONFIG_MAX, &body, &len, err) < 0)
 		return -1;
 	cleanup_json cJSON *config = NULL;
 	if (ctrk_config_parse(body, len, &r->manifest, &config, err) < 0)
@@ -263,12 +270,23 @@ pull_image(const char *spec, const pull_opts_t *opts, ctrk_error_t *err)
 	struct resolved r = {0};
 	ctrk_platform_t platform = {0};
 	cJSON *image = NULL, *d = NULL;
+	const ctrk_blob_t **layers = NULL;
 	int ret = -1;
 
 	if (source_open(spec, opts, &store, &src, err) < 0)
 		goto out;
-	if (resolve(src, opts, &r, err) < 0 || transfer_blobs(src, &store, &r.manifest, opts, err) < 0 ||
-	    check_platform(&r, &store, opts, &platform, err) < 0 || record(src, &r, &platform, &store, err) < 0)
+	if (resolve(src, opts, &r, err) < 0)
+		goto out;
+	/* The config first: it says whether the layers are worth fetching. */
+	const ctrk_blob_t *config = &r.manifest.config;
+	if (transfer_blobs(src, &store, &config, 1, opts, err) < 0 ||
+	    check_platform(&r, &store, opts, &platform, err) < 0)
+		goto out;
+	layers = ctrk_xcalloc(r.manifest.nlayers + 1, sizeof *layers);
+	for (size_t i = 0; i < r.manifest.nlayers; i++)
+		layers[i] = &r.manifest.layers[i];
+	if (transfer_blobs(src, &store, layers, (int)r.manifest.nlayers, opts, err) < 0 ||
+	    commit_blobs(&store, &r.manifest, err) < 0 || record(src, &r, &platform, &store, err) < 0)
 		goto out;
 	image = ctrk_image_from_store(&store, src->ref_name, err);
 	if (!image)
@@ -277,6 +295,7 @@ pull_image(const char *spec, const pull_opts_t *opts, ctrk_error_t *err)
 	cJSON_AddItemToObject(d, "image", image);
 	ret = ctrk_descriptor_write(STDOUT_FILENO, d, err);
 out:
+	free(layers);
 	cJSON_Delete(d);
 	if (ret < 0)
 		ctrk_error_wrap(err, "pulling '%s'", spec);

@@ -1,6 +1,8 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,4 +40,27 @@ ctrk_parse_int(const char *name, const char *s, long min, long max, long *out)
 	}
 	*out = v;
 	return 0;
+}
+
+int
+ctrk_usage_error(const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "%s: error: ", ctrk_progname);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry '%s --help' for more information.\n", ctrk_progname);
+	return CTRK_EXIT_USAGE;
+}
+
+int
+ctrk_getopt_error(int c, char **argv)
+{
+	const char *opt = argv[optind - 1];
+	if (c == ':')
+		return ctrk_usage_error("option '%s' requires an argument", opt);
+	if (optopt && opt[0] == '-' && opt[1] != '-')
+		return ctrk_usage_error("unknown option '-%c'", optopt);
+	return ctrk_usage_error("unknown option '%s'", opt);
 }

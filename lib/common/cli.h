@@ -15,6 +15,13 @@ void ctrk_print_version(void);
  * `ctrk-pull x | head -c1`) ends quietly. */
 int ctrk_fail(const ctrk_error_t *err);
 
+/* "PROG: error: MSG" and a pointer to --help on stderr; returns 2. */
+int ctrk_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* For getopt_long with opterr = 0 and an optstring that starts with ':':
+ * report the option it stopped at (C is ':' or '?'); returns 2. */
+int ctrk_getopt_error(int c, char **argv);
+
 /* Parse a whole number in [MIN, MAX] for option NAME; -1 when invalid. */
 int ctrk_parse_int(const char *name, const char *s, long min, long max, long *out);
 

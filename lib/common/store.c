@@ -276,6 +276,18 @@ ctrk_ingest_finish(ctrk_ingest_t *in, ctrk_error_t *err)
 }
 
 int
+ctrk_store_read_pending(const ctrk_store_t *s, const char *digest, size_t max, char **buf, size_t *len,
+			ctrk_error_t *err)
+{
+	if (ctrk_store_has_blob(s, digest, -1))
+		return ctrk_store_read_blob(s, digest, max, buf, len, err);
+	cleanup_free char *path = verified_path(s, digest);
+	if (ctrk_read_file(path, max, buf, len, err) < 0)
+		return ctrk_error_wrap(err, "reading blob %s", digest);
+	return 0;
+}
+
+int
 ctrk_store_commit_blob(const ctrk_store_t *s, const char *digest, ctrk_error_t *err)
 {
 	cleanup_free char *from = verified_path(s, digest);

@@ -75,6 +75,11 @@ void ctrk_ingest_close(ctrk_ingest_t *in);
 /* Release the lock and delete the partial file. */
 void ctrk_ingest_discard(ctrk_ingest_t *in);
 
+/* Read a blob (at most MAX bytes) that waits verified in the ingest area,
+ * or is in the store already. */
+int ctrk_store_read_pending(const ctrk_store_t *s, const char *digest, size_t max, char **buf, size_t *len,
+			    ctrk_error_t *err);
+
 /* Move a verified blob into the store; a no-op when it is there already.
  * Call ctrk_store_sync() once after a batch of commits. */
 int ctrk_store_commit_blob(const ctrk_store_t *s, const char *digest, ctrk_error_t *err);

@@ -1,4 +1,4 @@
-/* Archives: safe extraction of a tar of plain files (an oci-archive, a
+/* Safe extraction of a tar of plain files (an oci-archive, a
  * docker-archive) into a private directory.
  *
  * This is not for layers: it refuses everything a layer needs (links,
@@ -6,8 +6,8 @@
  * regular files and directories.  Nothing is ever created or written outside
  * the destination directory: absolute paths and ".." are refused, and every
  * directory on the way is opened O_NOFOLLOW relative to its parent. */
-#ifndef CTRK_ARCHIVE_H
-#define CTRK_ARCHIVE_H
+#ifndef CTRK_EXTRACT_H
+#define CTRK_EXTRACT_H
 
 #include <stdbool.h>
 #include <stddef.h>
