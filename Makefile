@@ -41,6 +41,7 @@ $(LIB): $(LIB_OBJ)
 
 # Each tool is its folder's .c files linked with the shared library.
 tool_objs = $(patsubst %.c,$(BUILD)/%.o,$(wildcard $(1)/*.c))
+.SECONDARY:
 .SECONDEXPANSION:
 $(BUILD)/bin/%: $$(call tool_objs,$$*) $(LIB)
 	@mkdir -p $(dir $@)

@@ -88,8 +88,8 @@ add_file(struct offline *o, const char *path, bool layer, ctrk_blob_t *b, ctrk_e
 		}
 		if (n == 0)
 			break;
-		if (off < (off_t)sizeof magic)
-			memcpy(magic + off, buf, (size_t)n < sizeof magic - (size_t)off ? (size_t)n : sizeof magic - (size_t)off);
+		if (off == 0)
+			memcpy(magic, buf, (size_t)n < sizeof magic ? (size_t)n : sizeof magic);
 		ctrk_hasher_update(h, buf, (size_t)n);
 		off += n;
 	}

@@ -30,11 +30,6 @@
 #define EXTRACT_SLACK (1ull << 30)
 #define EXTRACT_ENTRIES 100000
 
-static int
-offline_fail(const struct offline *o, ctrk_error_t *err)
-{
-	return ctrk_error_wrap(err, "reading '%s'", o->spec);
-}
 
 /* ---- blobs -------------------------------------------------------------- */
 
@@ -122,16 +117,16 @@ off_get_root(source_t *src, char **body, size_t *len, char **media_type, ctrk_er
 	if (o->root.size > (long long)CTRK_MANIFEST_MAX) {
 		ctrk_error_set(err, EFBIG, "manifest %s is %lld bytes, more than %u", o->root.digest, o->root.size,
 			       CTRK_MANIFEST_MAX);
-		return offline_fail(o, err);
+		return -1;
 	}
 	cleanup_free char *b = NULL;
 	size_t n = 0;
 	if (read_blob(o, o->root.digest, &b, &n, err) < 0)
-		return offline_fail(o, err);
+		return -1;
 	if ((long long)n != o->root.size) {
 		ctrk_error_set(err, 0, "manifest %s is %zu bytes, index.json says %lld", o->root.digest, n,
 			       o->root.size);
-		return offline_fail(o, err);
+		return -1;
 	}
 	*body = steal_pointer(&b);
 	*len = n;
@@ -146,7 +141,7 @@ off_get_manifest(source_t *src, const char *digest, char **body, size_t *len, ch
 	struct offline *o = src->priv;
 	*media_type = NULL; /* pull.c takes the index's */
 	if (read_blob(o, digest, body, len, err) < 0)
-		return offline_fail(o, err);
+		return -1;
 	return 0;
 }
 
@@ -158,10 +153,10 @@ off_fetch_blob(source_t *src, void *worker, ctrk_ingest_t *in, ctrk_progress_fn 
 	cleanup_close int fd = open_blob(o, in->digest, err);
 	if (fd < 0 || copy_blob(fd, in, progress, pctx, err) < 0) {
 		ctrk_ingest_close(in);
-		return offline_fail(o, err);
+		return -1;
 	}
 	if (ctrk_ingest_finish(in, err) < 0)
-		return offline_fail(o, err);
+		return -1;
 	return 0;
 }
 
@@ -430,7 +425,6 @@ source_layout_open(const char *spec, const pull_opts_t *opts, const ctrk_store_t
 	else
 		rc = ctrk_error_set(err, 0, "unknown kind of source");
 	if (rc < 0) {
-		offline_fail(o, err);
 		source_free(src); /* removes what was extracted */
 		return -1;
 	}

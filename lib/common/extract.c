@@ -218,8 +218,8 @@ extract_entry(struct archive *a, struct archive_entry *e, int dirfd, ctrk_extrac
 	if (type == AE_IFLNK)
 		return ctrk_error_set(err, 0, "'%s' is a symbolic link: only files and directories are allowed", path);
 	if (type != AE_IFREG && type != AE_IFDIR)
-		return ctrk_error_set(err, 0, "'%s' is a device, fifo or socket: only files and directories are allowed",
-				      path);
+		return ctrk_error_set(err, 0, "'%s' is a device, fifo or socket: only files and directories are "
+				      "allowed", path);
 
 	cleanup_free char *walk = ctrk_xstrdup(path);
 	char *base;

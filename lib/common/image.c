@@ -265,13 +265,18 @@ describe(const ctrk_store_t *s, const cJSON *entry, const char *ref, const char 
 {
 	cJSON *image = cJSON_CreateObject();
 	cJSON_AddStringToObject(image, "ref", ref);
+	/* Name and tag only for a real reference, not for the name an
+	 * offline source gave ("single" is no docker.io/library/single). */
 	ctrk_reference_t parsed = {0};
 	ctrk_error_t ignored;
 	if (ctrk_reference_parse(ref, &parsed, &ignored) == 0) {
-		cleanup_free char *name = ctrk_reference_name(&parsed);
-		cJSON_AddStringToObject(image, "name", name);
-		if (parsed.tag)
-			cJSON_AddStringToObject(image, "tag", parsed.tag);
+		cleanup_free char *normal = ctrk_reference_string(&parsed);
+		if (strcmp(normal, ref) == 0) {
+			cleanup_free char *name = ctrk_reference_name(&parsed);
+			cJSON_AddStringToObject(image, "name", name);
+			if (parsed.tag)
+				cJSON_AddStringToObject(image, "tag", parsed.tag);
+		}
 		ctrk_reference_free(&parsed);
 	}
 	cJSON_AddStringToObject(image, "digest", digest);

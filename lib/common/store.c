@@ -56,6 +56,16 @@ ctrk_store_open(ctrk_store_t *s, const char *root, ctrk_error_t *err)
 		ctrk_store_close(s);
 		return -1;
 	}
+	/* Descriptors carry the root to other tools: make it absolute. */
+	char *abs = realpath(s->root, NULL);
+	if (abs) {
+		free(s->root);
+		free(s->content);
+		free(s->ingest);
+		s->root = abs;
+		s->content = ctrk_strdup_printf("%s/content", s->root);
+		s->ingest = ctrk_strdup_printf("%s/ingest", s->root);
+	}
 	return 0;
 }
 
