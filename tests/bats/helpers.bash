@@ -1,0 +1,532 @@
+# shellcheck shell=bash
+# Helpers for ctrk's bats tests. Load with `load helpers` in every .bats file.
+#
+# Everything here uses real parts: Debian's docker-registry (distribution 2.8)
+# on 127.0.0.1, images built by tests/fixtures/mkimages.sh and pushed with
+# skopeo, a token server in tests/fixtures/token-server.py. No mocks.
+#
+# Set once per suite by setup_suite.bash (read-only for tests):
+#   CTRK_FIXTURES             OCI layout with tags single, multi, multiarch
+#   CTRK_FIXTURE_OCI_SINGLE   OCI layout holding only `single` (tag single)
+#   CTRK_FIXTURE_OCI_ARCHIVE  oci-archive of `single` (tag single)
+#   CTRK_FIXTURE_DOCKER_ARCHIVE  docker-archive of `single`, named busybox:latest
+#   REGISTRY_SHARED_PORT      the shared plain-HTTP registry; it holds
+#   REGISTRY_SHARED_ADDR        127.0.0.1:PORT/test/{single,multi,multiarch}:latest
+#   REGISTRY_SHARED_DIR         (multiarch pushed with --all) and
+#                               test/docker-v2s2:latest (Docker schema 2)
+#   REGISTRY_SHARED_STORAGE   its storage root (docker/registry/v2/...)
+#   CTRK_TESTS_DIR            tests/ of the source tree
+#
+# Set by registry_start NAME MODE (NAME upper-cased, e.g. tls -> TLS):
+#   REGISTRY_<NAME>_PORT, REGISTRY_<NAME>_ADDR (127.0.0.1:PORT),
+#   REGISTRY_<NAME>_DIR (its work dir), REGISTRY_<NAME>_STORAGE,
+#   REGISTRY_<NAME>_PID, REGISTRY_<NAME>_SCHEME (http|https),
+#   REGISTRY_<NAME>_CA        (tls modes) CA certificate that signed the server
+#   REGISTRY_<NAME>_CERTDIR   (tls modes) a dir holding only ca.crt (--cert-dir)
+#   REGISTRY_<NAME>_USER, REGISTRY_<NAME>_PASS   (htpasswd and token modes)
+#   REGISTRY_<NAME>_TOKEN_PORT, REGISTRY_<NAME>_TOKEN_LOG,
+#   REGISTRY_<NAME>_TOKEN_PID (token mode; the log has one JSON line a request)
+#
+# Per test (ctrk_setup): CTRK_ROOT, CTRK_RUN, HOME under $BATS_TEST_TMPDIR.
+#
+# Every process a helper starts is recorded in the current scope's pid list
+# (test, file or suite tmp dir); ctrk_teardown / ctrk_teardown_file /
+# ctrk_kill_scope kill them by PID and wait for them, also after a failure.
+
+bats_require_minimum_version 1.5.0
+
+load /usr/lib/bats/bats-support/load.bash
+load /usr/lib/bats/bats-assert/load.bash
+
+# Debian's python3, not whatever python3 is first on PATH.
+PYTHON=/usr/bin/python3
+CTRK_TESTS_DIR=${CTRK_TESTS_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+export CTRK_TESTS_DIR
+
+REGISTRY_BIN=${REGISTRY_BIN:-/usr/bin/docker-registry}
+TEST_USER=ctrkuser
+TEST_PASS='s3cret-Pa55word'
+
+# --- per test -------------------------------------------------------------
+
+# ctrk_setup: a private root, run dir and HOME for this test; no credentials
+# or runtime dirs from the real environment leak in.
+ctrk_setup() {
+	export CTRK_ROOT="$BATS_TEST_TMPDIR/root"
+	export CTRK_RUN="$BATS_TEST_TMPDIR/run"
+	export HOME="$BATS_TEST_TMPDIR/home"
+	mkdir -p "$HOME"
+	unset DOCKER_CONFIG REGISTRY_AUTH_FILE XDG_RUNTIME_DIR
+	unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy no_proxy NO_PROXY
+}
+
+ctrk_teardown() {
+	ctrk_kill_scope "$BATS_TEST_TMPDIR"
+}
+
+ctrk_teardown_file() {
+	ctrk_kill_scope "$BATS_FILE_TMPDIR"
+}
+
+# _scope_dir: where processes and files started now belong.
+_scope_dir() {
+	if [[ -n "${BATS_TEST_TMPDIR:-}" && -d "${BATS_TEST_TMPDIR:-}" ]]; then
+		echo "$BATS_TEST_TMPDIR"
+	elif [[ -n "${BATS_FILE_TMPDIR:-}" && -d "${BATS_FILE_TMPDIR:-}" ]]; then
+		echo "$BATS_FILE_TMPDIR"
+	else
+		echo "$BATS_SUITE_TMPDIR"
+	fi
+}
+
+# track_pid PID: kill PID when the current scope ends.
+track_pid() {
+	echo "$1" >>"$(_scope_dir)/.ctrk-pids"
+}
+
+# kill_pid PID: TERM, wait up to 5 s, then KILL; reaps it if it is our child.
+kill_pid() {
+	local pid=$1 i
+	kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; return 0; }
+	kill -TERM "$pid" 2>/dev/null
+	for ((i = 0; i < 50; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	return 0
+}
+
+# ctrk_kill_scope DIR: kills every process recorded under DIR.
+ctrk_kill_scope() {
+	local f="$1/.ctrk-pids" pid
+	[[ -f $f ]] || return 0
+	while read -r pid; do
+		[[ -n $pid ]] && kill_pid "$pid"
+	done <"$f"
+	rm -f "$f"
+}
+
+# free_port: a TCP port on 127.0.0.1 nobody listens on right now.
+free_port() {
+	"$PYTHON" -c 'import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])
+s.close()'
+}
+
+# host_platform: the platform ctrk-pull should pick by default (os/arch[/variant]).
+host_platform() {
+	case "$(uname -m)" in
+	x86_64) echo linux/amd64 ;;
+	aarch64 | arm64) echo linux/arm64/v8 ;;
+	armv7l) echo linux/arm/v7 ;;
+	*) echo "linux/$(uname -m)" ;;
+	esac
+}
+
+# --- certificates ---------------------------------------------------------
+
+# make_ca DIR: DIR/ca.crt, DIR/ca.key (EC P-256, CA:TRUE).
+make_ca() {
+	local d=$1
+	mkdir -p "$d"
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+		-keyout "$d/ca.key" -out "$d/ca.crt" -days 2 -subj "/CN=ctrk test CA" \
+		-addext "basicConstraints=critical,CA:TRUE" \
+		-addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
+}
+
+# make_cert DIR NAME CN EXT: DIR/NAME.crt + .key signed by DIR/ca.*.
+make_cert() {
+	local d=$1 name=$2 cn=$3 ext=$4
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+		-keyout "$d/$name.key" -out "$d/$name.csr" -subj "/CN=$cn" 2>/dev/null
+	printf '%s\n' "$ext" >"$d/$name.ext"
+	openssl x509 -req -in "$d/$name.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" \
+		-CAcreateserial -out "$d/$name.crt" -days 2 -extfile "$d/$name.ext" 2>/dev/null
+}
+
+# make_server_cert DIR: server cert for 127.0.0.1 and localhost.
+make_server_cert() {
+	make_cert "$1" server 127.0.0.1 "subjectAltName=IP:127.0.0.1,DNS:localhost
+basicConstraints=CA:FALSE
+keyUsage=critical,digitalSignature,keyEncipherment
+extendedKeyUsage=serverAuth"
+}
+
+# --- registries -----------------------------------------------------------
+
+# _var NAME SUFFIX: prints the variable name REGISTRY_<NAME>_<SUFFIX>.
+_var() {
+	local n=${1^^}
+	n=${n//[^A-Z0-9]/_}
+	echo "REGISTRY_${n}_$2"
+}
+
+_set() { # _set NAME SUFFIX VALUE: exports REGISTRY_<NAME>_<SUFFIX>=VALUE
+	local v
+	v=$(_var "$1" "$2")
+	printf -v "$v" '%s' "$3"
+	export "${v?}"
+}
+
+_get() { # _get NAME SUFFIX
+	local v
+	v=$(_var "$1" "$2")
+	echo "${!v:-}"
+}
+
+# wait_http URL [CURL ARGS...]: waits up to 15 s until URL answers with any
+# HTTP status (a 401 counts: the server is up, it wants credentials).
+wait_http() {
+	local url=$1 code i
+	shift
+	for ((i = 0; i < 150; i++)); do
+		code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$@" "$url" 2>/dev/null) || code=000
+		[[ $code != 000 ]] && return 0
+		sleep 0.1
+	done
+	echo "wait_http: $url did not answer" >&2
+	return 1
+}
+
+# token_server_start NAME DIR [--anonymous-pull]: starts the token server
+# for registry NAME; exports REGISTRY_<NAME>_TOKEN_{PORT,LOG,PID}.
+token_server_start() {
+	local name=$1 d=$2 anon=${3:-} pid port i
+	mkdir -p "$d/token"
+	openssl req -x509 -newkey rsa:2048 -nodes -keyout "$d/token/key.pem" \
+		-out "$d/token/cert.pem" -days 2 -subj "/CN=ctrk token issuer" 2>/dev/null
+	: >"$d/token/requests.log"
+	"$PYTHON" "$CTRK_TESTS_DIR/fixtures/token-server.py" \
+		--key "$d/token/key.pem" --cert "$d/token/cert.pem" \
+		--issuer ctrk-test-issuer --service ctrk-test-registry \
+		--user "$TEST_USER" --password "$TEST_PASS" $anon \
+		--log "$d/token/requests.log" --port-file "$d/token/port" \
+		>"$d/token/server.log" 2>&1 3>&- &
+	pid=$!
+	track_pid "$pid"
+	for ((i = 0; i < 100; i++)); do
+		[[ -s $d/token/port ]] && break
+		kill -0 "$pid" 2>/dev/null || { cat "$d/token/server.log" >&2; return 1; }
+		sleep 0.1
+	done
+	port=$(cat "$d/token/port")
+	wait_http "http://127.0.0.1:$port/token" || return 1
+	_set "$name" TOKEN_PORT "$port"
+	_set "$name" TOKEN_LOG "$d/token/requests.log"
+	_set "$name" TOKEN_PID "$pid"
+}
+
+# registry_start NAME [plain|tls|htpasswd|tls-htpasswd|token|token-anon]:
+# starts docker-registry on 127.0.0.1 on a free port. token-anon lets
+# anonymous clients pull (not push). Exports REGISTRY_<NAME>_*.
+# With REGISTRY_ACCESSLOG=1 its log (REGISTRY_<NAME>_DIR/registry.log) has an
+# access log line for every request ("GET /v2/... HTTP/1.1" STATUS ...).
+registry_start() {
+	local name=$1 mode=${2:-plain} d port scheme=http pid tls="" auth="" try
+	local accesslog_off=true
+	[[ ${REGISTRY_ACCESSLOG:-0} == 1 ]] && accesslog_off=false
+	d="$(_scope_dir)/registry-$name"
+	mkdir -p "$d/storage"
+	_set "$name" DIR "$d"
+	_set "$name" STORAGE "$d/storage"
+	_set "$name" USER ""
+	_set "$name" PASS ""
+	_set "$name" CA ""
+	_set "$name" CERTDIR ""
+
+	case $mode in
+	tls | tls-htpasswd)
+		make_ca "$d/pki"
+		make_server_cert "$d/pki"
+		scheme=https
+		_set "$name" CA "$d/pki/ca.crt"
+		# A cert dir as in /etc/containers/certs.d/HOST:PORT: only ca.crt.
+		mkdir -p "$d/certs.d"
+		cp "$d/pki/ca.crt" "$d/certs.d/ca.crt"
+		_set "$name" CERTDIR "$d/certs.d"
+		tls="  tls:
+    certificate: $d/pki/server.crt
+    key: $d/pki/server.key"
+		;;
+	plain | htpasswd | token | token-anon) ;;
+	*)
+		echo "registry_start: unknown mode '$mode'" >&2
+		return 1
+		;;
+	esac
+	case $mode in
+	htpasswd | tls-htpasswd)
+		htpasswd -Bbn "$TEST_USER" "$TEST_PASS" >"$d/htpasswd"
+		_set "$name" USER "$TEST_USER"
+		_set "$name" PASS "$TEST_PASS"
+		auth="auth:
+  htpasswd:
+    realm: ctrk-test
+    path: $d/htpasswd"
+		;;
+	token | token-anon)
+		local anon=""
+		[[ $mode == token-anon ]] && anon=--anonymous-pull
+		token_server_start "$name" "$d" $anon || return 1
+		_set "$name" USER "$TEST_USER"
+		_set "$name" PASS "$TEST_PASS"
+		auth="auth:
+  token:
+    realm: http://127.0.0.1:$(_get "$name" TOKEN_PORT)/token
+    service: ctrk-test-registry
+    issuer: ctrk-test-issuer
+    rootcertbundle: $d/token/cert.pem"
+		;;
+	esac
+
+	# A free port can be taken between free_port and the bind: retry.
+	for try in 1 2 3; do
+		port=$(free_port)
+		cat >"$d/config.yml" <<-EOF
+			version: 0.1
+			log:
+			  level: error
+			  accesslog:
+			    disabled: $accesslog_off
+			storage:
+			  filesystem:
+			    rootdirectory: $d/storage
+			  delete:
+			    enabled: true
+			  maintenance:
+			    uploadpurging:
+			      enabled: false
+			http:
+			  addr: 127.0.0.1:$port
+			  secret: ctrk-test-secret
+			$tls
+			$auth
+		EOF
+		# A clean environment: docker-registry reads every REGISTRY_* variable
+		# as a config override (REGISTRY_HTTP_ADDR, REGISTRY_AUTH...).
+		env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin "$REGISTRY_BIN" serve "$d/config.yml" \
+			>"$d/registry.log" 2>&1 3>&- &
+		pid=$!
+		track_pid "$pid"
+		local cacert=()
+		[[ $scheme == https ]] && cacert=(--cacert "$d/pki/ca.crt")
+		if wait_http "$scheme://127.0.0.1:$port/v2/" "${cacert[@]}"; then
+			break
+		fi
+		kill_pid "$pid"
+		pid=""
+	done
+	if [[ -z $pid ]]; then
+		echo "registry_start: docker-registry did not start:" >&2
+		cat "$d/registry.log" >&2
+		return 1
+	fi
+	echo "$pid" >"$d/pid"
+	_set "$name" PORT "$port"
+	_set "$name" ADDR "127.0.0.1:$port"
+	_set "$name" PID "$pid"
+	_set "$name" SCHEME "$scheme"
+}
+
+# registry_stop NAME: stops it (and its token server) by PID.
+registry_stop() {
+	local pid
+	pid=$(_get "$1" PID)
+	[[ -n $pid ]] && kill_pid "$pid"
+	pid=$(_get "$1" TOKEN_PID)
+	[[ -n $pid ]] && kill_pid "$pid"
+	_set "$1" PID ""
+	_set "$1" TOKEN_PID ""
+}
+
+# registry_push NAME TAG [REPO [SKOPEO ARGS...]]: copies fixture TAG from
+# $CTRK_FIXTURES to NAME's registry as REPO:latest (default test/TAG);
+# multiarch is copied with --all. PUSH_LAYOUT=DIR pushes from another layout.
+registry_push() {
+	local name=$1 tag=$2 repo=${3:-test/$2} addr user
+	shift 3 2>/dev/null || shift $#
+	local args=(--dest-tls-verify=false)
+	[[ $tag == multiarch ]] && args+=(--all)
+	user=$(_get "$name" USER)
+	[[ -n $user ]] && args+=(--dest-creds "$user:$(_get "$name" PASS)")
+	addr=$(_get "$name" ADDR)
+	skopeo copy -q "${args[@]}" "$@" "oci:${PUSH_LAYOUT:-$CTRK_FIXTURES}:$tag" \
+		"docker://$addr/$repo:latest" >/dev/null
+}
+
+# registry_blob_path NAME DIGEST: the data file of a blob in NAME's storage.
+registry_blob_path() {
+	local hex=${2#sha256:}
+	echo "$(_get "$1" STORAGE)/docker/registry/v2/blobs/sha256/${hex:0:2}/$hex/data"
+}
+
+# --- the store ------------------------------------------------------------
+
+# store_snapshot [ROOT]: a text that changes when a blob or index.json does.
+# A missing store and an empty one compare equal.
+store_snapshot() {
+	local root=${1:-$CTRK_ROOT}
+	local c=$root/content
+	echo "blobs:"
+	if [[ -d $c/blobs/sha256 ]]; then
+		(cd "$c/blobs/sha256" && find . -type f -printf '%P\n' | LC_ALL=C sort)
+	fi
+	echo "index:"
+	if [[ -f $c/index.json ]]; then
+		jq -cS '.manifests // []' "$c/index.json"
+	else
+		echo '[]'
+	fi
+}
+
+# assert_store_unchanged BEFORE: the store is as store_snapshot saw it.
+assert_store_unchanged() {
+	local now
+	now=$(store_snapshot)
+	if [[ $now != "$1" ]]; then
+		batslib_print_kv_single_or_multi 8 before "$1" after "$now" |
+			batslib_decorate "store changed" | fail
+	fi
+}
+
+# store_verify [ROOT]: every blob's sha256 is its name, no stray files in
+# blobs/sha256, and every index.json entry's blob exists.
+store_verify() {
+	local root=${1:-$CTRK_ROOT} c f n=0 bad=""
+	c=$root/content
+	[[ -f $c/oci-layout ]] || { echo "no $c/oci-layout" | fail; return 1; }
+	jq -e '.imageLayoutVersion == "1.0.0"' "$c/oci-layout" >/dev/null ||
+		{ echo "bad oci-layout" | fail; return 1; }
+	jq -e '.schemaVersion == 2 and (.manifests | type == "array")' "$c/index.json" >/dev/null ||
+		{ echo "bad index.json" | fail; return 1; }
+	for f in "$c"/blobs/sha256/*; do
+		[[ -e $f ]] || continue
+		n=$((n + 1))
+		[[ $(sha256sum "$f" | cut -d' ' -f1) == "$(basename "$f")" ]] || bad="$bad $(basename "$f")"
+	done
+	for f in $(jq -r '.manifests[].digest' "$c/index.json"); do
+		[[ -f $c/blobs/sha256/${f#sha256:} ]] || bad="$bad missing:$f"
+	done
+	[[ -z $bad ]] || { echo "bad blobs:$bad" | fail; return 1; }
+	[[ $n -gt 0 ]] || { echo "no blobs in store" | fail; return 1; }
+}
+
+# store_blob DIGEST [ROOT]: path of a blob in the store.
+store_blob() {
+	echo "${2:-$CTRK_ROOT}/content/blobs/sha256/${1#sha256:}"
+}
+
+# store_refs [ROOT]: the ref names in index.json, one a line.
+store_refs() {
+	jq -r '.manifests[].annotations["org.opencontainers.image.ref.name"] // empty' \
+		"${1:-$CTRK_ROOT}/content/index.json"
+}
+
+# layer_file DIGEST PATH: prints PATH from the (gzip) layer blob DIGEST.
+layer_file() {
+	tar -xzOf "$(store_blob "$1")" "$2"
+}
+
+# --- running ctrk-pull ----------------------------------------------------
+
+# pull [-N|!] ARGS...: runs ctrk-pull with stdout and stderr separate
+# ($output and $stderr; stdout also in $DESC). The expected status, if
+# given, is checked by run.
+pull() {
+	local st=()
+	if [[ ${1:-} =~ ^-[0-9]+$ || ${1:-} == '!' ]]; then
+		st=("$1")
+		shift
+	fi
+	run "${st[@]}" --separate-stderr ctrk-pull "$@"
+	DESC=$output
+	# Shown by bats only when the test fails.
+	printf '# ctrk-pull %s\n# exit %s\n# stderr: %s\n' "$*" "$status" "$stderr"
+}
+
+# assert_descriptor: $output is exactly one JSON document with version 1 and
+# an image; prints nothing.
+assert_descriptor() {
+	local n
+	n=$(jq -s 'length' <<<"$output" 2>/dev/null) ||
+		{ echo "stdout is not JSON: $output" | fail; return 1; }
+	[[ $n == 1 ]] || { echo "stdout has $n JSON documents: $output" | fail; return 1; }
+	jq -e '.version == 1 and (.image | type == "object")' <<<"$output" >/dev/null ||
+		{ echo "not a version 1 descriptor: $output" | fail; return 1; }
+}
+
+# jqo FILTER: runs jq -r FILTER on the stdout of the last pull ($DESC, kept
+# when later `run`s replace $output).
+jqo() {
+	jq -r "$@" <<<"$DESC"
+}
+
+# assert_error_message: $stderr has a line "ctrk-pull: error: WHAT: WHY".
+assert_error_message() {
+	if ! grep -qE '^ctrk-pull: error: .+' <<<"$stderr"; then
+		echo "stderr has no 'ctrk-pull: error: ...' line: $stderr" | fail
+		return 1
+	fi
+}
+
+# fixture_digest TAG: the manifest (or index) digest of fixture TAG.
+fixture_digest() {
+	jq -r --arg t "$1" '.manifests[] | select(.annotations["org.opencontainers.image.ref.name"] == $t) | .digest' \
+		"$CTRK_FIXTURES/index.json"
+}
+
+# fixture_blob DIGEST: path of a blob of the fixture layout.
+fixture_blob() {
+	echo "$CTRK_FIXTURES/blobs/sha256/${1#sha256:}"
+}
+
+# fixture_platform_manifest PLATFORM: digest of multiarch's manifest for
+# PLATFORM (os/arch[/variant]).
+fixture_platform_manifest() {
+	local os arch variant
+	IFS=/ read -r os arch variant <<<"$1"
+	jq -r --arg os "$os" --arg a "$arch" --arg v "${variant:-}" '
+		.manifests[] | select(.platform.os == $os and .platform.architecture == $a
+		and (($v == "") or (.platform.variant // "") == $v)) | .digest' \
+		"$(fixture_blob "$(fixture_digest multiarch)")" | head -1
+}
+
+# fake_registry_start NAME MANIFEST_FILE MEDIA_TYPE [BLOBDIR]: starts
+# tests/fixtures/fake-registry.py serving that manifest for every
+# /v2/*/manifests/* (for what docker-registry refuses to store: schema 1,
+# unknown media types). Exports REGISTRY_<NAME>_{PORT,ADDR,PID,LOG}.
+fake_registry_start() {
+	local name=$1 d pid i
+	d="$(_scope_dir)/fake-$name"
+	mkdir -p "$d"
+	: >"$d/requests.log"
+	"$PYTHON" "$CTRK_TESTS_DIR/fixtures/fake-registry.py" --manifest "$2" \
+		--media-type "$3" --blobs "${4:-}" --log "$d/requests.log" \
+		--port-file "$d/port" >"$d/server.log" 2>&1 3>&- &
+	pid=$!
+	track_pid "$pid"
+	for ((i = 0; i < 100; i++)); do
+		[[ -s $d/port ]] && break
+		kill -0 "$pid" 2>/dev/null || { cat "$d/server.log" >&2; return 1; }
+		sleep 0.1
+	done
+	wait_http "http://127.0.0.1:$(cat "$d/port")/v2/" || return 1
+	_set "$name" PORT "$(cat "$d/port")"
+	_set "$name" ADDR "127.0.0.1:$(cat "$d/port")"
+	_set "$name" PID "$pid"
+	_set "$name" LOG "$d/requests.log"
+	_set "$name" SCHEME http
+}
+
+# ingest_files [ROOT]: partial downloads left in ROOT/ingest, one a line
+# (nothing when the directory is absent).
+ingest_files() {
+	local d=${1:-$CTRK_ROOT}/ingest
+	[[ -d $d ]] || return 0
+	find "$d" -type f
+}
