@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -16,6 +17,13 @@
 #define OCI_LAYOUT "{\"imageLayoutVersion\":\"1.0.0\"}"
 #define EMPTY_INDEX "{\"schemaVersion\":2,\"manifests\":[]}"
 #define READ_CHUNK (1u << 20)
+/* Start writeback every so many bytes, so the fsync at the end finds
+ * little left to write: disk and network then work at the same time. */
+#define WRITEBACK_CHUNK (8ll << 20)
+/* Blobs this large are hashed by a second thread that reads back from the
+ * page cache behind the writer: receiving and hashing then take
+ * max(receive, hash) instead of their sum. */
+#define BACKGROUND_HASH_MIN (16ll << 20)
 
 const char *
 ctrk_default_root(void)
@@ -143,6 +151,110 @@ is_verified(const ctrk_store_t *s, const char *digest, long long size)
 	return stat(path, &st) == 0 && S_ISREG(st.st_mode) && (size < 0 || st.st_size == size);
 }
 
+struct ingest_hashing {
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t more;
+	int fd;
+	ctrk_hasher_t *hasher;
+	long long written, hashed; /* under lock */
+	bool drain;                /* hash what is written, then end */
+	bool abandon;              /* end now */
+	int error;
+};
+
+static void *
+hash_behind(void *arg)
+{
+	struct ingest_hashing *h = arg;
+	char *buf = ctrk_xmalloc(READ_CHUNK);
+	pthread_mutex_lock(&h->lock);
+	for (;;) {
+		while (h->hashed == h->written && !h->drain && !h->abandon)
+			pthread_cond_wait(&h->more, &h->lock);
+		if (h->abandon || (h->drain && h->hashed == h->written))
+			break;
+		long long from = h->hashed, to = h->written;
+		pthread_mutex_unlock(&h->lock);
+		int error = 0;
+		while (from < to && !error) {
+			size_t want = to - from < READ_CHUNK ? (size_t)(to - from) : READ_CHUNK;
+			ssize_t n = pread(h->fd, buf, want, from);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0) {
+				error = n < 0 ? errno : EIO;
+				break;
+			}
+			ctrk_hasher_update(h->hasher, buf, (size_t)n);
+			from += n;
+		}
+		pthread_mutex_lock(&h->lock);
+		h->hashed = from;
+		if (error) {
+			h->error = error;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&h->lock);
+	free(buf);
+	return NULL;
+}
+
+static void
+background_start(ctrk_ingest_t *in)
+{
+	if (in->size < BACKGROUND_HASH_MIN)
+		return;
+	struct ingest_hashing *h = ctrk_xcalloc(1, sizeof *h);
+	pthread_mutex_init(&h->lock, NULL);
+	pthread_cond_init(&h->more, NULL);
+	h->fd = in->fd;
+	h->hasher = in->hasher;
+	h->written = h->hashed = in->offset;
+	if (pthread_create(&h->thread, NULL, hash_behind, h) != 0) {
+		free(h); /* hash in line instead */
+		return;
+	}
+	in->background = h;
+}
+
+static void
+background_wrote(ctrk_ingest_t *in)
+{
+	struct ingest_hashing *h = in->background;
+	pthread_mutex_lock(&h->lock);
+	h->written = in->offset;
+	pthread_cond_signal(&h->more);
+	pthread_mutex_unlock(&h->lock);
+}
+
+/* Stop the thread: after it hashed everything (DRAIN) or at once.  Returns
+ * the errno of a failed read-back, or 0. */
+static int
+background_stop(ctrk_ingest_t *in, bool drain)
+{
+	struct ingest_hashing *h = in->background;
+	if (!h)
+		return 0;
+	pthread_mutex_lock(&h->lock);
+	if (drain)
+		h->drain = true;
+	else
+		h->abandon = true;
+	pthread_cond_signal(&h->more);
+	pthread_mutex_unlock(&h->lock);
+	pthread_join(h->thread, NULL);
+	int error = h->error;
+	if (drain && !error && h->hashed != in->offset)
+		error = EIO;
+	pthread_mutex_destroy(&h->lock);
+	pthread_cond_destroy(&h->more);
+	free(h);
+	in->background = NULL;
+	return error;
+}
+
 /* Hash what an interrupted transfer left, so that the transfer can resume. */
 static int
 ingest_rehash(ctrk_ingest_t *in, ctrk_error_t *err)
@@ -166,6 +278,7 @@ ingest_rehash(ctrk_ingest_t *in, ctrk_error_t *err)
 		done += n;
 	}
 	in->offset = done;
+	in->flushed = done;
 	if (lseek(in->fd, done, SEEK_SET) < 0)
 		return ctrk_error_errno(err, "seek '%s'", in->path);
 	return 0;
@@ -222,6 +335,7 @@ ctrk_ingest_open(ctrk_ingest_t *in, const ctrk_store_t *s, const char *digest, l
 		ctrk_ingest_close(in);
 		return -1;
 	}
+	background_start(in);
 	return 0;
 fail:
 	free(in->path);
@@ -237,19 +351,31 @@ ctrk_ingest_write(ctrk_ingest_t *in, const void *data, size_t len, ctrk_error_t 
 				      in->digest, in->size);
 	if (ctrk_write_all(in->fd, data, len, err) < 0)
 		return ctrk_error_wrap(err, "writing '%s'", in->path);
-	ctrk_hasher_update(in->hasher, data, len);
+	if (!in->background)
+		ctrk_hasher_update(in->hasher, data, len);
 	in->offset += (long long)len;
+	if (in->background)
+		background_wrote(in);
+	if (in->offset - in->flushed >= WRITEBACK_CHUNK) {
+		sync_file_range(in->fd, in->flushed, in->offset - in->flushed, SYNC_FILE_RANGE_WRITE);
+		in->flushed = in->offset;
+	}
 	return 0;
 }
 
 int
 ctrk_ingest_restart(ctrk_ingest_t *in, ctrk_error_t *err)
 {
+	bool background = in->background != NULL;
+	background_stop(in, false);
 	if (ftruncate(in->fd, 0) < 0 || lseek(in->fd, 0, SEEK_SET) < 0)
 		return ctrk_error_errno(err, "truncate '%s'", in->path);
 	char scratch[CTRK_DIGEST_LEN + 1];
 	ctrk_hasher_final(in->hasher, scratch); /* resets the hasher */
 	in->offset = 0;
+	in->flushed = 0;
+	if (background)
+		background_start(in);
 	return 0;
 }
 
@@ -260,6 +386,12 @@ ctrk_ingest_finish(ctrk_ingest_t *in, ctrk_error_t *err)
 		ctrk_error_set(err, 0, "blob %s is %lld bytes, its descriptor says %lld", in->digest, in->offset,
 			       in->size);
 		ctrk_ingest_discard(in);
+		return -1;
+	}
+	int error = background_stop(in, true);
+	if (error) {
+		ctrk_error_set(err, error, "reading back '%s'", in->path);
+		ctrk_ingest_close(in);
 		return -1;
 	}
 	char got[CTRK_DIGEST_LEN + 1];
@@ -320,6 +452,7 @@ ctrk_store_sync(const ctrk_store_t *s, ctrk_error_t *err)
 void
 ctrk_ingest_close(ctrk_ingest_t *in)
 {
+	background_stop(in, false);
 	if (in->fd >= 0)
 		close(in->fd); /* drops the flock */
 	in->fd = -1;

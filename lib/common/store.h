@@ -50,9 +50,11 @@ typedef struct ctrk_ingest {
 	char digest[CTRK_DIGEST_LEN + 1];
 	long long size;   /* expected size, -1 when unknown */
 	long long offset; /* bytes written so far */
+	long long flushed; /* bytes handed to writeback so far */
 	char *path;       /* the partial file */
 	int fd;
 	ctrk_hasher_t *hasher;
+	struct ingest_hashing *background; /* hashes a large blob behind the writer */
 } ctrk_ingest_t;
 
 /* Start (or resume) ingesting a blob.  Waits while another process ingests
