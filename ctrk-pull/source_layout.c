@@ -277,25 +277,6 @@ check_oci_layout(int dirfd, ctrk_error_t *err)
 	return 0;
 }
 
-static int
-entry_parse(const cJSON *entry, ctrk_blob_t *b, const char *what, ctrk_error_t *err)
-{
-	const char *mt = NULL, *digest = NULL;
-	long long size = -1;
-	if (ctrk_json_get_string(entry, "mediaType", true, &mt, what, err) < 0 ||
-	    ctrk_json_get_string(entry, "digest", true, &digest, what, err) < 0 ||
-	    ctrk_json_get_int64(entry, "size", true, &size, what, err) < 0)
-		return -1;
-	if (size < 0)
-		return ctrk_error_set(err, 0, "%s: negative size", what);
-	if (ctrk_digest_validate(digest, err) < 0)
-		return ctrk_error_wrap(err, "%s", what);
-	b->media_type = ctrk_xstrdup(mt);
-	snprintf(b->digest, sizeof b->digest, "%s", digest);
-	b->size = size;
-	return 0;
-}
-
 /* Find the image TAG names in index.json, or the only one when TAG is NULL,
  * and name it in the store. */
 static int
@@ -325,7 +306,7 @@ layout_select(source_t *src, const char *tag, ctrk_error_t *err)
 		const char *name = NULL;
 		if (!cJSON_IsObject(entry))
 			return ctrk_error_set(err, 0, "%s: must be an object", what);
-		if (entry_parse(entry, &b, what, err) < 0 ||
+		if (ctrk_blob_parse(entry, &b, what, err) < 0 ||
 		    ctrk_json_get_object(entry, "annotations", false, &ann, what, err) < 0 ||
 		    ctrk_json_get_string(ann, CTRK_ANNOTATION_REF_NAME, false, &name, what, err) < 0) {
 			ctrk_blob_free(&b);

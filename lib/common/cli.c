@@ -46,11 +46,10 @@ int
 ctrk_usage_error(const char *fmt, ...)
 {
 	va_list ap;
-	fprintf(stderr, "%s: error: ", ctrk_progname);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	ctrk_vmessage("error", fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\nTry '%s --help' for more information.\n", ctrk_progname);
+	fprintf(stderr, "Try '%s --help' for more information.\n", ctrk_progname);
 	return CTRK_EXIT_USAGE;
 }
 

@@ -70,23 +70,27 @@ ctrk_report(const ctrk_error_t *err)
 }
 
 void
+ctrk_vmessage(const char *kind, const char *fmt, va_list ap)
+{
+	fprintf(stderr, "%s: %s: ", ctrk_progname, kind);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
+void
 ctrk_report_msg(const char *fmt, ...)
 {
 	va_list ap;
-	fprintf(stderr, "%s: error: ", ctrk_progname);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	ctrk_vmessage("error", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 void
 ctrk_warn(const char *fmt, ...)
 {
 	va_list ap;
-	fprintf(stderr, "%s: warning: ", ctrk_progname);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	ctrk_vmessage("warning", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }

@@ -48,6 +48,9 @@ void ctrk_report(const ctrk_error_t *err);
 /* "PROG: error: FMT" on stderr, for main()'s own checks (usage errors). */
 void ctrk_report_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* "PROG: KIND: FMT" and a newline on stderr. */
+void ctrk_vmessage(const char *kind, const char *fmt, va_list ap);
+
 /* "PROG: warning: FMT" on stderr. */
 void ctrk_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -57,8 +57,8 @@ ctrk_blob_to_json(const ctrk_blob_t *b)
 	return j;
 }
 
-static int
-blob_parse(const cJSON *j, ctrk_blob_t *b, const char *what, ctrk_error_t *err)
+int
+ctrk_blob_parse(const cJSON *j, ctrk_blob_t *b, const char *what, ctrk_error_t *err)
 {
 	const char *mt = NULL, *digest = NULL;
 	long long size = -1;
@@ -135,7 +135,7 @@ ctrk_manifest_parse(const char *body, size_t len, const char *media_type, ctrk_m
 	    ctrk_json_get_array(doc, "layers", true, &layers, "manifest", err) < 0)
 		return -1;
 	m->media_type = steal_pointer(&mt);
-	if (blob_parse(config, &m->config, "manifest config", err) < 0)
+	if (ctrk_blob_parse(config, &m->config, "manifest config", err) < 0)
 		goto fail;
 	if (!in_list(m->config.media_type, config_types)) {
 		ctrk_error_set(err, 0, "unknown config media type '%s' (not a container image)",
@@ -147,7 +147,7 @@ ctrk_manifest_parse(const char *body, size_t len, const char *media_type, ctrk_m
 	{
 		char what[64];
 		snprintf(what, sizeof what, "manifest layer %zu", m->nlayers);
-		if (blob_parse(l, &m->layers[m->nlayers], what, err) < 0)
+		if (ctrk_blob_parse(l, &m->layers[m->nlayers], what, err) < 0)
 			goto fail;
 		m->nlayers++;
 		if (!ctrk_is_layer_type(m->layers[m->nlayers - 1].media_type)) {
@@ -199,7 +199,7 @@ ctrk_index_select(const char *body, size_t len, const ctrk_platform_t *want, ctr
 			used += (size_t)snprintf(offered + used, sizeof offered - used, "%s%s", used ? ", " : "", ps);
 		if (ctrk_platform_match(want, &p)) {
 			ctrk_blob_t b = {0};
-			if (blob_parse(entry, &b, what, err) < 0) {
+			if (ctrk_blob_parse(entry, &b, what, err) < 0) {
 				ctrk_platform_free(&p);
 				return -1;
 			}

@@ -59,6 +59,8 @@ int ctrk_config_parse(const char *body, size_t len, const ctrk_manifest_t *m, cJ
  * is matched as written, then as a normalised reference ("busybox"). */
 cJSON *ctrk_image_from_store(const ctrk_store_t *s, const char *name, ctrk_error_t *err);
 
+/* Read a descriptor {mediaType, digest, size} with every field checked. */
+int ctrk_blob_parse(const cJSON *j, ctrk_blob_t *b, const char *what, ctrk_error_t *err);
 void ctrk_blob_free(ctrk_blob_t *b);
 cJSON *ctrk_blob_to_json(const ctrk_blob_t *b);
 
