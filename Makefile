@@ -14,7 +14,7 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 CTRK_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter \
-	-Ilib/common -DCTRK_VERSION='"$(VERSION)"' $(PKG_CFLAGS)
+	-I. -Ilib/common -DCTRK_VERSION='"$(VERSION)"' $(PKG_CFLAGS)
 CTRK_LIBS   := $(PKG_LIBS) -lpthread
 
 TOOLS     := $(patsubst %/main.c,%,$(wildcard ctrk-*/main.c))
@@ -44,6 +44,13 @@ tool_objs = $(patsubst %.c,$(BUILD)/%.o,$(wildcard $(1)/*.c))
 .SECONDARY:
 .SECONDEXPANSION:
 $(BUILD)/bin/%: $$(call tool_objs,$$*) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(CTRK_LIBS)
+
+# tests/unit/test-TOOL-*.c test a tool's own code: they link its objects but main.o.
+tool_lib_objs = $(filter-out %/main.o,$(call tool_objs,ctrk-$(word 2,$(subst -, ,$(1)))))
+$(BUILD)/tests/test-snap-% $(BUILD)/tests/test-mount-% $(BUILD)/tests/test-pull-%: \
+		$(BUILD)/tests/unit/$$(notdir $$@).o $$(call tool_lib_objs,$$(notdir $$@)) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(CTRK_LIBS)
 
