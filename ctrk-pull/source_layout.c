@@ -6,10 +6,12 @@
  * ingest area, and then read like a layout.  Blobs are copied from the
  * layout into the ingest, which checks their size and digest exactly as for
  * a registry: a layout is no more trusted than a server. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -193,6 +195,31 @@ static const struct source_ops offline_ops = {
 
 /* ---- shared with source_archive.c --------------------------------------- */
 
+/* Extraction directories are locked while a pull uses them; one that
+ * nobody holds was left by a pull that was killed. */
+static void
+sweep_stale_extracts(const ctrk_store_t *store)
+{
+	DIR *d = opendir(store->ingest);
+	if (!d)
+		return;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (strncmp(de->d_name, "extract-", 8) != 0)
+			continue;
+		int fd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+			cleanup_free char *path = ctrk_strdup_printf("%s/%s", store->ingest, de->d_name);
+			ctrk_error_t ignored;
+			ctrk_remove_tree(path, &ignored);
+		}
+		close(fd);
+	}
+	closedir(d);
+}
+
 int
 offline_extract(struct offline *o, const ctrk_store_t *store, const char *file, ctrk_extract_t *x,
 		ctrk_error_t *err)
@@ -204,6 +231,7 @@ offline_extract(struct offline *o, const ctrk_store_t *store, const char *file, 
 	x->max_entries = EXTRACT_ENTRIES;
 
 	/* In the ingest area: private (0700), and on the store's file system. */
+	sweep_stale_extracts(store);
 	o->tmpdir = ctrk_strdup_printf("%s/extract-XXXXXX", store->ingest);
 	if (!mkdtemp(o->tmpdir)) {
 		ctrk_error_errno(err, "create a directory in '%s'", store->ingest);
@@ -212,7 +240,7 @@ offline_extract(struct offline *o, const ctrk_store_t *store, const char *file, 
 		return -1;
 	}
 	o->dirfd = open(o->tmpdir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (o->dirfd < 0)
+	if (o->dirfd < 0 || flock(o->dirfd, LOCK_EX) < 0)
 		return ctrk_error_errno(err, "open '%s'", o->tmpdir);
 	return ctrk_archive_extract(file, o->dirfd, x, err);
 }

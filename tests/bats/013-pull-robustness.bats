@@ -291,3 +291,19 @@ corrupt() {
 	pull -0 --version
 	assert_output --regexp '[0-9]+\.[0-9]+\.[0-9]+'
 }
+
+@test "an archive pull sweeps extraction directories left by a killed pull, not live ones" {
+	mkdir -p "$CTRK_ROOT/ingest/extract-stale/blobs"
+	echo junk >"$CTRK_ROOT/ingest/extract-stale/blobs/x"
+	mkdir -p "$CTRK_ROOT/ingest/extract-live"
+	# A live pull holds a lock on its directory.
+	flock "$CTRK_ROOT/ingest/extract-live" sleep 30 &
+	local holder=$!
+	track_pid "$holder"
+	sleep 0.2
+	pull -0 -q "oci-archive:$CTRK_FIXTURE_OCI_ARCHIVE:single"
+	[ ! -e "$CTRK_ROOT/ingest/extract-stale" ]
+	[ -d "$CTRK_ROOT/ingest/extract-live" ]
+	run ls "$CTRK_ROOT/ingest"
+	refute_output --partial extract-stale
+}
