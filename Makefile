@@ -15,7 +15,7 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 CTRK_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter \
 	-I. -Ilib/common -DCTRK_VERSION='"$(VERSION)"' $(PKG_CFLAGS)
-CTRK_LIBS   := $(PKG_LIBS) -lpthread
+CTRK_LIBS   := -Wl,--as-needed $(PKG_LIBS) -lpthread
 
 TOOLS     := $(patsubst %/main.c,%,$(wildcard ctrk-*/main.c))
 LIB_SRC   := $(wildcard lib/common/*.c)

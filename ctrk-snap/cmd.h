@@ -1,0 +1,27 @@
+/* The verbs of ctrk-snap, one function each; main.c picks one. */
+#ifndef CTRK_SNAP_CMD_H
+#define CTRK_SNAP_CMD_H
+
+#include <stdbool.h>
+
+#include "error.h"
+
+typedef struct snap_opts {
+	const char *root;   /* --root, else $CTRK_ROOT */
+	const char *driver; /* --driver, else $CTRK_SNAP_DRIVER, else overlay */
+	const char *image;  /* --image REF */
+	bool tree, json;    /* list --tree, --json */
+} snap_opts_t;
+
+/* Each returns an exit status; errors are reported here (ctrk_fail). */
+int cmd_prepare(const snap_opts_t *o, bool view, const char *key, const char *parent);
+int cmd_commit(const snap_opts_t *o, const char *name, const char *key);
+int cmd_remove(const snap_opts_t *o, const char *key);
+int cmd_stat(const snap_opts_t *o, const char *key);
+int cmd_list(const snap_opts_t *o);
+int cmd_usage(const snap_opts_t *o, const char *key);
+int cmd_mounts(const snap_opts_t *o, const char *key);
+int cmd_unpack(const snap_opts_t *o, const char *ref);
+int cmd_check(const snap_opts_t *o);
+
+#endif

@@ -1,0 +1,153 @@
+/* Finding a driver, and what the drivers share. */
+#include "driver.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "descriptor.h"
+#include "fsutil.h"
+
+static char *
+find_program(const char *name)
+{
+	const char *path = getenv("PATH");
+	if (!path || !*path)
+		path = "/usr/local/bin:/usr/bin:/bin";
+	while (*path) {
+		size_t n = strcspn(path, ":");
+		char *p = ctrk_strdup_printf("%.*s/%s", (int)n, n ? path : ".", name);
+		if (access(p, X_OK) == 0)
+			return p;
+		free(p);
+		path += n + (path[n] == ':');
+	}
+	return NULL;
+}
+
+int
+driver_find(const char *name, driver_t *d, ctrk_error_t *err)
+{
+	memset(d, 0, sizeof *d);
+	if (strcmp(name, "overlay") == 0)
+		d->ops = &driver_overlay_ops;
+	else if (strcmp(name, "native") == 0)
+		d->ops = &driver_native_ops;
+	else {
+		/* The name becomes a directory and a program name: keep it plain. */
+		if (!name[0] || strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_-") != strlen(name))
+			return ctrk_error_set(err, 0, "invalid driver name '%s': use a-z, 0-9, '-' and '_'", name);
+		cleanup_free char *prog = ctrk_strdup_printf("ctrk-snap-%s", name);
+		d->program = find_program(prog);
+		if (!d->program)
+			return ctrk_error_set(err, 0,
+					      "unknown driver '%s': not overlay or native, and no '%s' on PATH", name,
+					      prog);
+		d->ops = &driver_exec_ops;
+	}
+	d->name = ctrk_xstrdup(name);
+	return 0;
+}
+
+void
+driver_free(driver_t *d)
+{
+	free(d->name);
+	free(d->program);
+	d->name = d->program = NULL;
+}
+
+char *
+snap_fs_dir(const char *dir)
+{
+	return ctrk_strdup_printf("%s/fs", dir);
+}
+
+cJSON *
+snap_bind_mounts(const char *fs, bool readonly)
+{
+	const char *opts[] = {"rbind", readonly ? "ro" : "rw", NULL};
+	cJSON *a = cJSON_CreateArray();
+	cJSON_AddItemToArray(a, ctrk_mount_new("bind", fs, "/", opts));
+	return a;
+}
+
+int
+snap_run(char *const argv[], const char *in, size_t inlen, size_t max, char **out, size_t *outlen,
+	 ctrk_error_t *err)
+{
+	int inp[2] = {-1, -1}, outp[2] = {-1, -1};
+	if (pipe2(inp, O_CLOEXEC) < 0 || pipe2(outp, O_CLOEXEC) < 0) {
+		ctrk_error_errno(err, "cannot make a pipe");
+		goto fail;
+	}
+	pid_t pid = fork();
+	if (pid < 0) {
+		ctrk_error_errno(err, "cannot fork");
+		goto fail;
+	}
+	if (pid == 0) {
+		if (dup2(inp[0], STDIN_FILENO) < 0 || dup2(outp[1], STDOUT_FILENO) < 0)
+			_exit(127);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(inp[0]);
+	close(outp[1]);
+	inp[0] = outp[1] = -1;
+	/* Requests are small: the whole of it fits in the pipe before the
+	 * child reads anything, so writing first cannot deadlock. */
+	ctrk_error_t ignored;
+	if (inlen)
+		ctrk_write_all(inp[1], in, inlen, &ignored);
+	close(inp[1]);
+	inp[1] = -1;
+	char *buf = NULL;
+	size_t len = 0;
+	int rc = ctrk_read_all_fd(outp[0], out ? max : (1u << 20), &buf, &len, err);
+	close(outp[0]);
+	outp[0] = -1;
+	int status;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (rc < 0) {
+		free(buf);
+		return -1;
+	}
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		free(buf);
+		if (WIFEXITED(status))
+			return ctrk_error_set(err, 0, "'%s' failed with exit status %d", argv[0], WEXITSTATUS(status));
+		return ctrk_error_set(err, 0, "'%s' was killed by signal %d", argv[0], WTERMSIG(status));
+	}
+	if (out) {
+		*out = buf;
+		*outlen = len;
+	} else
+		free(buf);
+	return 0;
+fail:
+	for (int i = 0; i < 2; i++) {
+		if (inp[i] >= 0)
+			close(inp[i]);
+		if (outp[i] >= 0)
+			close(outp[i]);
+	}
+	return -1;
+}
+
+int
+snap_copy_tree(const char *src, const char *dst, ctrk_error_t *err)
+{
+	/* cp -a keeps everything a layer can hold (owners, modes, times,
+	 * xattrs, hardlinks, devices) and reflinks where the file system can. */
+	cleanup_free char *from = ctrk_strdup_printf("%s/.", src);
+	char *argv[] = {"/bin/cp", "-a", "--reflink=auto", "--", from, (char *)dst, NULL};
+	if (snap_run(argv, NULL, 0, 0, NULL, NULL, err) < 0)
+		return ctrk_error_wrap(err, "cannot copy '%s' to '%s'", src, dst);
+	return 0;
+}

@@ -1,0 +1,583 @@
+/* The snapshot store: metadata, locking, and the verbs that change it. */
+#include "snap.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <ftw.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "extract.h"
+#include "fsutil.h"
+#include "json.h"
+#include "lock.h"
+#include "store.h"
+
+#define META_MAX (64u << 20)
+
+static const char *const kind_names[] = {"active", "view", "committed"};
+
+const char *
+snap_kind_name(snap_kind_t k)
+{
+	return kind_names[k];
+}
+
+/* ---- opening, locking, metadata ----------------------------------------- */
+
+int
+snap_store_open(snap_store_t *s, const char *root, const char *driver, ctrk_error_t *err)
+{
+	memset(s, 0, sizeof *s);
+	s->lock_fd = -1;
+	if (!root)
+		root = ctrk_default_root();
+	if (driver_find(driver, &s->driver, err) < 0)
+		return -1;
+	cleanup_free char *dir = ctrk_strdup_printf("%s/snapshots/%s", root, driver);
+	cleanup_free char *meta = NULL;
+	if (ctrk_mkdir_p(dir, 0700, err) < 0)
+		goto fail;
+	char abs[PATH_MAX];
+	if (!realpath(root, abs)) {
+		ctrk_error_errno(err, "cannot resolve '%s'", root);
+		goto fail;
+	}
+	s->root = ctrk_xstrdup(abs);
+	s->dir = ctrk_strdup_printf("%s/snapshots/%s", abs, driver);
+	meta = ctrk_strdup_printf("%s/metadata.json", s->dir);
+	/* Probe once, before the first snapshot: a driver that cannot work
+	 * here should say so before anything is created. */
+	if (!ctrk_path_exists(meta) && s->driver.ops->probe && s->driver.ops->probe(&s->driver, s->dir, err) < 0)
+		goto fail;
+	return 0;
+fail:
+	ctrk_error_wrap(err, "opening the snapshots of driver '%s' in '%s'", driver, root);
+	snap_store_close(s);
+	return -1;
+}
+
+void
+snap_store_close(snap_store_t *s)
+{
+	snap_unlock(s);
+	driver_free(&s->driver);
+	free(s->root);
+	free(s->dir);
+	s->root = s->dir = NULL;
+}
+
+static int
+meta_validate(const cJSON *m, const char *path, ctrk_error_t *err)
+{
+	const cJSON *snaps = NULL;
+	long long next = 0;
+	if (!cJSON_IsObject(m) || ctrk_json_get_int64(m, "nextId", true, &next, "metadata", err) < 0 ||
+	    ctrk_json_get_object(m, "snapshots", true, &snaps, "metadata", err) < 0)
+		goto bad;
+	const cJSON *e;
+	cJSON_ArrayForEach(e, snaps)
+	{
+		const char *kind = NULL, *parent = NULL;
+		long long id = 0;
+		if (!cJSON_IsObject(e) || ctrk_json_get_int64(e, "id", true, &id, e->string, err) < 0 ||
+		    ctrk_json_get_string(e, "kind", true, &kind, e->string, err) < 0 ||
+		    ctrk_json_get_string(e, "parent", false, &parent, e->string, err) < 0)
+			goto bad;
+		if (strcmp(kind, "active") && strcmp(kind, "view") && strcmp(kind, "committed")) {
+			ctrk_error_set(err, 0, "'%s': unknown kind '%s'", e->string, kind);
+			goto bad;
+		}
+	}
+	return 0;
+bad:
+	if (!cJSON_IsObject(m))
+		ctrk_error_set(err, 0, "not a JSON object");
+	return ctrk_error_wrap(err, "metadata '%s'", path);
+}
+
+int
+snap_lock(snap_store_t *s, bool exclusive, ctrk_error_t *err)
+{
+	cleanup_free char *lock = ctrk_strdup_printf("%s/lock", s->dir);
+	cleanup_free char *path = ctrk_strdup_printf("%s/metadata.json", s->dir);
+	s->lock_fd = ctrk_lock_file(lock, exclusive, err);
+	if (s->lock_fd < 0)
+		return -1;
+	if (!ctrk_path_exists(path)) {
+		s->meta = cJSON_CreateObject();
+		cJSON_AddNumberToObject(s->meta, "version", 1);
+		cJSON_AddStringToObject(s->meta, "driver", s->driver.name);
+		cJSON_AddNumberToObject(s->meta, "nextId", 1);
+		cJSON_AddObjectToObject(s->meta, "snapshots");
+		return 0;
+	}
+	s->meta = ctrk_json_read_file(path, META_MAX, err);
+	if (!s->meta || meta_validate(s->meta, path, err) < 0) {
+		snap_unlock(s);
+		return -1;
+	}
+	return 0;
+}
+
+void
+snap_unlock(snap_store_t *s)
+{
+	cJSON_Delete(s->meta);
+	s->meta = NULL;
+	if (s->lock_fd >= 0)
+		close(s->lock_fd);
+	s->lock_fd = -1;
+}
+
+int
+snap_save(snap_store_t *s, ctrk_error_t *err)
+{
+	cleanup_free char *path = ctrk_strdup_printf("%s/metadata.json", s->dir);
+	cleanup_free char *text = ctrk_json_render(s->meta, false);
+	if (ctrk_write_file_atomic(path, text, strlen(text), 0600, err) < 0)
+		return ctrk_error_wrap(err, "saving the snapshot metadata");
+	return 0;
+}
+
+static cJSON *
+snapshots(const snap_store_t *s)
+{
+	return cJSON_GetObjectItemCaseSensitive(s->meta, "snapshots");
+}
+
+cJSON *
+snap_get(const snap_store_t *s, const char *key)
+{
+	return cJSON_GetObjectItemCaseSensitive(snapshots(s), key);
+}
+
+cJSON *
+snap_need(const snap_store_t *s, const char *key, ctrk_error_t *err)
+{
+	cJSON *e = snap_get(s, key);
+	if (!e)
+		ctrk_error_set(err, 0, "snapshot '%s' does not exist", key);
+	return e;
+}
+
+snap_kind_t
+snap_entry_kind(const cJSON *e)
+{
+	const char *k = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "kind"));
+	return strcmp(k, "active") == 0 ? SNAP_ACTIVE : strcmp(k, "view") == 0 ? SNAP_VIEW : SNAP_COMMITTED;
+}
+
+long long
+snap_entry_id(const cJSON *e)
+{
+	return (long long)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(e, "id"));
+}
+
+const char *
+snap_entry_parent(const cJSON *e)
+{
+	return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "parent"));
+}
+
+long long
+snap_next_id(snap_store_t *s)
+{
+	cJSON *n = cJSON_GetObjectItemCaseSensitive(s->meta, "nextId");
+	long long id = (long long)cJSON_GetNumberValue(n);
+	cJSON_SetNumberValue(n, (double)(id + 1));
+	return id;
+}
+
+void
+snap_add(snap_store_t *s, const char *key, snap_kind_t kind, const char *parent, long long id)
+{
+	char created[32];
+	time_t now = time(NULL);
+	struct tm tm;
+	strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
+	cJSON *e = cJSON_CreateObject();
+	cJSON_AddNumberToObject(e, "id", (double)id);
+	cJSON_AddStringToObject(e, "kind", snap_kind_name(kind));
+	if (parent)
+		cJSON_AddStringToObject(e, "parent", parent);
+	cJSON_AddStringToObject(e, "created", created);
+	ctrk_json_set(snapshots(s), key, e);
+}
+
+bool
+snap_has_children(const snap_store_t *s, const char *key)
+{
+	const cJSON *e;
+	cJSON_ArrayForEach(e, snapshots(s))
+	{
+		const char *p = snap_entry_parent(e);
+		if (p && strcmp(p, key) == 0)
+			return true;
+	}
+	return false;
+}
+
+char *
+snap_dir(const snap_store_t *s, long long id)
+{
+	return ctrk_strdup_printf("%s/%lld", s->dir, id);
+}
+
+/* ---- the driver's view of a snapshot ------------------------------------ */
+
+int
+snap_info_get(const snap_store_t *s, const char *key, const cJSON *e, snap_info_buf_t *b, ctrk_error_t *err)
+{
+	memset(b, 0, sizeof *b);
+	size_t n = 0, cap = 0;
+	for (const char *p = snap_entry_parent(e); p; n++) {
+		const cJSON *pe = snap_get(s, p);
+		if (!pe) {
+			snap_info_free(b);
+			return ctrk_error_set(err, 0, "snapshot '%s': parent '%s' does not exist", key, p);
+		}
+		if (n > 4096) {
+			snap_info_free(b);
+			return ctrk_error_set(err, 0, "snapshot '%s': the chain of parents loops", key);
+		}
+		if (n + 1 >= cap) {
+			cap = cap ? 2 * cap : 8;
+			b->parents = ctrk_xrealloc(b->parents, cap * sizeof *b->parents);
+		}
+		b->parents[n] = snap_dir(s, snap_entry_id(pe));
+		p = snap_entry_parent(pe);
+	}
+	b->dir = snap_dir(s, snap_entry_id(e));
+	b->info = (snap_info_t){
+		.key = key,
+		.kind = snap_entry_kind(e),
+		.id = snap_entry_id(e),
+		.dir = b->dir,
+		.parents = (const char *const *)b->parents,
+		.nparents = n,
+	};
+	return 0;
+}
+
+void
+snap_info_free(snap_info_buf_t *b)
+{
+	for (size_t i = 0; i < b->info.nparents; i++)
+		free(b->parents[i]);
+	free(b->parents);
+	free(b->dir);
+	memset(b, 0, sizeof *b);
+}
+
+/* ---- the verbs ---------------------------------------------------------- */
+
+static int
+check_key(const char *key, ctrk_error_t *err)
+{
+	if (!key[0])
+		return ctrk_error_set(err, 0, "a snapshot key must not be empty");
+	for (const char *p = key; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return ctrk_error_set(err, 0, "snapshot key '%s' has a control character", key);
+	return 0;
+}
+
+int
+snap_create(snap_store_t *s, const char *key, const char *parent, snap_kind_t kind, cJSON **mounts,
+	    ctrk_error_t *err)
+{
+	if (check_key(key, err) < 0 || snap_lock(s, true, err) < 0)
+		return -1;
+	cleanup_free char *dir = NULL;
+	snap_info_buf_t b = {0};
+	if (snap_get(s, key)) {
+		ctrk_error_set(err, 0, "snapshot '%s' already exists", key);
+		goto fail;
+	}
+	if (parent) {
+		const cJSON *pe = snap_need(s, parent, err);
+		if (!pe)
+			goto fail;
+		if (snap_entry_kind(pe) != SNAP_COMMITTED) {
+			ctrk_error_set(err, 0, "parent '%s' is %s, not committed", parent,
+				       snap_kind_name(snap_entry_kind(pe)));
+			goto fail;
+		}
+	}
+	long long id = snap_next_id(s);
+	snap_add(s, key, kind, parent, id);
+	if (snap_info_get(s, key, snap_get(s, key), &b, err) < 0)
+		goto fail;
+	dir = ctrk_xstrdup(b.dir);
+	/* The directory first, then the metadata that names it. */
+	if (mkdir(dir, 0700) < 0) {
+		ctrk_error_errno(err, "cannot create '%s'", dir);
+		free(steal_pointer(&dir));
+		goto fail;
+	}
+	if (s->driver.ops->prepare(&s->driver, &b.info, err) < 0)
+		goto undo;
+	*mounts = s->driver.ops->mounts(&s->driver, &b.info, err);
+	if (!*mounts)
+		goto undo;
+	if (snap_save(s, err) < 0) {
+		cJSON_Delete(steal_pointer(mounts));
+		goto undo;
+	}
+	snap_info_free(&b);
+	snap_unlock(s);
+	return 0;
+undo:
+	ctrk_remove_tree(dir, &(ctrk_error_t){0});
+fail:
+	snap_info_free(&b);
+	snap_unlock(s);
+	return ctrk_error_wrap(err, "%s '%s'", kind == SNAP_VIEW ? "cannot create view" : "cannot prepare", key);
+}
+
+int
+snap_mounts(snap_store_t *s, const char *key, cJSON **mounts, cJSON **snapshot, ctrk_error_t *err)
+{
+	if (snap_lock(s, false, err) < 0)
+		return -1;
+	snap_info_buf_t b = {0};
+	const cJSON *e = snap_need(s, key, err);
+	int ret = -1;
+	if (!e)
+		goto out;
+	if (snap_entry_kind(e) == SNAP_COMMITTED) {
+		ctrk_error_set(err, 0, "snapshot '%s' is committed: prepare or view a child of it", key);
+		goto out;
+	}
+	if (snap_info_get(s, key, e, &b, err) < 0)
+		goto out;
+	*mounts = s->driver.ops->mounts(&s->driver, &b.info, err);
+	if (*mounts)
+		*snapshot = snap_descriptor_field(s, key, snap_entry_kind(e), snap_entry_parent(e));
+	ret = *mounts ? 0 : -1;
+out:
+	snap_info_free(&b);
+	snap_unlock(s);
+	return ret < 0 ? ctrk_error_wrap(err, "mounts of '%s'", key) : 0;
+}
+
+int
+snap_commit(snap_store_t *s, const char *name, const char *key, ctrk_error_t *err)
+{
+	if (check_key(name, err) < 0 || snap_lock(s, true, err) < 0)
+		return -1;
+	snap_info_buf_t b = {0};
+	cJSON *e = snap_need(s, key, err);
+	int ret = -1;
+	if (!e)
+		goto out;
+	if (snap_entry_kind(e) != SNAP_ACTIVE) {
+		ctrk_error_set(err, 0, "snapshot '%s' is %s, not active", key, snap_kind_name(snap_entry_kind(e)));
+		goto out;
+	}
+	if (snap_get(s, name)) {
+		ctrk_error_set(err, 0, "snapshot '%s' already exists", name);
+		goto out;
+	}
+	if (snap_info_get(s, key, e, &b, err) < 0 || s->driver.ops->commit(&s->driver, &b.info, err) < 0)
+		goto out;
+	e = cJSON_DetachItemFromObjectCaseSensitive(snapshots(s), key);
+	cJSON_ReplaceItemInObjectCaseSensitive(e, "kind", cJSON_CreateString("committed"));
+	ctrk_json_set(snapshots(s), name, e);
+	ret = snap_save(s, err);
+out:
+	snap_info_free(&b);
+	snap_unlock(s);
+	return ret < 0 ? ctrk_error_wrap(err, "cannot commit '%s' as '%s'", key, name) : 0;
+}
+
+int
+snap_remove(snap_store_t *s, const char *key, ctrk_error_t *err)
+{
+	if (snap_lock(s, true, err) < 0)
+		return -1;
+	snap_info_buf_t b = {0};
+	cleanup_free char *trash = NULL;
+	cJSON *e = snap_need(s, key, err);
+	int ret = -1;
+	if (!e)
+		goto out;
+	if (snap_has_children(s, key)) {
+		ctrk_error_set(err, 0, "snapshot '%s' has children: remove them first", key);
+		goto out;
+	}
+	if (snap_info_get(s, key, e, &b, err) < 0)
+		goto out;
+	if (s->driver.ops->remove && s->driver.ops->remove(&s->driver, &b.info, err) < 0)
+		goto out;
+	/* The metadata first, then the directory: a crash in between leaves
+	 * an orphan directory, never a snapshot without its files. */
+	cJSON_DeleteItemFromObjectCaseSensitive(snapshots(s), key);
+	if (snap_save(s, err) < 0)
+		goto out;
+	trash = ctrk_strdup_printf("%s/trash-%lld", s->dir, b.info.id);
+	if (rename(b.dir, trash) < 0 && errno != ENOENT) {
+		ctrk_error_errno(err, "cannot move '%s' to '%s'", b.dir, trash);
+		goto out;
+	}
+	ret = 0;
+out:
+	snap_info_free(&b);
+	snap_unlock(s);
+	if (ret < 0)
+		return ctrk_error_wrap(err, "cannot remove '%s'", key);
+	/* Deleting can take long: not under the lock. */
+	if (ctrk_remove_tree(trash, err) < 0)
+		return ctrk_error_wrap(err, "snapshot '%s' removed, but deleting its files failed", key);
+	return 0;
+}
+
+cJSON *
+snap_stat_json(const snap_store_t *s, const char *key, const cJSON *e)
+{
+	cJSON *j = cJSON_CreateObject();
+	cJSON_AddStringToObject(j, "key", key);
+	cJSON_AddStringToObject(j, "kind", snap_kind_name(snap_entry_kind(e)));
+	if (snap_entry_parent(e))
+		cJSON_AddStringToObject(j, "parent", snap_entry_parent(e));
+	cJSON_AddStringToObject(j, "driver", s->driver.name);
+	cJSON_AddStringToObject(j, "root", s->root);
+	cJSON_AddNumberToObject(j, "id", (double)snap_entry_id(e));
+	const char *created = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "created"));
+	if (created)
+		cJSON_AddStringToObject(j, "created", created);
+	return j;
+}
+
+cJSON *
+snap_descriptor_field(const snap_store_t *s, const char *key, snap_kind_t kind, const char *parent)
+{
+	cJSON *j = cJSON_CreateObject();
+	cJSON_AddStringToObject(j, "key", key);
+	cJSON_AddStringToObject(j, "kind", snap_kind_name(kind));
+	if (parent)
+		cJSON_AddStringToObject(j, "parent", parent);
+	cJSON_AddStringToObject(j, "driver", s->driver.name);
+	cJSON_AddStringToObject(j, "root", s->root);
+	return j;
+}
+
+/* ---- usage: what the snapshot's own directory holds ---------------------- */
+
+struct inode {
+	dev_t dev;
+	ino_t ino;
+};
+
+static struct usage_walk {
+	long long size, inodes;
+	struct inode *seen; /* files with more than one link, counted once */
+	size_t nseen, cap;
+} walk;
+
+static int
+count_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	if (st->st_nlink > 1 && !S_ISDIR(st->st_mode)) {
+		for (size_t i = 0; i < walk.nseen; i++)
+			if (walk.seen[i].dev == st->st_dev && walk.seen[i].ino == st->st_ino)
+				return 0;
+		if (walk.nseen == walk.cap) {
+			walk.cap = walk.cap ? 2 * walk.cap : 64;
+			walk.seen = ctrk_xrealloc(walk.seen, walk.cap * sizeof *walk.seen);
+		}
+		walk.seen[walk.nseen++] = (struct inode){st->st_dev, st->st_ino};
+	}
+	walk.inodes++;
+	walk.size += st->st_size;
+	return 0;
+}
+
+int
+snap_usage(snap_store_t *s, const char *key, cJSON **out, ctrk_error_t *err)
+{
+	if (snap_lock(s, false, err) < 0)
+		return -1;
+	const cJSON *e = snap_need(s, key, err);
+	cleanup_free char *fs = e ? ctrk_strdup_printf("%s/%lld/fs", s->dir, snap_entry_id(e)) : NULL;
+	snap_unlock(s);
+	if (!e)
+		return -1;
+	walk = (struct usage_walk){0};
+	int rc = nftw(fs, count_one, 32, FTW_PHYS | FTW_MOUNT);
+	free(walk.seen);
+	if (rc < 0)
+		return ctrk_error_errno(err, "cannot measure '%s'", fs);
+	*out = cJSON_CreateObject();
+	cJSON_AddNumberToObject(*out, "size", (double)walk.size);
+	cJSON_AddNumberToObject(*out, "inodes", (double)walk.inodes);
+	return 0;
+}
+
+/* ---- check -------------------------------------------------------------- */
+
+static bool
+id_known(const snap_store_t *s, long long id)
+{
+	const cJSON *e;
+	cJSON_ArrayForEach(e, snapshots(s))
+	if (snap_entry_id(e) == id)
+		return true;
+	return false;
+}
+
+int
+snap_check(snap_store_t *s, int fd, ctrk_error_t *err)
+{
+	if (snap_lock(s, false, err) < 0)
+		return -1;
+	int problems = 0;
+	FILE *f = fdopen(dup(fd), "w");
+	DIR *d = opendir(s->dir);
+	if (!f || !d) {
+		ctrk_error_errno(err, "cannot read '%s'", s->dir);
+		problems = -1;
+		goto out;
+	}
+	const cJSON *e;
+	cJSON_ArrayForEach(e, snapshots(s))
+	{
+		const char *p = snap_entry_parent(e);
+		cleanup_free char *dir = snap_dir(s, snap_entry_id(e));
+		if (p && !snap_get(s, p)) {
+			fprintf(f, "dangling parent: snapshot '%s' names parent '%s', which does not exist\n", e->string,
+				p);
+			problems++;
+		}
+		if (!ctrk_path_exists(dir)) {
+			fprintf(f, "missing directory: snapshot '%s' has no directory '%s'\n", e->string, dir);
+			problems++;
+		}
+	}
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		char *end = NULL;
+		long long id = strtoll(de->d_name, &end, 10);
+		if (de->d_name[0] >= '0' && de->d_name[0] <= '9' && *end == '\0' && !id_known(s, id)) {
+			fprintf(f, "orphan directory: '%s/%s' belongs to no snapshot\n", s->dir, de->d_name);
+			problems++;
+		} else if (strncmp(de->d_name, "trash-", 6) == 0) {
+			fprintf(f, "orphan directory: '%s/%s' is left from a removal\n", s->dir, de->d_name);
+			problems++;
+		}
+	}
+out:
+	if (d)
+		closedir(d);
+	if (f)
+		fclose(f);
+	snap_unlock(s);
+	return problems;
+}
