@@ -1,10 +1,8 @@
 /* Applying one image layer onto a directory (see apply.h).
  *
- * Two libarchive readers in a row: RAW undoes the compression (gzip, zstd or
- * none) and hands the plain tar stream, block by block and without copying,
- * to TAR, which parses it.  Every block passes through the SHA-256 of the
- * diff_id on its way, so the layer is read once, in bounded memory, and
- * nothing is written to temporary files.
+ * The layer is read once, in bounded memory, with no temporary file: a
+ * thread decompresses and hashes it (apply_stream.c) and hands the plain tar
+ * stream to the libarchive reader here, which parses it.
  *
  * Safety rests on one invariant: every directory descriptor held here refers
  * to a directory inside the root, and everything else is done with *at()
@@ -40,6 +38,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "apply_stream.h"
 #include "cleanup.h"
 #include "fsutil.h"
 
@@ -56,9 +55,6 @@
 #define WH_META_PREFIX ".wh..wh."
 #define WH_OPAQUE ".wh..wh..opq"
 #define OVERLAY_OPAQUE_XATTR "trusted.overlay.opaque"
-
-/* read(2) size for the compressed layer. */
-#define READ_BLOCK (1 << 20)
 
 /* A growable byte buffer; strings in it are referred to by offset. */
 typedef struct arena {
@@ -88,12 +84,19 @@ typedef struct applier {
 	int root;
 	dev_t root_dev;
 	apply_whiteouts_t whiteouts;
-	struct archive *raw, *tar;
-	ctrk_hasher_t *hasher;
+	bool no_openat2; /* refused: resolve by hand */
+	struct archive *tar;
+	apply_stream_t *stream;
+	ctrk_error_t stream_err; /* the stream's, seen by feed_tar() */
 	apply_stats_t *stats;
 
 	/* The directory of the last entry, kept open: entries come grouped
-	 * by directory, so most need no lookup at all. */
+	 * by directory, so most need no lookup at all.  It stays right because
+	 * it always follows the entry being applied: an entry changes only
+	 * names inside its own directory (or, for a directory entry, becomes
+	 * the cache itself), and a name changed in the cached directory
+	 * cannot change where that directory's own path leads.  Whatever
+	 * happens, it is a directory inside the root. */
 	int cache_fd;
 	size_t cache_len;
 	char cache[PATH_MAX];
@@ -202,9 +205,10 @@ dirtime_add(applier_t *ap, const char *path, size_t len, const struct timespec t
 /* Clean an archive path into OUT (PATH_MAX bytes): leading "/" and "./"
  * dropped, empty and "." components dropped, ".." pops a component.  A path
  * that climbs above the top is refused rather than clamped: no honest layer
- * has one.  *LEN is the result's length, 0 for the top itself. */
+ * has one.  *LEN is the result's length, 0 for the top itself.  WHAT names
+ * the path in messages ("layer entry", "hardlink target"). */
 static int
-clean_path(const char *in, char *out, size_t *len, ctrk_error_t *err)
+clean_path(const char *what, const char *in, char *out, size_t *len, ctrk_error_t *err)
 {
 	size_t n = 0;
 	const char *p = in;
@@ -215,12 +219,12 @@ clean_path(const char *in, char *out, size_t *len, ctrk_error_t *err)
 			/* nothing */
 		} else if (clen == 2 && p[0] == '.' && p[1] == '.') {
 			if (n == 0)
-				return ctrk_error_set(err, 0, "'%s' leads out of the root", in);
+				return ctrk_error_set(err, 0, "%s '%.256s' leads out of the root", what, in);
 			char *slash = memrchr(out, '/', n);
 			n = slash ? (size_t)(slash - out) : 0;
 		} else {
 			if (n + clen + 2 > PATH_MAX)
-				return ctrk_error_set(err, ENAMETOOLONG, "'%.64s...'", in);
+				return ctrk_error_set(err, ENAMETOOLONG, "%s '%.64s...'", what, in);
 			if (n)
 				out[n++] = '/';
 			memcpy(out + n, p, clen);
@@ -242,28 +246,128 @@ split_path(const char *path, size_t len, size_t *dlen)
 	return slash ? slash + 1 : path;
 }
 
+/* Open the directory PATH (cleaned or not) as openat2(RESOLVE_IN_ROOT)
+ * would, by hand: one name at a time with O_NOFOLLOW, a symlink read and
+ * spliced into the rest of the path (an absolute one from the root again),
+ * ".." never above the root.  For kernels before 5.6 and for sandboxes that
+ * refuse openat2 (valgrind before 3.21, old seccomp profiles).  CUR is the
+ * path reached so far without any symlink, so ".." reopens its parent from
+ * the root instead of keeping a descriptor per level. */
 static int
-openat2_in_root(int root, const char *path, int flags)
+open_in_root_slow(applier_t *ap, const char *path)
+{
+	char rest[2 * PATH_MAX], cur[PATH_MAX], target[PATH_MAX];
+	size_t curlen = 0;
+	int links = 0;
+	if (strlen(path) >= sizeof rest)
+		return errno = ENAMETOOLONG, -1;
+	strcpy(rest, path);
+	int fd = openat(ap->root, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	char *p = rest;
+	while (fd >= 0 && *p) {
+		char *end = strchrnul(p, '/');
+		size_t n = (size_t)(end - p);
+		char *next = *end ? end + 1 : end;
+		if (n == 0 || (n == 1 && p[0] == '.')) {
+			p = next;
+			continue;
+		}
+		if (n == 2 && p[0] == '.' && p[1] == '.') {
+			char *slash = memrchr(cur, '/', curlen);
+			curlen = slash ? (size_t)(slash - cur) : 0;
+			cur[curlen] = '\0';
+			close(fd);
+			/* Every name in CUR is a directory: no symlink there. */
+			fd = openat(ap->root, curlen ? cur : ".", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			p = next;
+			continue;
+		}
+		char name[NAME_MAX + 1];
+		if (n > NAME_MAX) {
+			close(fd);
+			return errno = ENAMETOOLONG, -1;
+		}
+		memcpy(name, p, n);
+		name[n] = '\0';
+		int child = openat(fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		struct stat st;
+		if (child < 0 || fstat(child, &st) < 0) {
+			int saved = errno;
+			if (child >= 0)
+				close(child);
+			close(fd);
+			return errno = saved, -1;
+		}
+		if (S_ISLNK(st.st_mode)) {
+			ssize_t tlen = readlinkat(child, "", target, sizeof target - 1);
+			close(child);
+			if (tlen < 0 || ++links > 40) {
+				int saved = tlen < 0 ? errno : ELOOP;
+				close(fd);
+				return errno = saved, -1;
+			}
+			target[tlen] = '\0';
+			size_t restlen = strlen(next);
+			if ((size_t)tlen + 1 + restlen >= sizeof rest) {
+				close(fd);
+				return errno = ENAMETOOLONG, -1;
+			}
+			memmove(rest + tlen + 1, next, restlen + 1);
+			memcpy(rest, target, (size_t)tlen);
+			rest[tlen] = '/';
+			p = rest;
+			if (target[0] == '/') {
+				close(fd);
+				curlen = 0;
+				fd = openat(ap->root, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+			}
+			continue;
+		}
+		close(fd);
+		if (!S_ISDIR(st.st_mode) || st.st_dev != ap->root_dev) {
+			close(child);
+			return errno = S_ISDIR(st.st_mode) ? EXDEV : ENOTDIR, -1;
+		}
+		if (curlen + n + 2 > sizeof cur) {
+			close(child);
+			return errno = ENAMETOOLONG, -1;
+		}
+		if (curlen)
+			cur[curlen++] = '/';
+		memcpy(cur + curlen, name, n + 1);
+		curlen += n;
+		fd = child;
+		p = next;
+	}
+	return fd;
+}
+
+/* The directory PATH, resolved inside the root, opened O_PATH. */
+static int
+open_dir_in_root(applier_t *ap, const char *path)
 {
 	struct open_how how = {
-		.flags = (uint64_t)(flags | O_CLOEXEC),
+		.flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
 		/* NO_XDEV: a mount inside the root (there should be none)
 		 * is not followed into. */
 		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV,
 	};
-	for (int tries = 0;; tries++) {
-		int fd = (int)syscall(SYS_openat2, root, *path ? path : ".", &how, sizeof how);
+	for (int tries = 0; !ap->no_openat2; tries++) {
+		int fd = (int)syscall(SYS_openat2, ap->root, *path ? path : ".", &how, sizeof how);
 		/* EAGAIN: a concurrent rename somewhere made the kernel give up
 		 * on a RESOLVE_IN_ROOT lookup; it asks to be retried. */
-		if (fd >= 0 || errno != EAGAIN || tries == 16)
+		if (fd >= 0 || (errno != EAGAIN && errno != ENOSYS && errno != EPERM) || tries == 16)
 			return fd;
+		if (errno == ENOSYS || errno == EPERM)
+			ap->no_openat2 = true;
 	}
+	return open_in_root_slow(ap, path);
 }
 
 static void
 cache_set(applier_t *ap, int fd, const char *dir, size_t dlen)
 {
-	if (ap->cache_fd >= 0)
+	if (ap->cache_fd >= 0 && ap->cache_fd != ap->root)
 		close(ap->cache_fd);
 	ap->cache_fd = fd;
 	memmove(ap->cache, dir, dlen);
@@ -284,12 +388,12 @@ make_dirs(applier_t *ap, char *d, ctrk_error_t *err)
 	for (;;) {
 		char *slash = memrchr(d, '/', (size_t)(cut - d));
 		if (!slash) {
-			fd = openat2_in_root(ap->root, "", O_PATH | O_DIRECTORY);
+			fd = open_dir_in_root(ap, "");
 			cut = d;
 			break;
 		}
 		*slash = '\0';
-		fd = openat2_in_root(ap->root, d, O_PATH | O_DIRECTORY);
+		fd = open_dir_in_root(ap, d);
 		int saved = errno;
 		*slash = '/';
 		if (fd >= 0) {
@@ -338,10 +442,14 @@ make_dirs(applier_t *ap, char *d, ctrk_error_t *err)
 static int
 resolve_dir(applier_t *ap, const char *dir, size_t dlen, bool create, ctrk_error_t *err)
 {
-	if (dlen == 0)
-		return ap->root;
 	if (ap->cache_fd >= 0 && dlen == ap->cache_len && memcmp(dir, ap->cache, dlen) == 0)
 		return ap->cache_fd;
+	/* The root is cached too (it is the caller's descriptor): the cache
+	 * must follow every entry's directory, see cache_fd. */
+	if (dlen == 0) {
+		cache_set(ap, ap->root, "", 0);
+		return ap->root;
+	}
 	char *d = ap->tmp;
 	memmove(d, dir, dlen);
 	d[dlen] = '\0';
@@ -352,7 +460,7 @@ resolve_dir(applier_t *ap, const char *dir, size_t dlen, bool create, ctrk_error
 	int fd = -1, from = -1;
 	const char *rest = NULL;
 	size_t cl = ap->cache_len;
-	if (ap->cache_fd >= 0 && dlen > cl && d[cl] == '/' && memcmp(d, ap->cache, cl) == 0) {
+	if (ap->cache_fd >= 0 && cl && dlen > cl && d[cl] == '/' && memcmp(d, ap->cache, cl) == 0) {
 		from = ap->cache_fd;
 		rest = d + cl + 1;
 	} else {
@@ -367,7 +475,7 @@ resolve_dir(applier_t *ap, const char *dir, size_t dlen, bool create, ctrk_error
 		}
 	}
 	if (fd < 0)
-		fd = openat2_in_root(ap->root, d, O_PATH | O_DIRECTORY);
+		fd = open_dir_in_root(ap, d);
 	if (fd < 0 && errno == ENOENT && create && (fd = make_dirs(ap, d, err)) < 0)
 		return -1;
 	if (fd < 0 && !create && (errno == ENOENT || errno == ENOTDIR))
@@ -693,8 +801,8 @@ static int
 make_hardlink(applier_t *ap, const char *link, int dirfd, const char *name, ctrk_error_t *err)
 {
 	size_t tlen, tdlen;
-	if (clean_path(link, ap->target, &tlen, err) < 0)
-		return ctrk_error_wrap(err, "hardlink target");
+	if (clean_path("hardlink target", link, ap->target, &tlen, err) < 0)
+		return -1;
 	if (tlen == 0)
 		return ctrk_error_set(err, 0, "hardlink target '%s' is a directory", link);
 	const char *tname = split_path(ap->target, tlen, &tdlen);
@@ -704,7 +812,7 @@ make_hardlink(applier_t *ap, const char *link, int dirfd, const char *name, ctrk
 	cleanup_close int own = -1;
 	if (tdlen && (tdlen != ap->cache_len || memcmp(ap->target, ap->cache, tdlen) != 0)) {
 		ap->target[tdlen] = '\0';
-		own = openat2_in_root(ap->root, ap->target, O_PATH | O_DIRECTORY);
+		own = open_dir_in_root(ap, ap->target);
 		if (tdlen)
 			ap->target[tdlen] = '/';
 		if (own < 0 && (errno == ENOENT || errno == ENOTDIR))
@@ -831,15 +939,15 @@ apply_entry(applier_t *ap, struct archive_entry *e, ctrk_error_t *err)
 	if (!raw)
 		return ctrk_error_set(err, 0, "layer entry without a name");
 	size_t len, dlen;
-	if (clean_path(raw, ap->path, &len, err) < 0)
-		return ctrk_error_wrap(err, "layer entry '%s'", raw);
+	if (clean_path("layer entry", raw, ap->path, &len, err) < 0)
+		return -1;
 	const char *link = archive_entry_hardlink(e);
 	mode_t type = archive_entry_filetype(e);
 	if (len == 0) {
 		/* "./": the root itself, whose metadata is the caller's */
 		if (type == AE_IFDIR && !link)
 			return 0;
-		return ctrk_error_set(err, 0, "layer entry '%s': the root is not a directory", raw);
+		return ctrk_error_set(err, 0, "layer entry '%.256s': the root is not a directory", raw);
 	}
 	const char *name = split_path(ap->path, len, &dlen);
 	int rc;
@@ -865,7 +973,7 @@ apply_entry(applier_t *ap, struct archive_entry *e, ctrk_error_t *err)
 			created_add(ap, ap->path, len);
 	}
 	if (rc < 0)
-		return ctrk_error_wrap(err, "layer entry '%s'", ap->path);
+		return ctrk_error_wrap(err, "layer entry '%.256s%s'", ap->path, len > 256 ? "..." : "");
 	return 0;
 }
 
@@ -900,51 +1008,37 @@ set_dir_times(applier_t *ap, ctrk_error_t *err)
 	return 0;
 }
 
-/* TAR's read callback: the next block of the uncompressed stream from RAW,
- * hashed on its way. */
+/* TAR's read callback: the next block of the uncompressed stream. */
 static la_ssize_t
 feed_tar(struct archive *tar, void *arg, const void **buf)
 {
 	applier_t *ap = arg;
-	for (;;) {
-		size_t len;
-		la_int64_t off;
-		int r = archive_read_data_block(ap->raw, buf, &len, &off);
-		if (r == ARCHIVE_EOF)
-			return 0;
-		if (r < ARCHIVE_WARN) {
-			archive_set_error(tar, archive_errno(ap->raw), "%s", archive_error_string(ap->raw));
-			return -1;
-		}
-		if (len == 0)
-			continue;
-		ctrk_hasher_update(ap->hasher, *buf, len);
-		ap->stats->bytes += (long long)len;
-		return (la_ssize_t)len;
-	}
+	ssize_t n = apply_stream_next(ap->stream, buf, &ap->stream_err);
+	if (n < 0)
+		archive_set_error(tar, ap->stream_err.errnum, "%s", ap->stream_err.msg);
+	return n;
 }
 
 static int
 apply_all(applier_t *ap, int layer_fd, char diff_id[CTRK_DIGEST_LEN + 1], ctrk_error_t *err)
 {
-	struct archive_entry *e;
-	/* Only built-in decompressors: none runs an external program. */
-	archive_read_support_filter_gzip(ap->raw);
-	archive_read_support_filter_zstd(ap->raw);
-	archive_read_support_format_raw(ap->raw);
-	if (archive_read_open_fd(ap->raw, layer_fd, READ_BLOCK) != ARCHIVE_OK ||
-	    archive_read_next_header(ap->raw, &e) != ARCHIVE_OK)
-		return ctrk_error_set(err, 0, "cannot read the layer: %s", archive_error_string(ap->raw));
-
+	if (!(ap->stream = apply_stream_open(layer_fd, err)))
+		return -1;
 	archive_read_support_format_tar(ap->tar); /* ustar, pax, gnu */
+	/* The format is detected here already. */
 	if (archive_read_open(ap->tar, ap, NULL, feed_tar, NULL) != ARCHIVE_OK)
-		return ctrk_error_set(err, 0, "cannot read the layer: %s", archive_error_string(ap->tar));
+		return ap->stream_err.msg[0] ? ctrk_error_set(err, 0, "%s", ap->stream_err.msg)
+					     : ctrk_error_set(err, 0, "the layer is not a tar archive: %s",
+							      archive_error_string(ap->tar));
 	for (;;) {
+		struct archive_entry *e;
 		int r = archive_read_next_header(ap->tar, &e);
 		if (r == ARCHIVE_EOF)
 			break;
 		/* WARN: e.g. a name not valid in the locale's charset; the
 		 * bytes are still there. */
+		if (r < ARCHIVE_WARN && ap->stream_err.msg[0])
+			return ctrk_error_set(err, 0, "%s", ap->stream_err.msg);
 		if (r < ARCHIVE_WARN && ap->stats->entries == 0)
 			return ctrk_error_set(err, 0, "the layer is not a tar archive: %s",
 					      archive_error_string(ap->tar));
@@ -957,20 +1051,7 @@ apply_all(applier_t *ap, int layer_fd, char diff_id[CTRK_DIGEST_LEN + 1], ctrk_e
 	}
 	if (set_dir_times(ap, err) < 0)
 		return -1;
-
-	/* What follows the end-of-archive blocks is part of the diff_id too. */
-	const void *buf;
-	size_t len;
-	la_int64_t off;
-	int r;
-	while ((r = archive_read_data_block(ap->raw, &buf, &len, &off)) == ARCHIVE_OK) {
-		ctrk_hasher_update(ap->hasher, buf, len);
-		ap->stats->bytes += (long long)len;
-	}
-	if (r != ARCHIVE_EOF)
-		return ctrk_error_set(err, 0, "cannot read the layer: %s", archive_error_string(ap->raw));
-	ctrk_hasher_final(ap->hasher, diff_id);
-	return 0;
+	return apply_stream_finish(ap->stream, diff_id, &ap->stats->bytes, err);
 }
 
 int
@@ -990,19 +1071,14 @@ apply_layer(int root_fd, int layer_fd, apply_whiteouts_t whiteouts, char diff_id
 	ap->whiteouts = whiteouts;
 	ap->stats = stats;
 	ap->cache_fd = -1;
-	ap->hasher = ctrk_hasher_new();
-	ap->raw = archive_read_new();
 	ap->tar = archive_read_new();
-	int rc = ap->raw && ap->tar ? apply_all(ap, layer_fd, diff_id, err)
-				    : ctrk_error_set(err, ENOMEM, "cannot apply the layer");
+	int rc = ap->tar ? apply_all(ap, layer_fd, diff_id, err) : ctrk_error_set(err, ENOMEM, "cannot apply the layer");
 
+	/* The tar reader first: it reads from the stream. */
 	if (ap->tar)
 		archive_read_free(ap->tar);
-	if (ap->raw)
-		archive_read_free(ap->raw);
-	ctrk_hasher_free(ap->hasher);
-	if (ap->cache_fd >= 0)
-		close(ap->cache_fd);
+	apply_stream_free(ap->stream);
+	cache_set(ap, -1, "", 0);
 	free(ap->strs.buf);
 	free(ap->created.slots);
 	free(ap->dirs);
