@@ -11,6 +11,7 @@
 #include "cleanup.h"
 #include "cli.h"
 #include "descriptor.h"
+#include "diff.h"
 #include "image.h"
 #include "json.h"
 #include "snap.h"
@@ -286,4 +287,25 @@ cmd_check(const snap_opts_t *o)
 		return CTRK_EXIT_FAILURE;
 	}
 	return CTRK_EXIT_OK;
+}
+
+int
+cmd_diff(const snap_opts_t *o, const char *key)
+{
+	ctrk_error_t err = {0};
+	snap_store_t s;
+	diff_compression_t c = DIFF_GZIP;
+	if (o->compression)
+		diff_compression_parse(o->compression, &c); /* checked by main */
+	cleanup_json cJSON *d = ctrk_descriptor_read(STDIN_FILENO, true, &err);
+	if (!d || open_store(o, &s, &err) < 0)
+		return ctrk_fail(&err);
+	diff_layer_t layer;
+	int rc = snap_diff(&s, key, c, &layer, &err);
+	snap_store_close(&s);
+	if (rc == 0) {
+		ctrk_json_set(d, "layer", diff_layer_json(&layer));
+		rc = ctrk_descriptor_write(STDOUT_FILENO, d, &err);
+	}
+	return rc < 0 ? ctrk_fail(&err) : CTRK_EXIT_OK;
 }

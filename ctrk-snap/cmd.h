@@ -10,6 +10,7 @@ typedef struct snap_opts {
 	const char *root;   /* --root, else $CTRK_ROOT */
 	const char *driver; /* --driver, else $CTRK_SNAP_DRIVER, else overlay */
 	const char *image;  /* --image REF */
+	const char *compression; /* diff --compression gzip|zstd|none */
 	bool tree, json;    /* list --tree, --json */
 } snap_opts_t;
 
@@ -23,5 +24,6 @@ int cmd_usage(const snap_opts_t *o, const char *key);
 int cmd_mounts(const snap_opts_t *o, const char *key);
 int cmd_unpack(const snap_opts_t *o, const char *ref);
 int cmd_check(const snap_opts_t *o);
+int cmd_diff(const snap_opts_t *o, const char *key);
 
 #endif

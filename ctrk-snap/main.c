@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "cmd.h"
+#include "diff.h"
 
 static const char usage_text[] =
 	"Usage: ctrk-snap [OPTION]... VERB [ARG]...\n"
@@ -19,6 +20,8 @@ static const char usage_text[] =
 	"  list [--tree|--json]     every snapshot (KEY KIND PARENT)\n"
 	"  usage KEY                {\"size\", \"inodes\"} of the snapshot's own files\n"
 	"  mounts KEY               the descriptor with KEY's mounts\n"
+	"  diff [--compression C] KEY  KEY's changes as a layer in the store; prints\n"
+	"                           the descriptor with the layer\n"
 	"  unpack [REF]             unpack an image (REF, or the descriptor on stdin)\n"
 	"  check                    report orphaned directories and dangling parents\n"
 	"\n"
@@ -26,13 +29,14 @@ static const char usage_text[] =
 	"  -d, --driver NAME   overlay (default), native, or ctrk-snap-NAME on PATH\n"
 	"  -i, --image REF     (prepare, view) unpack image REF and use its top layer\n"
 	"      --tree, --json  (list) as a tree of parents, or as JSON\n"
+	"      --compression C (diff) gzip (default), zstd or none\n"
 	"  -h, --help          show this help\n"
 	"      --version       show the version\n"
 	"\n"
 	"Exit status: 0 done, 1 failed (check: problems found), 2 usage error.\n"
 	"See ctrk-snap(1).\n";
 
-enum { OPT_TREE = 256, OPT_JSON, OPT_VERSION };
+enum { OPT_TREE = 256, OPT_JSON, OPT_COMPRESSION, OPT_VERSION };
 
 static const struct option long_options[] = {
 	{"root", required_argument, NULL, 'r'},
@@ -40,6 +44,7 @@ static const struct option long_options[] = {
 	{"image", required_argument, NULL, 'i'},
 	{"tree", no_argument, NULL, OPT_TREE},
 	{"json", no_argument, NULL, OPT_JSON},
+	{"compression", required_argument, NULL, OPT_COMPRESSION},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, OPT_VERSION},
 	{NULL, 0, NULL, 0},
@@ -52,6 +57,7 @@ static const struct verb {
 } verbs[] = {
 	{"prepare", 1, 2}, {"view", 1, 2}, {"commit", 2, 2}, {"remove", 1, 1}, {"stat", 1, 1},
 	{"list", 0, 0},    {"usage", 1, 1}, {"mounts", 1, 1}, {"unpack", 0, 1}, {"check", 0, 0},
+	{"diff", 1, 1},
 };
 
 static int
@@ -73,6 +79,8 @@ run(const snap_opts_t *o, const char *verb, char **a)
 		return cmd_mounts(o, a[0]);
 	if (!strcmp(verb, "unpack"))
 		return cmd_unpack(o, a[0]);
+	if (!strcmp(verb, "diff"))
+		return cmd_diff(o, a[0]);
 	return cmd_check(o);
 }
 
@@ -94,6 +102,7 @@ main(int argc, char **argv)
 		case 'i': o.image = optarg; break;
 		case OPT_TREE: o.tree = true; break;
 		case OPT_JSON: o.json = true; break;
+		case OPT_COMPRESSION: o.compression = optarg; break;
 		case 'h': fputs(usage_text, stdout); return CTRK_EXIT_OK;
 		case OPT_VERSION: ctrk_print_version(); return CTRK_EXIT_OK;
 		default: return ctrk_getopt_error(c, argv);
@@ -115,6 +124,11 @@ main(int argc, char **argv)
 		return ctrk_usage_error("--image is for prepare and view");
 	if ((o.tree || o.json) && strcmp(verb, "list"))
 		return ctrk_usage_error("--tree and --json are for list");
+	diff_compression_t comp;
+	if (o.compression && strcmp(verb, "diff"))
+		return ctrk_usage_error("--compression is for diff");
+	if (o.compression && diff_compression_parse(o.compression, &comp) < 0)
+		return ctrk_usage_error("--compression must be gzip, zstd or none, not '%s'", o.compression);
 	if (o.tree && o.json)
 		return ctrk_usage_error("--tree and --json exclude each other");
 	return run(&o, verb, argv + optind);

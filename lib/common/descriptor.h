@@ -5,6 +5,7 @@
  *   version            every tool (the format version, written on output)
  *   image              ctrk-pull
  *   snapshot           ctrk-snap
+ *   layer              ctrk-snap diff
  *   mounts, target "/" ctrk-snap (they build the rootfs)
  *   mounts, other      ctrk-vol (mounts for the container)
  *   rootfs             ctrk-mount

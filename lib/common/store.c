@@ -443,6 +443,24 @@ ctrk_store_commit_blob(const ctrk_store_t *s, const char *digest, ctrk_error_t *
 }
 
 int
+ctrk_store_adopt_file(const ctrk_store_t *s, const char *tmp_path, const char *digest, ctrk_error_t *err)
+{
+	if (ctrk_digest_validate(digest, err) < 0)
+		return -1;
+	if (ctrk_store_has_blob(s, digest, -1)) {
+		unlink(tmp_path);
+		return 0;
+	}
+	cleanup_free char *to = ctrk_store_blob_path(s, digest);
+	cleanup_close int fd = open(tmp_path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fchmod(fd, 0644) < 0 || fsync(fd) < 0)
+		return ctrk_error_errno(err, "sync '%s'", tmp_path);
+	if (rename(tmp_path, to) < 0)
+		return ctrk_error_errno(err, "rename '%s' to '%s'", tmp_path, to);
+	return 0;
+}
+
+int
 ctrk_store_sync(const ctrk_store_t *s, ctrk_error_t *err)
 {
 	cleanup_free char *dir = ctrk_strdup_printf("%s/blobs/sha256", s->content);

@@ -85,6 +85,11 @@ int ctrk_store_read_pending(const ctrk_store_t *s, const char *digest, size_t ma
 /* Move a verified blob into the store; a no-op when it is there already.
  * Call ctrk_store_sync() once after a batch of commits. */
 int ctrk_store_commit_blob(const ctrk_store_t *s, const char *digest, ctrk_error_t *err);
+/* Move TMP_PATH, a finished file in the ingest area whose content the
+ * caller hashed to DIGEST while writing it, into the store: fsync, rename.
+ * Nothing is verified.  When the blob is there already, TMP_PATH is deleted.
+ * Call ctrk_store_sync() after. */
+int ctrk_store_adopt_file(const ctrk_store_t *s, const char *tmp_path, const char *digest, ctrk_error_t *err);
 /* Make renames into blobs/sha256 durable. */
 int ctrk_store_sync(const ctrk_store_t *s, ctrk_error_t *err);
 

@@ -400,20 +400,3 @@ basic_verbs() {
 	PATH=$BATS_TEST_TMPDIR:$PATH snap -0 -d broken list --json
 	assert_output '[]'
 }
-
-@test "prepare on an unpacked image takes milliseconds" {
-	[[ -z ${ASAN_OPTIONS:-} ]] || skip "timing means nothing under the sanitizers"
-	pull_multi
-	snap -0 unpack multi
-	local i t0 t1 times=()
-	for i in $(seq 21); do
-		t0=$(date +%s%N)
-		ctrk-snap prepare --image multi "p$i" </dev/null >/dev/null
-		t1=$(date +%s%N)
-		times+=($(((t1 - t0) / 1000)))
-	done
-	local median
-	median=$(printf '%s\n' "${times[@]}" | sort -n | sed -n 11p)
-	echo "# median prepare: ${median} us" >&3
-	((median < 20000)) # generous for a loaded machine; about 5 ms here
-}

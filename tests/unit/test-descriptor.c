@@ -41,6 +41,7 @@ test_validation(void)
 	expect_error("{} {}", "trailing data");
 	expect_error("{\"rootfs\":3}", "'rootfs' must be a string");
 	expect_error("{\"image\":[]}", "'image' must be an object");
+	expect_error("{\"layer\":\"x\"}", "'layer' must be an object");
 	expect_error("{\"mounts\":{}}", "'mounts' must be an array");
 	expect_error("{\"mounts\":[{\"source\":\"x\",\"target\":\"/\"}]}", "missing field 'type'");
 	expect_error("{\"mounts\":[{\"type\":\"bind\",\"source\":\"x\",\"target\":\"rel\"}]}", "absolute path");
