@@ -491,3 +491,85 @@ _big_random_tree() {
 	[ "$(stat -c %s "$l/$f")" = $((mib * 1024 * 1024)) ] || return 1
 	printf 'random payload, %s MiB\n' "$mib" >"$l/$(dirname "$f")/README"
 }
+
+# ------------------------------------------------- mounts, containerd, RSS
+# (added for bench/unpack.sh; the functions above are unchanged)
+
+# bench_umount_under DIR — unmount every mount at or below DIR, newest
+# first (lazily when one stays busy).
+bench_umount_under() {
+	local dir=$1 m
+	[ -n "$dir" ] || return 0
+	findmnt -rn -o TARGET 2>/dev/null | awk -v d="$dir" '$0 == d || index($0, d "/") == 1' |
+		tac | while read -r m; do
+			umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null
+		done
+}
+
+# proc_peak_rss_reset PID — reset the peak RSS (VmHWM) of a running process
+# (Linux >= 4.0, /proc/PID/clear_refs "5").
+proc_peak_rss_reset() { echo 5 >"/proc/$1/clear_refs" 2>/dev/null; }
+
+# proc_peak_rss_kb PID — its peak RSS in KiB since start or the last reset.
+proc_peak_rss_kb() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
+
+# containerd_start DIR — a private containerd: root, state, config and
+# socket under DIR, only the plugins an image unpack needs (no CRI), its
+# log in DIR/containerd.log.  Sets CONTAINERD_PID CONTAINERD_SOCK and
+# registers containerd_stop.  Returns 1 (with the log's tail on stderr)
+# when it does not come up within 10 s.
+containerd_start() {
+	local dir=$1 i
+	mkdir -p "$dir/root" "$dir/state"
+	CONTAINERD_SOCK=$dir/c.sock
+	cat >"$dir/config.toml" <<EOT
+version = 2
+root = "$dir/root"
+state = "$dir/state"
+disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.snapshotter.v1.btrfs",
+  "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper",
+  "io.containerd.snapshotter.v1.aufs", "io.containerd.internal.v1.tracing",
+  "io.containerd.tracing.processor.v1.otlp"]
+[grpc]
+  address = "$CONTAINERD_SOCK"
+[ttrpc]
+  address = "$CONTAINERD_SOCK.ttrpc"
+[debug]
+  address = ""
+[metrics]
+  address = ""
+EOT
+	bench_on_exit containerd_stop
+	containerd --root "$dir/root" --state "$dir/state" --address "$CONTAINERD_SOCK" \
+		--config "$dir/config.toml" >"$dir/containerd.log" 2>&1 &
+	CONTAINERD_PID=$!
+	for i in $(seq 1 100); do
+		ctr -a "$CONTAINERD_SOCK" version >/dev/null 2>&1 && {
+			bench_log "containerd pid $CONTAINERD_PID on $CONTAINERD_SOCK"
+			return 0
+		}
+		kill -0 "$CONTAINERD_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	tail -n 5 "$dir/containerd.log" >&2
+	containerd_stop
+	return 1
+}
+
+containerd_stop() {
+	[ -n "${CONTAINERD_PID:-}" ] || return 0
+	kill "$CONTAINERD_PID" 2>/dev/null
+	for _ in $(seq 1 25); do
+		kill -0 "$CONTAINERD_PID" 2>/dev/null || break
+		sleep 0.2
+	done
+	kill -9 "$CONTAINERD_PID" 2>/dev/null
+	wait "$CONTAINERD_PID" 2>/dev/null
+	CONTAINERD_PID=
+}
+
+# proc_cpu_s PID — user+system CPU seconds a running process has used.
+proc_cpu_s() {
+	awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.2f", ($12 + $13) / hz }' \
+		"/proc/$1/stat" 2>/dev/null
+}

@@ -12,28 +12,8 @@ setup() {
 }
 
 teardown() {
-	# Every mount a test made lies under its tmp dir: deepest first.
-	findmnt -rn -o TARGET | grep "^$BATS_TEST_TMPDIR/" | sort -r | while read -r m; do
-		umount "$m" || umount -l "$m"
-	done
+	unmount_test_mounts
 	ctrk_teardown
-}
-
-# snap [-N|!] ARGS...: ctrk-snap with stdin from /dev/null (or $SNAP_IN),
-# stdout in $output and $SNAP, stderr in $stderr.
-snap() {
-	local st=()
-	if [[ ${1:-} =~ ^-[0-9]+$ || ${1:-} == '!' ]]; then
-		st=("$1")
-		shift
-	fi
-	run "${st[@]}" --separate-stderr ctrk-snap "$@" <"${SNAP_IN:-/dev/null}"
-	SNAP=$output
-	printf '# ctrk-snap %s\n# exit %s\n# stderr: %s\n' "$*" "$status" "$stderr"
-}
-
-jqs() {
-	jq -r "$@" <<<"$SNAP"
 }
 
 pull_multi() {

@@ -14,30 +14,8 @@ setup() {
 }
 
 teardown() {
-	# Every mount a test made lies under its tmp dir: deepest first.
-	findmnt -rn -o TARGET | grep "^$BATS_TEST_TMPDIR/" | sort -r | while read -r m; do
-		umount "$m" || umount -l "$m"
-	done
+	unmount_test_mounts
 	ctrk_teardown
-}
-
-# snap [-N] ARGS...: ctrk-snap with stdin from /dev/null, stdout in $output
-# and $SNAP, stderr in $stderr; with -N, the exit status must be N.
-snap() {
-	local want=""
-	if [[ ${1:-} =~ ^-[0-9]+$ ]]; then
-		want=${1#-}
-		shift
-	fi
-	run --separate-stderr ctrk-snap "$@" </dev/null
-	SNAP=$output
-	if [[ -n $want && $status != "$want" ]]; then
-		fail "ctrk-snap $*: exit $status, not $want; stderr: $stderr"
-	fi
-}
-
-jqs() {
-	jq -r "$@" <<<"$SNAP"
 }
 
 # mount_at DIR DESCRIPTOR: mounts the descriptor's rootfs mount on DIR.

@@ -530,3 +530,31 @@ ingest_files() {
 	[[ -d $d ]] || return 0
 	find "$d" -type f
 }
+
+# --- snapshots and mounts ---------------------------------------------------
+
+# unmount_test_mounts: every mount under this test's tmp dir, deepest first.
+unmount_test_mounts() {
+	findmnt -rn -o TARGET | grep "^$BATS_TEST_TMPDIR/" | sort -r | while read -r m; do
+		umount "$m" || umount -l "$m"
+	done
+}
+
+# snap [-N|!] ARGS...: ctrk-snap with stdin from /dev/null (or $SNAP_IN),
+# stdout in $output and $SNAP, stderr in $stderr.  The expected status, if
+# given, is checked by run.
+snap() {
+	local st=()
+	if [[ ${1:-} =~ ^-[0-9]+$ || ${1:-} == '!' ]]; then
+		st=("$1")
+		shift
+	fi
+	run "${st[@]}" --separate-stderr ctrk-snap "$@" <"${SNAP_IN:-/dev/null}"
+	SNAP=$output
+	printf '# ctrk-snap %s\n# exit %s\n# stderr: %s\n' "$*" "$status" "$stderr"
+}
+
+# jqs FILTER: jq -r on the stdout of the last snap.
+jqs() {
+	jq -r "$@" <<<"$SNAP"
+}
