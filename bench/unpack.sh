@@ -93,6 +93,12 @@ CTRK_BIN=$(cd "$CTRK_BIN" && pwd)
 
 TOOLS=(ctrk-snap umoci)
 CONTAINERD_SKIP=
+if [ -z "$NO_CONTAINERD" ] && ! command -v ctr >/dev/null 2>&1; then
+	# What the comparison needs is installed, like everything else here.
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends containerd >/dev/null 2>&1 ||
+		(apt-get update -q >/dev/null 2>&1 &&
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends containerd >/dev/null 2>&1) || true
+fi
 if [ -n "$NO_CONTAINERD" ]; then
 	CONTAINERD_SKIP="--no-containerd given"
 elif ! command -v containerd >/dev/null 2>&1 || ! command -v ctr >/dev/null 2>&1; then
