@@ -573,3 +573,28 @@ proc_cpu_s() {
 	awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.2f", ($12 + $13) / hz }' \
 		"/proc/$1/stat" 2>/dev/null
 }
+
+# bench_summarise: from the per-tool run lists WALL, CPU and RSS (of the
+# tools in TOOLS), the medians MED_W, MED_C, MED_R and extremes MIN_W, MAX_R.
+bench_summarise() {
+	declare -gA MED_W MIN_W MED_R MAX_R MED_C
+	local t
+	for t in "${TOOLS[@]}"; do
+		[ -n "${WALL[$t]:-}" ] || continue
+		# shellcheck disable=SC2086
+		MED_W[$t]=$(median ${WALL[$t]})
+		# shellcheck disable=SC2086
+		MIN_W[$t]=$(min ${WALL[$t]})
+		# shellcheck disable=SC2086
+		MED_C[$t]=$(median ${CPU[$t]})
+		# shellcheck disable=SC2086
+		MED_R[$t]=$(median ${RSS[$t]})
+		# shellcheck disable=SC2086
+		MAX_R[$t]=$(max ${RSS[$t]})
+	done
+}
+
+# ratio A B: A/B to two places, or "-" when either is missing.
+ratio() {
+	[ -n "$1" ] && [ -n "$2" ] && awk -v a="$1" -v b="$2" 'BEGIN{ if (b > 0) printf "%.2f", a / b; else print "-" }' || echo -
+}

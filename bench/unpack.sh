@@ -356,24 +356,7 @@ fi
 
 # ---------------------------------------------------------------- report
 
-declare -A MED_W MIN_W MED_R MAX_R MED_C
-for t in "${TOOLS[@]}"; do
-	[ -n "${WALL[$t]:-}" ] || continue
-	# shellcheck disable=SC2086
-	MED_W[$t]=$(median ${WALL[$t]})
-	# shellcheck disable=SC2086
-	MIN_W[$t]=$(min ${WALL[$t]})
-	# shellcheck disable=SC2086
-	MED_C[$t]=$(median ${CPU[$t]})
-	# shellcheck disable=SC2086
-	MED_R[$t]=$(median ${RSS[$t]})
-	# shellcheck disable=SC2086
-	MAX_R[$t]=$(max ${RSS[$t]})
-done
-
-ratio() { # A B
-	[ -n "$1" ] && [ -n "$2" ] && awk -v a="$1" -v b="$2" 'BEGIN{ if (b > 0) printf "%.2f", a / b; else print "-" }' || echo -
-}
+bench_summarise
 mb() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 
 CD=${MED_W[containerd]:-}
