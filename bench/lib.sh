@@ -598,3 +598,15 @@ bench_summarise() {
 ratio() {
 	[ -n "$1" ] && [ -n "$2" ] && awk -v a="$1" -v b="$2" 'BEGIN{ if (b > 0) printf "%.2f", a / b; else print "-" }' || echo -
 }
+
+# bench_rounds: ROUNDS rounds of run_tool TOOL ROUND over TOOLS, each round
+# starting one tool later, so no tool always runs first (or last).
+bench_rounds() {
+	local r i n=${#TOOLS[@]}
+	for ((r = 1; r <= ROUNDS; r++)); do
+		bench_log "round $r/$ROUNDS"
+		for ((i = 0; i < n; i++)); do
+			run_tool "${TOOLS[(i + r - 1) % n]}" "$r"
+		done
+	done
+}

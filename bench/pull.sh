@@ -239,13 +239,7 @@ run_tool() {
 }
 
 T0=$SECONDS
-for ((r = 1; r <= ROUNDS; r++)); do
-	bench_log "round $r/$ROUNDS"
-	n=${#TOOLS[@]}
-	for ((i = 0; i < n; i++)); do
-		run_tool "${TOOLS[(i + r - 1) % n]}" "$r"
-	done
-done
+bench_rounds
 loopfs_settle
 bench_log "runs done in $((SECONDS - T0)) s"
 

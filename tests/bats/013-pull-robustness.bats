@@ -43,6 +43,21 @@ corrupt() {
 
 # --- corrupted content ----------------------------------------------------
 
+# kill_when_partial PID: waits until more than 1 MiB of the big layer is
+# in ingest/ (the small layer is under 1 MiB), SIGKILLs PID at once, and
+# prints the partial file's path (nothing if PID ended first).
+kill_when_partial() {
+	local pid=$1 i part=""
+	for ((i = 0; i < 3000; i++)); do
+		part=$(find "$CTRK_ROOT/ingest" -type f -size +1M 2>/dev/null | head -1)
+		[[ -n $part ]] && break
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.01
+	done
+	kill -KILL "$pid" 2>/dev/null || true
+	echo "$part"
+}
+
 @test "a layer corrupted in the registry's storage is refused, nothing stored" {
 	registry_start corrupt plain
 	registry_push corrupt single
@@ -101,15 +116,7 @@ corrupt() {
 		>"$BATS_TEST_TMPDIR/out1" 2>"$BATS_TEST_TMPDIR/err1" 3>&- &
 	pid=$!
 	track_pid "$pid"
-	# Wait until more than 1 MiB of the big layer is in ingest/ (the small
-	# layer is under 1 MiB), then kill at once.
-	for ((i = 0; i < 3000; i++)); do
-		part=$(find "$CTRK_ROOT/ingest" -type f -size +1M 2>/dev/null | head -1)
-		[[ -n $part ]] && break
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.01
-	done
-	kill -KILL "$pid" 2>/dev/null || true
+	part=$(kill_when_partial "$pid")
 	st=0
 	wait "$pid" || st=$?
 	if [[ -z $part ]]; then
@@ -147,13 +154,7 @@ corrupt() {
 	ctrk-pull --jobs 1 "$REGISTRY_BIG_ADDR/test/big" >/dev/null 2>&1 3>&- &
 	pid=$!
 	track_pid "$pid"
-	for ((i = 0; i < 3000; i++)); do
-		part=$(find "$CTRK_ROOT/ingest" -type f -size +1M 2>/dev/null | head -1)
-		[[ -n $part ]] && break
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.01
-	done
-	kill -KILL "$pid" 2>/dev/null || true
+	part=$(kill_when_partial "$pid")
 	wait "$pid" || true
 	[[ -n $part ]]
 	n=$(wc -l <"$log")
