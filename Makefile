@@ -9,7 +9,7 @@ BUILD     ?= build
 
 CC        ?= cc
 CFLAGS    ?= -O2 -g
-PKGS      := libcurl libcjson libarchive libcrypto
+PKGS      := libcurl libcjson libarchive libcrypto libcap-ng
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -49,7 +49,7 @@ $(BUILD)/bin/%: $$(call tool_objs,$$*) $(LIB)
 
 # tests/unit/test-TOOL-*.c test a tool's own code: they link its objects but main.o.
 tool_lib_objs = $(filter-out %/main.o,$(call tool_objs,ctrk-$(word 2,$(subst -, ,$(1)))))
-$(BUILD)/tests/test-snap-% $(BUILD)/tests/test-mount-% $(BUILD)/tests/test-pull-%: \
+$(BUILD)/tests/test-snap-% $(BUILD)/tests/test-mount-% $(BUILD)/tests/test-pull-% $(BUILD)/tests/test-run-%: \
 		$(BUILD)/tests/unit/$$(notdir $$@).o $$(call tool_lib_objs,$$(notdir $$@)) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(CTRK_LIBS)

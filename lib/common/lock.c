@@ -5,13 +5,13 @@
 #include <sys/file.h>
 #include <unistd.h>
 
-int
-ctrk_lock_file(const char *path, bool exclusive, ctrk_error_t *err)
+static int
+lock_file(const char *path, int how, ctrk_error_t *err)
 {
 	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return ctrk_error_errno(err, "cannot open lock file '%s'", path);
-	while (flock(fd, exclusive ? LOCK_EX : LOCK_SH) < 0) {
+	while (flock(fd, how) < 0) {
 		if (errno == EINTR)
 			continue;
 		ctrk_error_errno(err, "cannot lock '%s'", path);
@@ -19,4 +19,16 @@ ctrk_lock_file(const char *path, bool exclusive, ctrk_error_t *err)
 		return -1;
 	}
 	return fd;
+}
+
+int
+ctrk_lock_file(const char *path, bool exclusive, ctrk_error_t *err)
+{
+	return lock_file(path, exclusive ? LOCK_EX : LOCK_SH, err);
+}
+
+int
+ctrk_lock_file_try(const char *path, bool exclusive, ctrk_error_t *err)
+{
+	return lock_file(path, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB, err);
 }

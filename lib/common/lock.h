@@ -15,4 +15,8 @@
  * EXCLUSIVE, waiting for other holders.  Returns the descriptor, or -1. */
 int ctrk_lock_file(const char *path, bool exclusive, ctrk_error_t *err);
 
+/* The same without waiting: when another holder has it, -1 with
+ * err->errnum EWOULDBLOCK. */
+int ctrk_lock_file_try(const char *path, bool exclusive, ctrk_error_t *err);
+
 #endif

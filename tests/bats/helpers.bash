@@ -558,3 +558,58 @@ snap() {
 jqs() {
 	jq -r "$@" <<<"$SNAP"
 }
+
+# --- containers -------------------------------------------------------------
+
+# cid NAME: a container id unique to this test (cgroups and the runtimes'
+# state are global, so ids must not collide across tests).
+cid() {
+	echo "ct${BATS_SUITE_TEST_NUMBER:-0}-$1"
+}
+
+# container_rootfs KEY [IMAGE_TAG]: pull the fixture image (default single)
+# into the test's store, prepare snapshot KEY and mount it at
+# $CTRK_RUN/KEY/rootfs; the descriptor is left in $BATS_TEST_TMPDIR/KEY.json.
+container_rootfs() {
+	local key=$1 tag=${2:-single}
+	ctrk-pull -q "oci:$CTRK_FIXTURES:$tag" >/dev/null
+	ctrk-snap prepare --image "oci:$CTRK_FIXTURES:$tag" "$key" </dev/null | ctrk-mount \
+		>"$BATS_TEST_TMPDIR/$key.json"
+}
+
+# run_teardown: delete every container of this test, unmount its rootfs,
+# and fail when a runtime state, a cgroup or a process of it is left.
+run_teardown() {
+	local id leftovers=""
+	for id in $(ctrk-run list -q 2>/dev/null); do
+		ctrk-run delete --force "$id" || true
+	done
+	unmount_test_mounts
+	ctrk_teardown
+	local prefix
+	prefix=$(cid "")
+	leftovers+=$(ls -d /run/runc/"$prefix"* /run/crun/"$prefix"* 2>/dev/null)
+	leftovers+=$(ls -d /sys/fs/cgroup/*/ctrk/"$prefix"* /sys/fs/cgroup/ctrk/"$prefix"* 2>/dev/null)
+	if [[ -n $leftovers ]]; then
+		echo "# left behind: $leftovers" >&3
+		return 1
+	fi
+}
+
+# assert_run_error TEXT: $stderr has a line "ctrk-run: error: ..." holding TEXT.
+assert_run_error() {
+	if ! grep -F -- "$1" <<<"$stderr" | grep -qE '^ctrk-run: error: .+'; then
+		echo "stderr has no 'ctrk-run: error: ...$1...' line: $stderr" | fail
+		return 1
+	fi
+}
+
+# wait_running ID: until container ID is running (5 s at most).
+wait_running() {
+	local i
+	for ((i = 0; i < 50; i++)); do
+		[[ $(ctrk-run state "$1" 2>/dev/null | jq -r .status) == running ]] && return 0
+		sleep 0.1
+	done
+	echo "container $1 did not start" | fail
+}

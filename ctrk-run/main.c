@@ -1,0 +1,322 @@
+/* ctrk-run: run containers through an OCI runtime. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "cmd.h"
+#include "fsutil.h"
+#include "spec.h"
+
+static const char usage_text[] =
+	"Usage: ctrk-run VERB [OPTION]... [ARG]...\n"
+	"Run containers through an OCI runtime (runc by default).\n"
+	"\n"
+	"  run [OPTION]... ID [--] [CMD [ARG]...]   run a container from the descriptor\n"
+	"                            on stdin (or --rootfs); exit with its status\n"
+	"  config [OPTION]... ID [--] [CMD...]      print the config.json run would use\n"
+	"  exec [-t] [-d] [-e K=V] [-u U] [-w DIR] ID CMD [ARG]...   run CMD in it\n"
+	"  kill ID [SIGNAL]          send SIGNAL (default TERM)\n"
+	"  wait ID                   wait for the end; print and return the exit status\n"
+	"  state ID                  the container as JSON\n"
+	"  list [--json] [-q]        the containers\n"
+	"  logs [-f] ID              a detached container's output\n"
+	"  delete [--force] ID...    remove containers (bundle, runtime state, cgroup)\n"
+	"\n"
+	"  -d, --detach              (run, exec) leave it running in the background\n"
+	"  -t, --tty                 allocate a terminal\n"
+	"      --rm                  delete the container when it ends\n"
+	"      --rootfs DIR          run on DIR; stdin is then the container's\n"
+	"  -e, --env K=V|K           set an environment variable (repeatable)\n"
+	"      --env-file FILE       read K=V lines from FILE\n"
+	"      --entrypoint CMD      replace the image's entrypoint (\"\" clears it)\n"
+	"  -w, --workdir DIR         working directory\n"
+	"  -u, --user U[:G]          user and group, names or numbers, from the\n"
+	"                            container's /etc/passwd and /etc/group\n"
+	"      --group-add G         a supplementary group (repeatable)\n"
+	"      --hostname NAME       host name (default: ID)\n"
+	"      --ulimit N=S[:H]      a resource limit, e.g. nofile=1024:2048\n"
+	"      --cap-add CAP, --cap-drop CAP   change the default capabilities\n"
+	"      --privileged          all capabilities and devices, no masked paths\n"
+	"      --read-only           mount the root file system read-only\n"
+	"      --memory SIZE         memory limit (k, m, g suffixes)\n"
+	"      --cpus N              CPU limit, e.g. 0.5\n"
+	"      --pids-limit N        process limit\n"
+	"      --net host|none|PATH  network namespace (default: new, or the\n"
+	"                            descriptor's netns)\n"
+	"      --pid host            share the host's PID namespace\n"
+	"      --mount type=T,src=S,dst=D[,ro][,OPT]...   add a mount (repeatable)\n"
+	"      --tmpfs DST[:OPTS]    mount a tmpfs (repeatable)\n"
+	"      --preserve-fds N      pass fds 3..3+N-1 on to the container\n"
+	"      --stop-timeout SECS   after an interrupt, kill after SECS (default 10)\n"
+	"      --runtime NAME|PATH   the OCI runtime (default $CTRK_RUNTIME or runc)\n"
+	"      --runtime-root DIR    the runtime's state directory\n"
+	"  -f, --follow              (logs) follow until the container ends\n"
+	"      --force               (delete) kill a running container first\n"
+	"      --json                (list) as JSON\n"
+	"  -q, --quiet               (list) only the ids\n"
+	"  -h, --help                show this help\n"
+	"      --version             show the version\n"
+	"\n"
+	"Exit status: run, exec and wait return the command's status, or 125 when\n"
+	"ctrk-run failed, 126 when the command cannot be run, 127 when it is not\n"
+	"found, 128+N when it was killed by signal N.  Other verbs: 0 done,\n"
+	"1 failed, 2 usage error.  See ctrk-run(1).\n";
+
+enum {
+	OPT_RM = 256, OPT_ROOTFS, OPT_ENV_FILE, OPT_ENTRYPOINT, OPT_GROUP_ADD, OPT_HOSTNAME, OPT_ULIMIT,
+	OPT_CAP_ADD, OPT_CAP_DROP, OPT_PRIVILEGED, OPT_READ_ONLY, OPT_MEMORY, OPT_CPUS, OPT_PIDS_LIMIT,
+	OPT_NET, OPT_PID, OPT_MOUNT, OPT_TMPFS, OPT_PRESERVE_FDS, OPT_STOP_TIMEOUT, OPT_RUNTIME,
+	OPT_RUNTIME_ROOT, OPT_FORCE, OPT_JSON, OPT_VERSION,
+};
+
+static const struct option long_options[] = {
+	{"detach", no_argument, NULL, 'd'},
+	{"tty", no_argument, NULL, 't'},
+	{"rm", no_argument, NULL, OPT_RM},
+	{"rootfs", required_argument, NULL, OPT_ROOTFS},
+	{"env", required_argument, NULL, 'e'},
+	{"env-file", required_argument, NULL, OPT_ENV_FILE},
+	{"entrypoint", required_argument, NULL, OPT_ENTRYPOINT},
+	{"workdir", required_argument, NULL, 'w'},
+	{"user", required_argument, NULL, 'u'},
+	{"group-add", required_argument, NULL, OPT_GROUP_ADD},
+	{"hostname", required_argument, NULL, OPT_HOSTNAME},
+	{"ulimit", required_argument, NULL, OPT_ULIMIT},
+	{"cap-add", required_argument, NULL, OPT_CAP_ADD},
+	{"cap-drop", required_argument, NULL, OPT_CAP_DROP},
+	{"privileged", no_argument, NULL, OPT_PRIVILEGED},
+	{"read-only", no_argument, NULL, OPT_READ_ONLY},
+	{"memory", required_argument, NULL, OPT_MEMORY},
+	{"cpus", required_argument, NULL, OPT_CPUS},
+	{"pids-limit", required_argument, NULL, OPT_PIDS_LIMIT},
+	{"net", required_argument, NULL, OPT_NET},
+	{"pid", required_argument, NULL, OPT_PID},
+	{"mount", required_argument, NULL, OPT_MOUNT},
+	{"tmpfs", required_argument, NULL, OPT_TMPFS},
+	{"preserve-fds", required_argument, NULL, OPT_PRESERVE_FDS},
+	{"stop-timeout", required_argument, NULL, OPT_STOP_TIMEOUT},
+	{"runtime", required_argument, NULL, OPT_RUNTIME},
+	{"runtime-root", required_argument, NULL, OPT_RUNTIME_ROOT},
+	{"follow", no_argument, NULL, 'f'},
+	{"force", no_argument, NULL, OPT_FORCE},
+	{"json", no_argument, NULL, OPT_JSON},
+	{"quiet", no_argument, NULL, 'q'},
+	{"help", no_argument, NULL, 'h'},
+	{"version", no_argument, NULL, OPT_VERSION},
+	{NULL, 0, NULL, 0},
+};
+
+typedef struct flags {
+	bool follow, force, json, quiet;
+} flags_t;
+
+static int
+parse_cpus(const char *s, long long *quota)
+{
+	char *end;
+	double v = strtod(s, &end);
+	if (end == s || *end || !(v > 0) || v > 1e6) {
+		ctrk_report_msg("invalid --cpus '%s': expected a positive number such as 0.5", s);
+		return -1;
+	}
+	*quota = (long long)(v * 100000 + 0.5);
+	if (*quota < 1000)
+		*quota = 1000; /* the kernel's minimum quota is 1 ms */
+	return 0;
+}
+
+static int
+parse_option(int c, run_opts_t *o, flags_t *f)
+{
+	long n;
+	switch (c) {
+	case 'd': o->detach = true; break;
+	case 't': o->tty = true; break;
+	case OPT_RM: o->rm = true; break;
+	case OPT_ROOTFS: o->rootfs = optarg; break;
+	case 'e': strv_push(&o->env, optarg); break;
+	case OPT_ENV_FILE: strv_push(&o->env_files, optarg); break;
+	case OPT_ENTRYPOINT: o->entrypoint = optarg; break;
+	case 'w': o->workdir = optarg; break;
+	case 'u': o->user = optarg; break;
+	case OPT_GROUP_ADD: strv_push(&o->group_add, optarg); break;
+	case OPT_HOSTNAME: o->hostname = optarg; break;
+	case OPT_ULIMIT: strv_push(&o->ulimits, optarg); break;
+	case OPT_CAP_ADD: strv_push(&o->cap_add, optarg); break;
+	case OPT_CAP_DROP: strv_push(&o->cap_drop, optarg); break;
+	case OPT_PRIVILEGED: o->privileged = true; break;
+	case OPT_READ_ONLY: o->read_only = true; break;
+	case OPT_MEMORY:
+		if (spec_parse_size(optarg, &o->memory) < 0 || o->memory == 0) {
+			ctrk_report_msg("invalid --memory '%s': expected bytes, or a number with k, m or g", optarg);
+			return -1;
+		}
+		break;
+	case OPT_CPUS: return parse_cpus(optarg, &o->cpu_quota);
+	case OPT_PIDS_LIMIT:
+		if (ctrk_parse_int("--pids-limit", optarg, 1, 1L << 30, &n) < 0)
+			return -1;
+		o->pids_limit = n;
+		break;
+	case OPT_NET: o->net = optarg; break;
+	case OPT_PID:
+		if (strcmp(optarg, "host") != 0) {
+			ctrk_report_msg("invalid --pid '%s': only 'host' is known", optarg);
+			return -1;
+		}
+		o->pid = optarg;
+		break;
+	case OPT_MOUNT: strv_push(&o->mounts, optarg); break;
+	case OPT_TMPFS: strv_push(&o->tmpfs, optarg); break;
+	case OPT_PRESERVE_FDS: return ctrk_parse_int("--preserve-fds", optarg, 0, 1000, &o->preserve_fds);
+	case OPT_STOP_TIMEOUT: return ctrk_parse_int("--stop-timeout", optarg, 0, 86400, &o->stop_timeout);
+	case OPT_RUNTIME: o->runtime = optarg; break;
+	case OPT_RUNTIME_ROOT: o->runtime_root = optarg; break;
+	case 'f': f->follow = true; break;
+	case OPT_FORCE: f->force = true; break;
+	case OPT_JSON: f->json = true; break;
+	case 'q': f->quiet = true; break;
+	default: return -2;
+	}
+	return 0;
+}
+
+static void
+opts_free(run_opts_t *o)
+{
+	strv_t *lists[] = {&o->env, &o->env_files, &o->group_add, &o->ulimits, &o->cap_add,
+			   &o->cap_drop, &o->mounts, &o->tmpfs};
+	for (size_t i = 0; i < sizeof lists / sizeof *lists; i++)
+		strv_free(lists[i]);
+}
+
+/* Run VERB with the arguments left after the options. */
+static int
+dispatch(const char *verb, run_opts_t *o, const flags_t *f, int argc, char **argv)
+{
+	ctrk_error_t err = {0};
+	int code = 0, rc;
+	bool starts = !strcmp(verb, "run") || !strcmp(verb, "config") || !strcmp(verb, "exec");
+	if (starts || !strcmp(verb, "kill") || !strcmp(verb, "wait") || !strcmp(verb, "state") ||
+	    !strcmp(verb, "logs")) {
+		if (argc < 1)
+			return ctrk_usage_error("%s: no container id given", verb);
+		o->id = argv[0];
+		argc--, argv++;
+	}
+	if (argc > 0 && !strcmp(argv[0], "--") && starts)
+		argc--, argv++;
+	if (!strcmp(verb, "run") || !strcmp(verb, "config")) {
+		o->cmd = argv;
+		o->ncmd = (size_t)argc;
+		if (!strcmp(verb, "config"))
+			rc = cmd_config(o, &err);
+		else if ((rc = cmd_run(o, &code, &err)) == 0)
+			return code;
+	} else if (!strcmp(verb, "exec")) {
+		if (argc < 1)
+			return ctrk_usage_error("exec: no command given");
+		if ((rc = cmd_exec(o, argv, (size_t)argc, &code, &err)) == 0)
+			return code;
+	} else if (!strcmp(verb, "kill")) {
+		if (argc > 1)
+			return ctrk_usage_error("kill: too many arguments");
+		rc = cmd_kill(o->id, argc ? argv[0] : NULL, &err);
+	} else if (!strcmp(verb, "wait")) {
+		if ((rc = cmd_wait(o->id, &code, &err)) == 0) {
+			printf("%d\n", code);
+			return code;
+		}
+		code = 1;
+	} else if (!strcmp(verb, "state")) {
+		rc = cmd_state(o->id, &err);
+	} else if (!strcmp(verb, "logs")) {
+		rc = cmd_logs(o->id, f->follow, &err);
+	} else if (!strcmp(verb, "list")) {
+		rc = cmd_list(f->json, f->quiet, &err);
+	} else if (!strcmp(verb, "delete")) {
+		if (argc < 1)
+			return ctrk_usage_error("delete: no container id given");
+		rc = 0;
+		for (int i = 0; i < argc; i++) {
+			ctrk_error_t one = {0};
+			if (cmd_delete(argv[i], f->force, &one) < 0) {
+				ctrk_report(&one);
+				rc = 1;
+			}
+		}
+		return rc;
+	} else
+		return ctrk_usage_error("unknown verb '%s'", verb);
+	if (rc == 0)
+		return 0;
+	int failed = ctrk_fail(&err);
+	return starts && code ? code : failed;
+}
+
+int
+main(int argc, char **argv)
+{
+	ctrk_cli_init("ctrk-run");
+	if (argc < 2)
+		return ctrk_usage_error("no verb given");
+	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+		fputs(usage_text, stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "--version")) {
+		ctrk_print_version();
+		return 0;
+	}
+	const char *verb = argv[1];
+	run_opts_t o = {.stop_timeout = 10};
+	flags_t f = {0};
+	int c, rc = 0;
+	opterr = 0;
+	/* '+': options end at the id, so the command's own options stay its. */
+	while ((c = getopt_long(argc - 1, argv + 1, "+:dte:w:u:fqh", long_options, NULL)) != -1) {
+		if (c == 'h') {
+			fputs(usage_text, stdout);
+			goto out;
+		}
+		if (c == OPT_VERSION) {
+			ctrk_print_version();
+			goto out;
+		}
+		int r = parse_option(c, &o, &f);
+		if (r == -2) {
+			rc = ctrk_getopt_error(c, argv + 1);
+			goto out;
+		}
+		if (r < 0) {
+			rc = 2;
+			goto out;
+		}
+	}
+	rc = dispatch(verb, &o, &f, argc - 1 - optind, argv + 1 + optind);
+out:
+	opts_free(&o);
+	/* A usage error of run or exec is ctrk-run's failure: 2 could be the
+	 * command's own status. */
+	if (rc == CTRK_EXIT_USAGE && c != -1 && (!strcmp(verb, "run") || !strcmp(verb, "exec")))
+		rc = RUN_EXIT_FAILED;
+	return rc;
+}
+
+void
+strv_push(strv_t *l, const char *s)
+{
+	l->v = ctrk_xrealloc(l->v, (l->n + 1) * sizeof *l->v);
+	l->v[l->n++] = s;
+}
+
+void
+strv_free(strv_t *l)
+{
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}

@@ -1,0 +1,269 @@
+#include "runtime.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/mount.h>
+#include <sys/statfs.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "fsutil.h"
+#include "json.h"
+#include "process.h"
+#include "run.h"
+
+#ifndef CGROUP2_SUPER_MAGIC
+#define CGROUP2_SUPER_MAGIC 0x63677270
+#endif
+#ifndef TMPFS_MAGIC
+#define TMPFS_MAGIC 0x01021994
+#endif
+
+#define MAX_ARGS 64
+
+static bool
+fs_is(const char *path, long magic)
+{
+	struct statfs st;
+	return statfs(path, &st) == 0 && st.f_type == magic;
+}
+
+static bool
+cgroup_hybrid(void)
+{
+	return fs_is("/sys/fs/cgroup", TMPFS_MAGIC) && fs_is("/sys/fs/cgroup/unified", CGROUP2_SUPER_MAGIC);
+}
+
+int
+runtime_open(const char *name, const char *root, runtime_t *rt, ctrk_error_t *err)
+{
+	memset(rt, 0, sizeof *rt);
+	if (!name)
+		name = getenv("CTRK_RUNTIME");
+	if (!name || !*name)
+		name = "runc";
+	rt->path = ctrk_find_program(name);
+	if (!rt->path)
+		return ctrk_error_set(err, 0, "runtime '%s' not found%s", name,
+				      strchr(name, '/') ? "" : " in PATH");
+	const char *base = strrchr(rt->path, '/');
+	rt->name = ctrk_xstrdup(base ? base + 1 : rt->path);
+	rt->root = root ? ctrk_xstrdup(root) : NULL;
+	rt->hide_cgroup_unified = strcmp(rt->name, "crun") == 0 && cgroup_hybrid();
+	return 0;
+}
+
+int
+runtime_open_recorded(const cJSON *record, runtime_t *rt, ctrk_error_t *err)
+{
+	const cJSON *ct = cJSON_GetObjectItemCaseSensitive(record, "container");
+	const char *runtime = NULL, *root = NULL;
+	if (ctrk_json_get_string(ct, "runtime", true, &runtime, "container", err) < 0 ||
+	    ctrk_json_get_string(ct, "runtimeRoot", false, &root, "container", err) < 0)
+		return -1;
+	return runtime_open(runtime, root, rt, err);
+}
+
+void
+runtime_free(runtime_t *rt)
+{
+	free(rt->path);
+	free(rt->name);
+	free(rt->root);
+	memset(rt, 0, sizeof *rt);
+}
+
+/* In the runtime's child, before exec: a private view of the mounts without
+ * the cgroup2 tree.  Slave propagation keeps later host mounts visible. */
+static int
+hide_cgroup_unified(void *arg)
+{
+	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0 ||
+	    umount2("/sys/fs/cgroup/unified", MNT_DETACH) < 0)
+		return -1;
+	return 0;
+}
+
+static pid_t
+spawn(const runtime_t *rt, const char *log, const char *const *args, const int stdio[3], int keep_fds,
+      ctrk_error_t *err)
+{
+	const char *argv[MAX_ARGS];
+	size_t n = 0;
+	argv[n++] = rt->path;
+	if (rt->root) {
+		argv[n++] = "--root";
+		argv[n++] = rt->root;
+	}
+	if (log) {
+		argv[n++] = "--log";
+		argv[n++] = log;
+		argv[n++] = "--log-format";
+		argv[n++] = "json";
+	}
+	for (; *args; args++) {
+		if (n + 1 >= MAX_ARGS)
+			return ctrk_error_set(err, E2BIG, "too many runtime arguments");
+		argv[n++] = *args;
+	}
+	argv[n] = NULL;
+	ctrk_spawn_t s = {
+		.argv = (char *const *)argv,
+		.stdio = {stdio[0], stdio[1], stdio[2]},
+		.keep_fds = keep_fds,
+		.setup = rt->hide_cgroup_unified ? hide_cgroup_unified : NULL,
+		.setup_what = "cannot hide /sys/fs/cgroup/unified from the runtime",
+	};
+	pid_t pid = ctrk_spawn(&s, err);
+	if (pid < 0)
+		return ctrk_error_wrap(err, "starting runtime '%s'", rt->name);
+	return pid;
+}
+
+pid_t
+runtime_spawn(const runtime_t *rt, const char *log, const char *const *args, const int stdio[3], int keep_fds,
+	      ctrk_error_t *err)
+{
+	return spawn(rt, log, args, stdio, keep_fds, err);
+}
+
+/* Read OUT and ERRS to their ends without either pipe filling up. */
+static int
+read_both(int outfd, int errfd, char **out, char **errs, ctrk_error_t *err)
+{
+	enum { MAX = 1 << 20 };
+	size_t len[2] = {0, 0};
+	char *buf[2] = {ctrk_xmalloc(MAX + 1), ctrk_xmalloc(MAX + 1)};
+	struct pollfd p[2] = {{.fd = outfd, .events = POLLIN}, {.fd = errfd, .events = POLLIN}};
+	while (p[0].fd >= 0 || p[1].fd >= 0) {
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			free(buf[0]);
+			free(buf[1]);
+			return ctrk_error_errno(err, "cannot poll the runtime's output");
+		}
+		for (int i = 0; i < 2; i++) {
+			if (p[i].fd < 0 || !p[i].revents)
+				continue;
+			ssize_t n = read(p[i].fd, buf[i] + len[i], MAX - len[i]);
+			if (n > 0)
+				len[i] += (size_t)n;
+			else if (n == 0 || errno != EINTR || len[i] == MAX)
+				p[i].fd = -1;
+		}
+	}
+	buf[0][len[0]] = buf[1][len[1]] = '\0';
+	*out = buf[0];
+	*errs = buf[1];
+	return 0;
+}
+
+/* The message of a runtime's failure: its JSON log lines' "msg" when it
+ * wrote such, else its text. */
+static char *
+message_of(const char *text)
+{
+	const char *last = NULL;
+	cleanup_free char *copy = ctrk_xstrdup(text);
+	char *save = NULL;
+	for (char *line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		cleanup_json cJSON *j = cJSON_Parse(line);
+		const cJSON *msg = cJSON_GetObjectItemCaseSensitive(j, "msg");
+		if (cJSON_IsString(msg)) {
+			free((void *)last);
+			last = ctrk_xstrdup(msg->valuestring);
+		} else if (!j && *line) {
+			free((void *)last);
+			last = ctrk_xstrdup(line);
+		}
+	}
+	return (char *)last;
+}
+
+int
+runtime_call(const runtime_t *rt, const char *const *args, char **out, ctrk_error_t *err)
+{
+	int o[2], e[2];
+	if (pipe2(o, O_CLOEXEC) < 0)
+		return ctrk_error_errno(err, "cannot make a pipe");
+	if (pipe2(e, O_CLOEXEC) < 0) {
+		close(o[0]);
+		close(o[1]);
+		return ctrk_error_errno(err, "cannot make a pipe");
+	}
+	cleanup_close int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	int stdio[3] = {devnull, o[1], e[1]};
+	pid_t pid = spawn(rt, NULL, args, stdio, 0, err);
+	close(o[1]);
+	close(e[1]);
+	cleanup_free char *outbuf = NULL, *errbuf = NULL;
+	int rc = pid < 0 ? -1 : read_both(o[0], e[0], &outbuf, &errbuf, err);
+	close(o[0]);
+	close(e[0]);
+	if (pid < 0)
+		return -1;
+	int status;
+	if (ctrk_wait(pid, &status, err) < 0 || rc < 0)
+		return -1;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+		if (out)
+			*out = steal_pointer(&outbuf);
+		return 0;
+	}
+	cleanup_free char *msg = message_of(errbuf);
+	if (msg)
+		return ctrk_error_set(err, 0, "%s %s: %s", rt->name, args[0], msg);
+	return ctrk_error_set(err, 0, "%s %s failed with status %d", rt->name, args[0], ctrk_exit_code(status));
+}
+
+cJSON *
+runtime_state(const runtime_t *rt, const char *id, ctrk_error_t *err)
+{
+	const char *args[] = {"state", id, NULL};
+	cleanup_free char *out = NULL;
+	if (runtime_call(rt, args, &out, err) < 0)
+		return NULL;
+	return ctrk_json_parse(out, strlen(out), "the runtime's state", err);
+}
+
+char *
+runtime_log_error(const char *log, long long offset)
+{
+	cleanup_close int fd = open(log, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || lseek(fd, offset, SEEK_SET) < 0)
+		return NULL;
+	cleanup_free char *buf = NULL;
+	size_t len;
+	ctrk_error_t ignored;
+	if (ctrk_read_all_fd(fd, 1u << 20, &buf, &len, &ignored) < 0)
+		return NULL;
+	return message_of(buf);
+}
+
+int
+runtime_start_exit_code(const char *m)
+{
+	if (!m)
+		return RUN_EXIT_FAILED;
+	/* runc: exec: "x": executable file not found in $PATH
+	 *       exec: "/x": stat /x: no such file or directory
+	 *       exec: "/etc": permission denied
+	 * crun: executable file `x` not found in $PATH: No such file or directory
+	 *       open executable: Permission denied */
+	bool about_exec = strstr(m, "exec: \"") || strcasestr(m, "executable");
+	if (!about_exec)
+		return RUN_EXIT_FAILED;
+	if (strcasestr(m, "not found") || strcasestr(m, "no such file"))
+		return RUN_EXIT_NOT_FOUND;
+	if (strcasestr(m, "permission denied") || strcasestr(m, "exec format error") || strcasestr(m, "is a directory"))
+		return RUN_EXIT_CANNOT_INVOKE;
+	return RUN_EXIT_FAILED;
+}

@@ -1,0 +1,368 @@
+/* run, config and exec: everything that starts a process. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "cmd.h"
+#include "container.h"
+#include "descriptor.h"
+#include "fsutil.h"
+#include "json.h"
+#include "lock.h"
+#include "owner.h"
+#include "process.h"
+#include "runtime.h"
+#include "spec.h"
+
+/* The descriptor and the root file system of a container: --rootfs (stdin
+ * then belongs to the container), or the descriptor's rootfs. */
+static cJSON *
+read_input(const run_opts_t *o, char **rootfs, ctrk_error_t *err)
+{
+	cleanup_json cJSON *d = NULL;
+	const char *path = o->rootfs;
+	if (path)
+		d = ctrk_descriptor_new();
+	else {
+		if (!(d = ctrk_descriptor_read(STDIN_FILENO, false, err)))
+			return NULL;
+		const cJSON *r = cJSON_GetObjectItemCaseSensitive(d, "rootfs");
+		if (!cJSON_IsString(r))
+			return ctrk_error_set(err, 0, "the descriptor has no 'rootfs': mount one with ctrk-mount, "
+						      "or give --rootfs"),
+			       NULL;
+		path = r->valuestring;
+	}
+	char buf[PATH_MAX];
+	if (!realpath(path, buf))
+		return ctrk_error_errno(err, "cannot use root file system '%s'", path), NULL;
+	*rootfs = ctrk_xstrdup(buf);
+	return steal_pointer(&d);
+}
+
+int
+cmd_config(const run_opts_t *o, ctrk_error_t *err)
+{
+	cleanup_free char *rootfs = NULL;
+	cleanup_json cJSON *d = read_input(o, &rootfs, err);
+	if (!d)
+		return -1;
+	cleanup_json cJSON *config = spec_build(o, d, rootfs, err);
+	if (!config)
+		return -1;
+	return ctrk_json_write_fd(STDOUT_FILENO, config, true, err);
+}
+
+static cJSON *
+container_object(const run_opts_t *o, const container_t *c, const runtime_t *rt)
+{
+	cJSON *ct = cJSON_CreateObject();
+	cJSON_AddStringToObject(ct, "id", c->id);
+	cJSON_AddStringToObject(ct, "bundle", c->dir);
+	cJSON_AddStringToObject(ct, "status", "created");
+	cJSON_AddStringToObject(ct, "runtime", rt->path);
+	if (rt->root)
+		cJSON_AddStringToObject(ct, "runtimeRoot", rt->root);
+	cleanup_free char *now = container_now();
+	cJSON_AddStringToObject(ct, "created", now);
+	cJSON_AddBoolToObject(ct, "detached", o->detach);
+	return ct;
+}
+
+/* The owner's life after a successful start: record the pid, wait, remove
+ * the runtime's container, record the exit. */
+static int
+own(owner_t *ow, cJSON *record, bool rm, int *status, ctrk_error_t *err)
+{
+	const container_t *c = ow->c;
+	cJSON *ct = cJSON_GetObjectItemCaseSensitive(record, "container");
+	ctrk_json_set(ct, "pid", cJSON_CreateNumber(ow->pid));
+	if (container_set_status(c, record, "running", -1, err) < 0)
+		return -1;
+	if (owner_wait(ow, status, err) < 0)
+		return -1;
+	ctrk_error_t ignored;
+	const char *args[] = {"delete", "--force", c->id, NULL};
+	if (runtime_call(ow->rt, args, NULL, err) < 0)
+		ctrk_warn("%s", err->msg); /* the state stays for `delete --force` */
+	if (rm)
+		return container_remove(c, err);
+	if (container_write_exit(c, *status, err) < 0)
+		return -1;
+	container_set_status(c, record, "stopped", ctrk_exit_code(*status), &ignored);
+	return 0;
+}
+
+/* A start failed: take down whatever the runtime made, and our files. */
+static void
+undo_start(const runtime_t *rt, const container_t *c)
+{
+	ctrk_error_t ignored;
+	const char *args[] = {"delete", "--force", c->id, NULL};
+	runtime_call(rt, args, NULL, &ignored);
+	container_remove(c, &ignored);
+}
+
+static int
+run_foreground(const run_opts_t *o, const runtime_t *rt, const container_t *c, cJSON *record, int *code,
+	       ctrk_error_t *err)
+{
+	owner_t ow = {
+		.rt = rt, .c = c, .tty = o->tty, .stdio = {0, 1, 2}, .term_in = -1, .term_out = STDOUT_FILENO,
+		.keep_fds = (int)o->preserve_fds, .stop_timeout = o->stop_timeout,
+	};
+	cleanup_close int devtty = -1;
+	if (o->tty) {
+		/* The descriptor came on stdin: the terminal is still there. */
+		if (isatty(STDIN_FILENO))
+			ow.term_in = STDIN_FILENO;
+		else if ((devtty = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY)) >= 0)
+			ow.term_in = devtty;
+	}
+	int status = 0, rc = -1;
+	if (owner_prepare(&ow, err) < 0 || owner_start(&ow, code, err) < 0) {
+		owner_finish(&ow);
+		undo_start(rt, c);
+		if (*code == 0)
+			*code = RUN_EXIT_FAILED;
+		return ctrk_error_wrap(err, "starting container '%s'", c->id);
+	}
+	rc = own(&ow, record, o->rm, &status, err);
+	owner_finish(&ow);
+	*code = rc < 0 ? RUN_EXIT_FAILED : ctrk_exit_code(status);
+	return rc;
+}
+
+/* What the supervisor tells the command that forked it. */
+struct start_report {
+	int code; /* 0 started; else run's exit code */
+	char msg[CTRK_ERROR_MAX];
+};
+
+static void __attribute__((noreturn))
+supervise(const run_opts_t *o, const runtime_t *rt, const container_t *c, cJSON *record, int report)
+{
+	ctrk_error_t err = {0};
+	struct start_report rep = {RUN_EXIT_FAILED, ""};
+	int status, code = RUN_EXIT_FAILED;
+	/* Nothing of the caller's may stay open here: `ctrk-run run -d | jq`
+	 * must end when ctrk-run does. */
+	int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	int log = open(c->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+	if (devnull < 0 || log < 0 || setsid() < 0 || dup2(devnull, 0) < 0 || dup2(log, 1) < 0 ||
+	    dup2(log, 2) < 0) {
+		ctrk_error_errno(&err, "cannot set up the supervisor");
+		goto fail;
+	}
+	owner_t ow = {
+		.rt = rt, .c = c, .tty = o->tty, .stdio = {0, 1, 2}, .term_in = -1, .term_out = log,
+		.keep_fds = 0, .stop_timeout = o->stop_timeout,
+	};
+	if (owner_prepare(&ow, &err) < 0 || owner_start(&ow, &code, &err) < 0) {
+		owner_finish(&ow);
+		undo_start(rt, c);
+		goto fail;
+	}
+	cJSON *ct = cJSON_GetObjectItemCaseSensitive(record, "container");
+	ctrk_json_set(ct, "pid", cJSON_CreateNumber(ow.pid));
+	ctrk_json_set(ct, "status", cJSON_CreateString("running"));
+	if (container_save(c, record, &err) < 0) {
+		owner_finish(&ow);
+		undo_start(rt, c);
+		goto fail;
+	}
+	rep.code = 0;
+	if (write(report, &rep, sizeof rep) != sizeof rep) {
+		/* The command is gone; the container runs on regardless. */
+	}
+	close(report);
+	if (own(&ow, record, o->rm, &status, &err) < 0)
+		fprintf(stderr, "ctrk-run: error: supervising container '%s': %s\n", c->id, err.msg);
+	owner_finish(&ow);
+	_exit(0);
+fail:
+	rep.code = code ? code : RUN_EXIT_FAILED;
+	snprintf(rep.msg, sizeof rep.msg, "%s", err.msg);
+	if (write(report, &rep, sizeof rep) != sizeof rep) {
+		/* Nobody to tell. */
+	}
+	_exit(1);
+}
+
+static int
+run_detached(const run_opts_t *o, const runtime_t *rt, const container_t *c, cJSON *record, int *code,
+	     ctrk_error_t *err)
+{
+	int p[2];
+	*code = RUN_EXIT_FAILED;
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return ctrk_error_errno(err, "cannot make a pipe");
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(p[0]);
+		close(p[1]);
+		return ctrk_error_errno(err, "cannot fork the supervisor");
+	}
+	if (pid == 0) {
+		close(p[0]);
+		supervise(o, rt, c, record, p[1]);
+	}
+	close(p[1]);
+	struct start_report rep;
+	ssize_t n;
+	while ((n = read(p[0], &rep, sizeof rep)) < 0 && errno == EINTR)
+		;
+	close(p[0]);
+	if (n != sizeof rep) {
+		undo_start(rt, c);
+		return ctrk_error_set(err, 0, "the supervisor of '%s' died before the container started", c->id);
+	}
+	if (rep.code) {
+		*code = rep.code;
+		return ctrk_error_set(err, 0, "starting container '%s': %s", c->id, rep.msg);
+	}
+	/* The supervisor saved the record with the pid. */
+	cleanup_json cJSON *saved = container_load(c, err);
+	if (!saved)
+		return -1;
+	*code = 0;
+	return ctrk_descriptor_write(STDOUT_FILENO, saved, err);
+}
+
+static int
+create_and_start(const run_opts_t *o, const runtime_t *rt, const container_t *c, int *code, ctrk_error_t *err)
+{
+	cleanup_free char *rootfs = NULL;
+	cleanup_json cJSON *d = read_input(o, &rootfs, err);
+	cleanup_json cJSON *config = d ? spec_build(o, d, rootfs, err) : NULL;
+	if (!config || ctrk_mkdir_p(c->dir, 0711, err) < 0)
+		return -1;
+	/* The lock makes two `run`s of one id exclusive; the owner keeps it
+	 * (a detached supervisor inherits it across fork). */
+	cleanup_close int lock = ctrk_lock_file_try(c->lock, true, err);
+	if (lock < 0) {
+		if (err->errnum == EWOULDBLOCK)
+			ctrk_error_set(err, 0, "container '%s' already exists and is running", o->id);
+		return -1;
+	}
+	if (ctrk_path_exists(c->record))
+		return ctrk_error_set(err, 0, "container '%s' already exists (delete it first)", o->id);
+	cleanup_free char *text = ctrk_json_render(config, true);
+	if (ctrk_write_file_atomic_in(c->dir, c->config, text, strlen(text), 0644, err) < 0)
+		return -1;
+	unlink(c->exit);
+	ctrk_json_set(d, "container", container_object(o, c, rt));
+	if (container_save(c, d, err) < 0) {
+		container_remove(c, &(ctrk_error_t){0});
+		return -1;
+	}
+	if (o->detach)
+		return run_detached(o, rt, c, d, code, err);
+	return run_foreground(o, rt, c, d, code, err);
+}
+
+int
+cmd_run(const run_opts_t *o, int *code, ctrk_error_t *err)
+{
+	*code = RUN_EXIT_FAILED;
+	runtime_t rt;
+	container_t c;
+	if (runtime_open(o->runtime, o->runtime_root, &rt, err) < 0)
+		return -1;
+	int rc = container_init(o->id, &c, err);
+	if (rc == 0)
+		rc = create_and_start(o, &rt, &c, code, err);
+	container_free(&c);
+	runtime_free(&rt);
+	return rc;
+}
+
+static bool
+stopped(const container_t *c)
+{
+	int code;
+	return container_read_exit(c, &code) == 1;
+}
+
+/* Start PROCESS_FILE in the running container C and, unless detached, wait
+ * for it. */
+static int
+exec_process(const run_opts_t *o, const runtime_t *rt, const container_t *c, const char *process_file, int *code,
+	     ctrk_error_t *err)
+{
+	/* Each exec has its own pid file and console socket. */
+	container_t ec = *c;
+	cleanup_free char *pidfile = ctrk_strdup_printf("%s.pid", process_file);
+	cleanup_free char *console = ctrk_strdup_printf("%s/exec-%d.sock", c->dir, (int)getpid());
+	ec.pidfile = pidfile;
+	ec.console = console;
+	owner_t ow = {
+		.rt = rt, .c = &ec, .process_file = process_file, .tty = o->tty, .stdio = {0, 1, 2},
+		.term_in = o->tty ? STDIN_FILENO : -1, .term_out = STDOUT_FILENO,
+		.keep_fds = (int)o->preserve_fds, .stop_timeout = o->stop_timeout,
+	};
+	cleanup_close int devnull = -1;
+	if (o->detach) {
+		devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+		ow.stdio[0] = ow.stdio[1] = ow.stdio[2] = devnull;
+		ow.tty = false;
+	}
+	int status, rc = -1;
+	if (owner_prepare(&ow, err) < 0 || owner_start(&ow, code, err) < 0) {
+		ctrk_error_wrap(err, "exec in container '%s'", o->id);
+	} else if (o->detach) {
+		*code = 0;
+		rc = 0;
+	} else if (owner_wait(&ow, &status, err) == 0) {
+		*code = ctrk_exit_code(status);
+		rc = 0;
+	}
+	owner_finish(&ow);
+	unlink(pidfile);
+	unlink(console);
+	return rc;
+}
+
+static int
+exec_in(const run_opts_t *o, const container_t *c, char **args, size_t nargs, int *code, ctrk_error_t *err)
+{
+	cleanup_json cJSON *record = container_load(c, err);
+	cleanup_json cJSON *config = record ? ctrk_json_read_file(c->config, 16u << 20, err) : NULL;
+	cleanup_json cJSON *process = config ? spec_exec_process(config, o, args, nargs, err) : NULL;
+	if (!process)
+		return -1;
+	if (stopped(c))
+		return ctrk_error_set(err, 0, "container '%s' is not running", o->id);
+	runtime_t rt;
+	if (runtime_open_recorded(record, &rt, err) < 0)
+		return -1;
+	cleanup_free char *text = ctrk_json_render(process, false);
+	cleanup_free char *process_file = NULL;
+	cleanup_close int fd = ctrk_tmpfile_in(c->dir, "process.json", &process_file, err);
+	int rc = -1;
+	if (fd >= 0 && ctrk_write_all(fd, text, strlen(text), err) == 0)
+		rc = exec_process(o, &rt, c, process_file, code, err);
+	if (process_file)
+		unlink(process_file);
+	runtime_free(&rt);
+	return rc;
+}
+
+int
+cmd_exec(const run_opts_t *o, char **args, size_t nargs, int *code, ctrk_error_t *err)
+{
+	*code = RUN_EXIT_FAILED;
+	container_t c;
+	if (container_init(o->id, &c, err) < 0)
+		return -1;
+	int rc = exec_in(o, &c, args, nargs, code, err);
+	container_free(&c);
+	return rc;
+}
