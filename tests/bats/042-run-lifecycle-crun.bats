@@ -1,0 +1,1 @@
+041-run-lifecycle.bats
