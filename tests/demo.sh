@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# make demo: a local registry, a small image in it, pulled with ctrk-pull.
+# make demo: a local registry, a small image in it, pulled with ctrk-pull,
+# turned into a snapshot, mounted and run; it ends with a container running.
 set -euo pipefail
 
 bin=${CTRK_BUILD:?}/bin
 top=$(cd "$(dirname "$0")/.." && pwd)
 demo=${CTRK_DEMO_DIR:-/tmp/ctrk-demo}
-export CTRK_ROOT=$demo/root
+export CTRK_ROOT=$demo/root CTRK_RUN=$demo/run
 registry_pid=
 
 cleanup() {
@@ -24,6 +25,15 @@ free_port() {
 	/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
+# What an earlier demo left running goes first.
+if [ -d "$demo/run" ]; then
+	for id in $("$bin/ctrk-run" list -q 2>/dev/null); do
+		"$bin/ctrk-run" delete --force "$id" || true
+	done
+	for m in $(findmnt -rn -o TARGET | grep "^$demo/" | sort -r); do
+		umount "$m" || umount -l "$m"
+	done
+fi
 rm -rf "$demo"
 mkdir -p "$demo/registry"
 port=$(free_port)
@@ -53,3 +63,30 @@ step "the store at $CTRK_ROOT/content (an OCI image layout)"
 umoci ls --layout "$CTRK_ROOT/content"
 skopeo inspect "oci:$CTRK_ROOT/content:127.0.0.1:$port/demo/busybox:latest" | jq '{Digest, Architecture, Os, Layers}'
 find "$CTRK_ROOT/content" -type f | sort
+
+ref=127.0.0.1:$port/demo/busybox
+step "ctrk-snap prepare --image $ref hello | ctrk-mount | ctrk-run run --rm hello -- ..."
+"$bin/ctrk-snap" prepare --image "$ref" hello </dev/null | "$bin/ctrk-mount" |
+	"$bin/ctrk-run" run --rm hello -- sh -c 'echo "hello from $(hostname), pid $$, as $(id -un)"; ls /'
+"$bin/ctrk-mount" --unmount "$CTRK_RUN/hello/rootfs"
+"$bin/ctrk-snap" remove hello
+
+step "a detached container: ctrk-run run -d web"
+"$bin/ctrk-snap" prepare --image "$ref" web </dev/null | "$bin/ctrk-mount" |
+	"$bin/ctrk-run" run -d web -- sh -c 'while :; do date; sleep 5; done' | jq .container
+"$bin/ctrk-run" list
+"$bin/ctrk-run" exec web ps
+sleep 1
+"$bin/ctrk-run" logs web
+
+cat <<EOF
+
+The container 'web' is running.  Try:
+    export CTRK_ROOT=$CTRK_ROOT CTRK_RUN=$CTRK_RUN PATH=$bin:\$PATH
+    ctrk-run exec -t web sh
+    ctrk-run logs -f web
+and to take it down:
+    ctrk-run delete --force web
+    ctrk-mount --unmount $CTRK_RUN/web/rootfs
+    ctrk-snap remove web
+EOF
