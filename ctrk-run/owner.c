@@ -135,6 +135,9 @@ owner_start(owner_t *o, int *exit_code, ctrk_error_t *err)
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		cleanup_free char *msg = runtime_log_error(o->c->runtime_log, log_offset);
 		*exit_code = runtime_start_exit_code(msg);
+		/* runc names itself in its messages, crun does not. */
+		if (msg && strncmp(msg, o->rt->name, strlen(o->rt->name)) == 0)
+			return ctrk_error_set(err, 0, "%s", msg);
 		if (msg)
 			return ctrk_error_set(err, 0, "%s: %s", o->rt->name, msg);
 		return ctrk_error_set(err, 0, "%s %s failed with status %d", o->rt->name, args[0],
