@@ -14,7 +14,7 @@
 #include "json.h"
 #include "lock.h"
 #include "process.h"
-#include "store.h"
+#include "paths.h"
 
 int
 container_init(const char *id, container_t *c, ctrk_error_t *err)
@@ -69,24 +69,34 @@ container_load(const container_t *c, ctrk_error_t *err)
 }
 
 int
-container_save(const container_t *c, const cJSON *record, ctrk_error_t *err)
+container_write_file(const container_t *c, const char *path, const char *text, ctrk_error_t *err)
 {
-	cleanup_free char *text = ctrk_json_render(record, true);
-	size_t len = strlen(text);
-	text[len] = '\n'; /* replaces the NUL: written by length */
-	/* The record lives on tmpfs (/run): a crash forgets it anyway, so an
-	 * fsync would cost time and buy nothing; the rename keeps it whole. */
+	/* Run-time state, on tmpfs (/run) as a rule: a crash forgets it anyway,
+	 * so an fsync would cost time and buy nothing; the rename keeps every
+	 * reader from seeing half a file. */
+	const char *base = strrchr(path, '/');
 	cleanup_free char *tmp = NULL;
-	cleanup_close int fd = ctrk_tmpfile_in(c->dir, "container.json", &tmp, err);
+	cleanup_close int fd = ctrk_tmpfile_in(c->dir, base ? base + 1 : path, &tmp, err);
 	if (fd < 0)
 		return -1;
-	if (ctrk_write_all(fd, text, len + 1, err) < 0 || rename(tmp, c->record) < 0) {
-		if (!err->msg[0])
-			ctrk_error_errno(err, "cannot write '%s'", c->record);
+	if (ctrk_write_all(fd, text, strlen(text), err) < 0) {
+		unlink(tmp);
+		return -1;
+	}
+	if (rename(tmp, path) < 0) {
+		ctrk_error_errno(err, "cannot write '%s'", path);
 		unlink(tmp);
 		return -1;
 	}
 	return 0;
+}
+
+int
+container_save(const container_t *c, const cJSON *record, ctrk_error_t *err)
+{
+	cleanup_free char *text = ctrk_json_render(record, true);
+	cleanup_free char *line = ctrk_strdup_printf("%s\n", text);
+	return container_write_file(c, c->record, line, err);
 }
 
 int
@@ -109,7 +119,7 @@ container_write_exit(const container_t *c, int wait_status, ctrk_error_t *err)
 	cleanup_free char *now = container_now();
 	cJSON_AddStringToObject(e, "finishedAt", now);
 	cleanup_free char *text = ctrk_json_render(e, false);
-	return ctrk_write_file_atomic_in(c->dir, c->exit, text, strlen(text), 0644, err);
+	return container_write_file(c, c->exit, text, err);
 }
 
 int

@@ -35,6 +35,9 @@ void container_free(container_t *c);
 cJSON *container_load(const container_t *c, ctrk_error_t *err);
 int container_save(const container_t *c, const cJSON *record, ctrk_error_t *err);
 
+/* Replace PATH (in C's directory) with TEXT atomically. */
+int container_write_file(const container_t *c, const char *path, const char *text, ctrk_error_t *err);
+
 /* Set RECORD's container.status (and exitCode when >= 0), and save it. */
 int container_set_status(const container_t *c, cJSON *record, const char *status, int exit_code,
 			 ctrk_error_t *err);

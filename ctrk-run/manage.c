@@ -21,7 +21,7 @@
 #include "json.h"
 #include "lock.h"
 #include "runtime.h"
-#include "store.h"
+#include "paths.h"
 
 static const struct {
 	const char *name;

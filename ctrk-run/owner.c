@@ -86,6 +86,21 @@ read_pid(const char *path, pid_t *pid, ctrk_error_t *err)
 	return 0;
 }
 
+/* The runtime exited with STATUS before the process ran: its own message,
+ * and what it means for the exit code. */
+static int
+start_failed(const owner_t *o, int status, int *exit_code, ctrk_error_t *err)
+{
+	cleanup_free char *msg = runtime_log_error(o->c->runtime_log, o->log_offset);
+	*exit_code = runtime_start_exit_code(msg);
+	/* runc names itself in its messages, crun does not. */
+	if (msg && strncmp(msg, o->rt->name, strlen(o->rt->name)) == 0)
+		return ctrk_error_set(err, 0, "%s", msg);
+	if (msg)
+		return ctrk_error_set(err, 0, "%s: %s", o->rt->name, msg);
+	return ctrk_error_set(err, 0, "%s failed with status %d", o->rt->name, ctrk_exit_code(status));
+}
+
 int
 owner_start(owner_t *o, int *exit_code, ctrk_error_t *err)
 {
@@ -98,7 +113,8 @@ owner_start(owner_t *o, int *exit_code, ctrk_error_t *err)
 	const char *args[16];
 	size_t n = 0;
 	args[n++] = o->process_file ? "exec" : "run";
-	args[n++] = "-d";
+	if (!o->runtime_waits)
+		args[n++] = "-d";
 	args[n++] = "--pid-file";
 	args[n++] = o->c->pidfile;
 	if (o->process_file) {
@@ -125,24 +141,20 @@ owner_start(owner_t *o, int *exit_code, ctrk_error_t *err)
 	if (o->tty)
 		stdio[0] = stdio[1] = devnull;
 	unlink(o->c->pidfile);
-	long long log_offset = file_size(o->c->runtime_log);
+	o->log_offset = file_size(o->c->runtime_log);
 	pid_t rt = runtime_spawn(o->rt, o->c->runtime_log, args, stdio, o->keep_fds, err);
 	if (rt < 0)
 		return -1;
+	if (o->runtime_waits) {
+		o->pid = rt;
+		*exit_code = 0;
+		return 0;
+	}
 	int status;
 	if (ctrk_wait(rt, &status, err) < 0)
 		return -1;
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		cleanup_free char *msg = runtime_log_error(o->c->runtime_log, log_offset);
-		*exit_code = runtime_start_exit_code(msg);
-		/* runc names itself in its messages, crun does not. */
-		if (msg && strncmp(msg, o->rt->name, strlen(o->rt->name)) == 0)
-			return ctrk_error_set(err, 0, "%s", msg);
-		if (msg)
-			return ctrk_error_set(err, 0, "%s: %s", o->rt->name, msg);
-		return ctrk_error_set(err, 0, "%s %s failed with status %d", o->rt->name, args[0],
-				      ctrk_exit_code(status));
-	}
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		return start_failed(o, status, exit_code, err);
 	if (read_pid(o->c->pidfile, &o->pid, err) < 0)
 		return -1;
 	if (o->tty) {
@@ -206,9 +218,22 @@ now_ms(void)
 	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
 
-int
-owner_wait(owner_t *o, int *status, ctrk_error_t *err)
+/* Whom a stop timeout kills: the process, or with runtime_waits the
+ * container's process, which the runtime's pid file names. */
+static void
+kill_process(owner_t *o)
 {
+	pid_t pid = o->pid;
+	ctrk_error_t ignored;
+	if (o->runtime_waits && read_pid(o->c->pidfile, &pid, &ignored) < 0)
+		pid = o->pid;
+	kill(pid, SIGKILL);
+}
+
+int
+owner_wait(owner_t *o, int *status, int *exit_code, ctrk_error_t *err)
+{
+	*exit_code = RUN_EXIT_FAILED;
 	long long kill_at = 0;
 	bool in_open = o->tty && o->term_in >= 0, master_open = o->master >= 0;
 	for (;;) {
@@ -226,7 +251,7 @@ owner_wait(owner_t *o, int *status, ctrk_error_t *err)
 		if (r < 0 && errno != EINTR)
 			return ctrk_error_errno(err, "cannot poll");
 		if (kill_at && now_ms() >= kill_at) {
-			kill(o->pid, SIGKILL);
+			kill_process(o);
 			kill_at = 0;
 		}
 		if (r <= 0)
@@ -254,5 +279,11 @@ owner_wait(owner_t *o, int *status, ctrk_error_t *err)
 	/* What the process wrote last is still in the pty. */
 	if (master_open)
 		relay(o->master, o->term_out, true);
+	/* The runtime writes the pid file once it has made the container: no
+	 * pid file, no container, and its status is its own failure. */
+	if (o->runtime_waits && !ctrk_path_exists(o->c->pidfile) &&
+	    (!WIFEXITED(*status) || WEXITSTATUS(*status) != 0))
+		return start_failed(o, *status, exit_code, err);
+	*exit_code = 0;
 	return 0;
 }

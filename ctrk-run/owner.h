@@ -29,12 +29,18 @@ typedef struct owner {
 	int term_out;   /* with a terminal: where its output goes */
 	int keep_fds;   /* fds 3.. passed to the process */
 	long stop_timeout;
+	/* Foreground without a terminal: `RUNTIME run` without -d, which
+	 * forwards signals, returns the status (128+N for signal N) and
+	 * deletes the container itself; that saves starting the runtime a
+	 * second time for `delete`.  The owner then waits for the runtime. */
+	bool runtime_waits;
 
 	/* Filled in. */
 	int sigfd;
 	sigset_t saved_mask;
-	pid_t pid;
+	pid_t pid;      /* the process; with runtime_waits the runtime */
 	int master;
+	long long log_offset; /* where this start's runtime messages begin */
 	tty_raw_t raw;
 } owner_t;
 
@@ -47,8 +53,9 @@ int owner_prepare(owner_t *o, ctrk_error_t *err);
 int owner_start(owner_t *o, int *exit_code, ctrk_error_t *err);
 
 /* Relay, forward and reap until the process ends; *STATUS is its wait
- * status. */
-int owner_wait(owner_t *o, int *status, ctrk_error_t *err);
+ * status.  With runtime_waits, a runtime that failed before it started the
+ * process is an error, with *EXIT_CODE as for owner_start(). */
+int owner_wait(owner_t *o, int *status, int *exit_code, ctrk_error_t *err);
 
 /* Undo owner_prepare and close what the owner opened. */
 void owner_finish(owner_t *o);

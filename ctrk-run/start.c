@@ -75,30 +75,6 @@ container_object(const run_opts_t *o, const container_t *c, const runtime_t *rt)
 	return ct;
 }
 
-/* The owner's life after a successful start: record the pid, wait, remove
- * the runtime's container, record the exit. */
-static int
-own(owner_t *ow, cJSON *record, bool rm, int *status, ctrk_error_t *err)
-{
-	const container_t *c = ow->c;
-	cJSON *ct = cJSON_GetObjectItemCaseSensitive(record, "container");
-	ctrk_json_set(ct, "pid", cJSON_CreateNumber(ow->pid));
-	if (container_set_status(c, record, "running", -1, err) < 0)
-		return -1;
-	if (owner_wait(ow, status, err) < 0)
-		return -1;
-	ctrk_error_t ignored;
-	const char *args[] = {"delete", "--force", c->id, NULL};
-	if (runtime_call(ow->rt, args, NULL, err) < 0)
-		ctrk_warn("%s", err->msg); /* the state stays for `delete --force` */
-	if (rm)
-		return container_remove(c, err);
-	if (container_write_exit(c, *status, err) < 0)
-		return -1;
-	container_set_status(c, record, "stopped", ctrk_exit_code(*status), &ignored);
-	return 0;
-}
-
 /* A start failed: take down whatever the runtime made, and our files. */
 static void
 undo_start(const runtime_t *rt, const container_t *c)
@@ -109,13 +85,43 @@ undo_start(const runtime_t *rt, const container_t *c)
 	container_remove(c, &ignored);
 }
 
+/* The owner's life after a successful start: record the pid, wait, remove
+ * the runtime's container, record the exit.  *CODE is run's exit code when
+ * the runtime turns out to have failed after all. */
+static int
+own(owner_t *ow, cJSON *record, bool rm, int *status, int *code, ctrk_error_t *err)
+{
+	const container_t *c = ow->c;
+	cJSON *ct = cJSON_GetObjectItemCaseSensitive(record, "container");
+	/* With runtime_waits the pid is the runtime's: `state` asks it. */
+	if (!ow->runtime_waits)
+		ctrk_json_set(ct, "pid", cJSON_CreateNumber(ow->pid));
+	if (container_set_status(c, record, "running", -1, err) < 0)
+		return -1;
+	if (owner_wait(ow, status, code, err) < 0) {
+		if (*code != RUN_EXIT_FAILED || ow->runtime_waits)
+			undo_start(ow->rt, c);
+		return -1;
+	}
+	ctrk_error_t ignored;
+	const char *args[] = {"delete", "--force", c->id, NULL};
+	if (!ow->runtime_waits && runtime_call(ow->rt, args, NULL, err) < 0)
+		ctrk_warn("%s", err->msg); /* the state stays for `delete --force` */
+	if (rm)
+		return container_remove(c, err);
+	if (container_write_exit(c, *status, err) < 0)
+		return -1;
+	container_set_status(c, record, "stopped", ctrk_exit_code(*status), &ignored);
+	return 0;
+}
+
 static int
 run_foreground(const run_opts_t *o, const runtime_t *rt, const container_t *c, cJSON *record, int *code,
 	       ctrk_error_t *err)
 {
 	owner_t ow = {
 		.rt = rt, .c = c, .tty = o->tty, .stdio = {0, 1, 2}, .term_in = -1, .term_out = STDOUT_FILENO,
-		.keep_fds = (int)o->preserve_fds, .stop_timeout = o->stop_timeout,
+		.keep_fds = (int)o->preserve_fds, .stop_timeout = o->stop_timeout, .runtime_waits = !o->tty,
 	};
 	cleanup_close int devtty = -1;
 	if (o->tty) {
@@ -133,10 +139,13 @@ run_foreground(const run_opts_t *o, const runtime_t *rt, const container_t *c, c
 			*code = RUN_EXIT_FAILED;
 		return ctrk_error_wrap(err, "starting container '%s'", c->id);
 	}
-	rc = own(&ow, record, o->rm, &status, err);
+	*code = RUN_EXIT_FAILED;
+	rc = own(&ow, record, o->rm, &status, code, err);
 	owner_finish(&ow);
-	*code = rc < 0 ? RUN_EXIT_FAILED : ctrk_exit_code(status);
-	return rc;
+	if (rc < 0)
+		return ctrk_error_wrap(err, "starting container '%s'", c->id);
+	*code = ctrk_exit_code(status);
+	return 0;
 }
 
 /* What the supervisor tells the command that forked it. */
@@ -182,7 +191,7 @@ supervise(const run_opts_t *o, const runtime_t *rt, const container_t *c, cJSON 
 		/* The command is gone; the container runs on regardless. */
 	}
 	close(report);
-	if (own(&ow, record, o->rm, &status, &err) < 0)
+	if (own(&ow, record, o->rm, &status, &code, &err) < 0)
 		fprintf(stderr, "ctrk-run: error: supervising container '%s': %s\n", c->id, err.msg);
 	owner_finish(&ow);
 	_exit(0);
@@ -255,7 +264,7 @@ create_and_start(const run_opts_t *o, const runtime_t *rt, const container_t *c,
 	if (ctrk_path_exists(c->record))
 		return ctrk_error_set(err, 0, "container '%s' already exists (delete it first)", o->id);
 	cleanup_free char *text = ctrk_json_render(config, true);
-	if (ctrk_write_file_atomic_in(c->dir, c->config, text, strlen(text), 0644, err) < 0)
+	if (container_write_file(c, c->config, text, err) < 0)
 		return -1;
 	unlink(c->exit);
 	ctrk_json_set(d, "container", container_object(o, c, rt));
@@ -320,7 +329,7 @@ exec_process(const run_opts_t *o, const runtime_t *rt, const container_t *c, con
 	} else if (o->detach) {
 		*code = 0;
 		rc = 0;
-	} else if (owner_wait(&ow, &status, err) == 0) {
+	} else if (owner_wait(&ow, &status, code, err) == 0) {
 		*code = ctrk_exit_code(status);
 		rc = 0;
 	}

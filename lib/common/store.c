@@ -25,20 +25,6 @@
  * max(receive, hash) instead of their sum. */
 #define BACKGROUND_HASH_MIN (16ll << 20)
 
-const char *
-ctrk_default_root(void)
-{
-	const char *r = getenv("CTRK_ROOT");
-	return r && *r ? r : "/var/lib/ctrk";
-}
-
-const char *
-ctrk_default_run(void)
-{
-	const char *r = getenv("CTRK_RUN");
-	return r && *r ? r : "/run/ctrk";
-}
-
 static int
 write_if_missing(const char *path, const char *text, ctrk_error_t *err)
 {

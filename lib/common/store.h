@@ -15,6 +15,7 @@
 
 #include "digest.h"
 #include "error.h"
+#include "paths.h"
 
 #define CTRK_ANNOTATION_REF_NAME "org.opencontainers.image.ref.name"
 /* Where an image came from, for refs of offline sources ("oci:DIR:TAG"). */
@@ -25,11 +26,6 @@ typedef struct ctrk_store {
 	char *content; /* the OCI layout */
 	char *ingest;  /* partial blobs */
 } ctrk_store_t;
-
-/* $CTRK_ROOT, or /var/lib/ctrk. */
-const char *ctrk_default_root(void);
-/* $CTRK_RUN, or /run/ctrk. */
-const char *ctrk_default_run(void);
 
 /* Open the store at ROOT (NULL: the default), creating the layout if needed. */
 int ctrk_store_open(ctrk_store_t *s, const char *root, ctrk_error_t *err);
