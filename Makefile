@@ -93,6 +93,7 @@ demo: deps all
 bench: all
 	@CTRK_BUILD=$(abspath $(BUILD)) bash bench/pull.sh
 	@CTRK_BUILD=$(abspath $(BUILD)) bash bench/unpack.sh
+	@CTRK_BUILD=$(abspath $(BUILD)) bash bench/start.sh
 
 install: $(BINS) man
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7

@@ -575,9 +575,10 @@ proc_cpu_s() {
 }
 
 # bench_summarise: from the per-tool run lists WALL, CPU and RSS (of the
-# tools in TOOLS), the medians MED_W, MED_C, MED_R and extremes MIN_W, MAX_R.
+# tools in TOOLS), the medians MED_W, MED_C, MED_R and extremes MIN_W, MAX_R
+# (MAX_W too).  CPU and RSS are optional.
 bench_summarise() {
-	declare -gA MED_W MIN_W MED_R MAX_R MED_C
+	declare -gA MED_W MIN_W MAX_W MED_R MAX_R MED_C
 	local t
 	for t in "${TOOLS[@]}"; do
 		[ -n "${WALL[$t]:-}" ] || continue
@@ -586,11 +587,15 @@ bench_summarise() {
 		# shellcheck disable=SC2086
 		MIN_W[$t]=$(min ${WALL[$t]})
 		# shellcheck disable=SC2086
-		MED_C[$t]=$(median ${CPU[$t]})
+		MAX_W[$t]=$(max ${WALL[$t]})
+		# (CPU and RSS may be absent: start.sh times runs of a few ms
+		# without GNU time; the medians are then empty)
 		# shellcheck disable=SC2086
-		MED_R[$t]=$(median ${RSS[$t]})
+		MED_C[$t]=$(median ${CPU[$t]:-})
 		# shellcheck disable=SC2086
-		MAX_R[$t]=$(max ${RSS[$t]})
+		MED_R[$t]=$(median ${RSS[$t]:-})
+		# shellcheck disable=SC2086
+		MAX_R[$t]=$(max ${RSS[$t]:-})
 	done
 }
 
@@ -608,5 +613,55 @@ bench_rounds() {
 		for ((i = 0; i < n; i++)); do
 			run_tool "${TOOLS[(i + r - 1) % n]}" "$r"
 		done
+	done
+}
+
+# ------------------------------------------- start-up timing, runtimes
+# (added for bench/start.sh; the functions above are unchanged)
+
+# bench_ms CMD... — run CMD (a command or a shell function, in this shell:
+# no GNU time, no extra fork) and set BENCH_MS to its wall time in ms, µs
+# resolution, from bash's EPOCHREALTIME.  Returns CMD's exit status.
+bench_ms() {
+	local t0 t1 rc
+	t0=$EPOCHREALTIME
+	"$@"
+	rc=$?
+	t1=$EPOCHREALTIME
+	BENCH_MS=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", (b - a) * 1000 }')
+	return "$rc"
+}
+
+# bench_umount_below DIR — bench_umount_under, but DIR itself stays mounted
+# (for a scratch fs that loopfs_cleanup unmounts).
+bench_umount_below() {
+	local dir=$1 m
+	[ -n "$dir" ] || return 0
+	findmnt -rn -o TARGET 2>/dev/null | awk -v d="$dir" 'index($0, d "/") == 1' |
+		tac | while read -r m; do
+			umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null
+		done
+}
+
+# cgroup_hybrid — true on a hybrid cgroup host: /sys/fs/cgroup a tmpfs of
+# v1 controllers plus a cgroup2 tree at /sys/fs/cgroup/unified (crun 1.8
+# refuses that layout: "cgroups in hybrid mode not supported").
+cgroup_hybrid() {
+	[ "$(stat -f -c %T /sys/fs/cgroup 2>/dev/null)" = tmpfs ] &&
+		[ "$(stat -f -c %T /sys/fs/cgroup/unified 2>/dev/null)" = cgroup2fs ]
+}
+
+# containerd_ns_clean SOCK NAMESPACE — kill and delete every task and
+# container (with its snapshot) of NAMESPACE, so no shim outlives the
+# daemon.  For the cleanup of a private containerd that ran containers.
+containerd_ns_clean() {
+	local c=(ctr -a "$1" -n "$2") id
+	[ -S "$1" ] || return 0
+	for id in $("${c[@]}" tasks ls -q 2>/dev/null); do
+		"${c[@]}" tasks kill -s SIGKILL "$id" >/dev/null 2>&1
+		"${c[@]}" tasks delete -f "$id" >/dev/null 2>&1
+	done
+	for id in $("${c[@]}" containers ls -q 2>/dev/null); do
+		"${c[@]}" containers delete "$id" >/dev/null 2>&1
 	done
 }
