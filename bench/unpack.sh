@@ -47,6 +47,10 @@
 #       ctrk-snap unpack <= 0.35 x containerd, <= 0.6 x tar floor,
 #       ctrk-snap prepare median < 5 ms (big and small image).
 #     Exit 0 even on MISS; non-zero when a run or a verification failed.
+#
+# CTRK_BENCH_ONLY=prepare measures only the prepare timing (and --version):
+# the big image is unpacked once, untimed, instead of the rounds; no umoci,
+# containerd, tar floor or result check.
 
 set -uo pipefail
 
@@ -83,9 +87,16 @@ while [ $# -gt 0 ]; do
 done
 [[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || bench_die "--rounds wants a positive number"
 [[ $PREPARE_RUNS =~ ^[1-9][0-9]*$ ]] || bench_die "--prepare-runs wants a positive number"
+ONLY=${CTRK_BENCH_ONLY:-}
+case $ONLY in
+'') ;;
+prepare) NO_CONTAINERD=1 ROUNDS=0 ;;
+*) bench_die "CTRK_BENCH_ONLY must be empty or 'prepare', not '$ONLY'" ;;
+esac
 
 bench_init
-bench_need umoci skopeo tar gzip jq sha256sum findmnt /usr/bin/python3
+bench_need tar gzip jq sha256sum findmnt
+[ -n "$ONLY" ] || bench_need umoci skopeo /usr/bin/python3
 for b in ctrk-pull ctrk-snap ctrk-mount; do
 	[ -x "$CTRK_BIN/$b" ] || bench_die "no $CTRK_BIN/$b (run 'make' first, or --ctrk-bin DIR)"
 done
@@ -99,7 +110,9 @@ if [ -z "$NO_CONTAINERD" ] && ! command -v ctr >/dev/null 2>&1; then
 		(apt-get update -q >/dev/null 2>&1 &&
 			DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends containerd >/dev/null 2>&1) || true
 fi
-if [ -n "$NO_CONTAINERD" ]; then
+if [ -n "$ONLY" ]; then
+	CONTAINERD_SKIP="CTRK_BENCH_ONLY=$ONLY"
+elif [ -n "$NO_CONTAINERD" ]; then
 	CONTAINERD_SKIP="--no-containerd given"
 elif ! command -v containerd >/dev/null 2>&1 || ! command -v ctr >/dev/null 2>&1; then
 	CONTAINERD_SKIP="containerd/ctr not installed (apt-get install -y containerd)"
@@ -187,6 +200,7 @@ mkdir -p "$M/runs" "$M/logs"
 
 declare -A WALL RSS CPU
 FAILED=0
+UNPACKED= # the big image is unpacked in $CROOT
 TAR_LIST=$M/tar-floor.list
 TAR_COUNT=
 
@@ -274,7 +288,15 @@ run_tool() {
 
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 T0=$SECONDS
-bench_rounds
+if [ "$ONLY" = prepare ]; then
+	TOOLS=()
+	"$SNAP" --root "$CROOT" -d overlay unpack "$REF" </dev/null >/dev/null 2>"$M/unpack.err" ||
+		bench_die "ctrk-snap unpack $REF failed: $(cat "$M/unpack.err")"
+	UNPACKED=1
+else
+	bench_rounds
+	[ -n "${WALL[ctrk-snap]:-}" ] && UNPACKED=1
+fi
 loopfs_settle
 bench_log "runs done in $((SECONDS - T0)) s"
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -302,7 +324,7 @@ time_prepares() {
 }
 
 PREP_BIG='' PREP_SMALL='' START=''
-if [ -n "${WALL[ctrk-snap]:-}" ]; then
+if [ -n "$UNPACKED" ]; then
 	# The floor of any ctrk-snap run: exec, dynamic linking, library init.
 	ms=()
 	for ((i = 1; i <= PREPARE_RUNS; i++)); do
@@ -358,27 +380,31 @@ FL=${MED_W[tar-floor]:-}
 echo
 echo "ctrk unpack benchmark: $BIG_IMAGE_VERSION, ${#LAYER_FILES[@]} layers, $((LAYER_BYTES / 1000000)) MB compressed, $ROUNDS rounds, journaled ext4 on loop, $(nproc) CPUs"
 echo "load average (1/5/15 min) before the runs $LOAD_START, after $LOAD_END: other work on the host skews the ratios"
-echo "ctrk $CTRK_BIN; umoci $(umoci --version | awk '{print $3}'); containerd ${CONTAINERD_SKIP:+SKIP: $CONTAINERD_SKIP}$( [ -z "$CONTAINERD_SKIP" ] && containerd --version | awk '{print $3}')"
-echo
-printf '%-11s %9s %9s %9s %9s %8s %9s %9s\n' "" median min median max median ratio ratio
-printf '%-11s %9s %9s %9s %9s %8s %9s %9s\n' tool "wall s" "wall s" "RSS MB" "RSS MB" "CPU s" "/contd" "/floor"
-for t in ctrk-snap umoci containerd tar-floor; do
-	if [ -z "${MED_W[$t]:-}" ]; then
-		if [ "$t" = containerd ] && [ -n "$CONTAINERD_SKIP" ]; then
-			printf '%-11s SKIP (%s)\n' "$t" "$CONTAINERD_SKIP"
-		else
-			printf '%-11s %9s\n' "$t" "no result"
+if [ -n "$ONLY" ]; then
+	echo "CTRK_BENCH_ONLY=$ONLY: the unpack rounds were not run; ctrk $CTRK_BIN"
+else
+	echo "ctrk $CTRK_BIN; umoci $(umoci --version | awk '{print $3}'); containerd ${CONTAINERD_SKIP:+SKIP: $CONTAINERD_SKIP}$( [ -z "$CONTAINERD_SKIP" ] && containerd --version | awk '{print $3}')"
+	echo
+	printf '%-11s %9s %9s %9s %9s %8s %9s %9s\n' "" median min median max median ratio ratio
+	printf '%-11s %9s %9s %9s %9s %8s %9s %9s\n' tool "wall s" "wall s" "RSS MB" "RSS MB" "CPU s" "/contd" "/floor"
+	for t in ctrk-snap umoci containerd tar-floor; do
+		if [ -z "${MED_W[$t]:-}" ]; then
+			if [ "$t" = containerd ] && [ -n "$CONTAINERD_SKIP" ]; then
+				printf '%-11s SKIP (%s)\n' "$t" "$CONTAINERD_SKIP"
+			else
+				printf '%-11s %9s\n' "$t" "no result"
+			fi
+			continue
 		fi
-		continue
-	fi
-	printf '%-11s %9.3f %9.3f %9s %9s %8.2f %9s %9s\n' "$t" "${MED_W[$t]}" "${MIN_W[$t]}" \
-		"$(mb "${MED_R[$t]}")" "$(mb "${MAX_R[$t]}")" "${MED_C[$t]}" \
-		"$(ratio "${MED_W[$t]}" "$CD")" "$(ratio "${MED_W[$t]}" "$FL")"
-done
-echo "(RSS in MiB; CPU = user+sys incl. children; for containerd both are the daemon's during the run"
-echo " (peak RSS, VmHWM reset before; CPU from /proc/PID/stat) plus ctr's)"
-echo "wall per run (s):"
-for t in "${TOOLS[@]}"; do printf '  %-11s %s\n' "$t" "${WALL[$t]:-}"; done
+		printf '%-11s %9.3f %9.3f %9s %9s %8.2f %9s %9s\n' "$t" "${MED_W[$t]}" "${MIN_W[$t]}" \
+			"$(mb "${MED_R[$t]}")" "$(mb "${MAX_R[$t]}")" "${MED_C[$t]}" \
+			"$(ratio "${MED_W[$t]}" "$CD")" "$(ratio "${MED_W[$t]}" "$FL")"
+	done
+	echo "(RSS in MiB; CPU = user+sys incl. children; for containerd both are the daemon's during the run"
+	echo " (peak RSS, VmHWM reset before; CPU from /proc/PID/stat) plus ctr's)"
+	echo "wall per run (s):"
+	for t in "${TOOLS[@]}"; do printf '  %-11s %s\n' "$t" "${WALL[$t]:-}"; done
+fi
 echo "ctrk-snap prepare --image, $PREPARE_RUNS runs, ms (median min max):"
 echo "  big image    ${PREP_BIG:-no result}"
 echo "  busybox      ${PREP_SMALL:-no result}"
@@ -403,16 +429,16 @@ if [ -n "${MED_W[ctrk-snap]:-}" ]; then
 		check "ctrk-snap unpack <= 0.6 x tar floor    ($(ratio "$C" "$FL") x: $C s vs $FL s)" \
 			"$(awk -v c="$C" -v f="$FL" 'BEGIN{print (c <= 0.6 * f) ? 1 : 0}')"
 	fi
-	for w in big:"$PREP_BIG" busybox:"$PREP_SMALL"; do
-		v=${w#*:}
-		v=${v%% *}
-		[ -n "$v" ] || continue
-		check "ctrk-snap prepare (${w%%:*}) < 5 ms  (median $v ms)" \
-			"$(awk -v m="$v" 'BEGIN{print (m < 5) ? 1 : 0}')"
-	done
-else
-	echo "targets not checked: ctrk-snap was not measured"
+elif [ -z "$ONLY" ]; then
+	echo "unpack targets not checked: ctrk-snap was not measured"
 fi
+for w in big:"$PREP_BIG" busybox:"$PREP_SMALL"; do
+	v=${w#*:}
+	v=${v%% *}
+	[ -n "$v" ] || continue
+	check "ctrk-snap prepare (${w%%:*}) < 5 ms  (median $v ms)" \
+		"$(awk -v m="$v" 'BEGIN{print (m < 5) ? 1 : 0}')"
+done
 
 if [ "$FAILED" != 0 ]; then
 	bench_log "some runs or verifications FAILED (logs were in $M/logs)"
