@@ -11,23 +11,7 @@
 #include "cleanup.h"
 #include "descriptor.h"
 #include "fsutil.h"
-
-static char *
-find_program(const char *name)
-{
-	const char *path = getenv("PATH");
-	if (!path || !*path)
-		path = "/usr/local/bin:/usr/bin:/bin";
-	while (*path) {
-		size_t n = strcspn(path, ":");
-		char *p = ctrk_strdup_printf("%.*s/%s", (int)n, n ? path : ".", name);
-		if (access(p, X_OK) == 0)
-			return p;
-		free(p);
-		path += n + (path[n] == ':');
-	}
-	return NULL;
-}
+#include "process.h"
 
 int
 driver_find(const char *name, driver_t *d, ctrk_error_t *err)
@@ -42,7 +26,7 @@ driver_find(const char *name, driver_t *d, ctrk_error_t *err)
 		if (!name[0] || strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_-") != strlen(name))
 			return ctrk_error_set(err, 0, "invalid driver name '%s': use a-z, 0-9, '-' and '_'", name);
 		cleanup_free char *prog = ctrk_strdup_printf("ctrk-snap-%s", name);
-		d->program = find_program(prog);
+		d->program = ctrk_find_program(prog);
 		if (!d->program)
 			return ctrk_error_set(err, 0,
 					      "unknown driver '%s': not overlay or native, and no '%s' on PATH", name,
@@ -85,17 +69,12 @@ snap_run(char *const argv[], const char *in, size_t inlen, size_t max, char **ou
 		ctrk_error_errno(err, "cannot make a pipe");
 		goto fail;
 	}
-	pid_t pid = fork();
-	if (pid < 0) {
-		ctrk_error_errno(err, "cannot fork");
+	/* The driver gets the request on stdin, answers on stdout, and
+	 * nothing else of ours. */
+	ctrk_spawn_t s = {.argv = argv, .stdio = {inp[0], outp[1], -1}};
+	pid_t pid = ctrk_spawn(&s, err);
+	if (pid < 0)
 		goto fail;
-	}
-	if (pid == 0) {
-		if (dup2(inp[0], STDIN_FILENO) < 0 || dup2(outp[1], STDOUT_FILENO) < 0)
-			_exit(127);
-		execv(argv[0], argv);
-		_exit(127);
-	}
 	close(inp[0]);
 	close(outp[1]);
 	inp[0] = outp[1] = -1;
