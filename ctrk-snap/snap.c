@@ -191,6 +191,15 @@ snap_next_id(snap_store_t *s)
 {
 	cJSON *n = cJSON_GetObjectItemCaseSensitive(s->meta, "nextId");
 	long long id = (long long)cJSON_GetNumberValue(n);
+	/* A crash between creating a directory and saving the metadata that
+	 * names it leaves the directory (an orphan `check` reports) and the
+	 * old nextId: step over it instead of failing on it forever. */
+	for (;;) {
+		cleanup_free char *dir = snap_dir(s, id);
+		if (!ctrk_path_exists(dir))
+			break;
+		id++;
+	}
 	cJSON_SetNumberValue(n, (double)(id + 1));
 	return id;
 }

@@ -307,6 +307,18 @@ basic_verbs() {
 	assert_regex "$stderr" "found 1 problem"
 }
 
+@test "a directory left by a crash before the metadata was saved does not block later prepares" {
+	snap -0 prepare a
+	local next
+	next=$(jq -r .nextId "$CTRK_ROOT/snapshots/overlay/metadata.json")
+	# As if a prepare had died between its mkdir and its metadata save.
+	mkdir -p "$(snapdir overlay "$next")/fs"
+	snap -0 prepare b
+	assert_equal "$(jq -r .snapshots.b.id "$CTRK_ROOT/snapshots/overlay/metadata.json")" "$((next + 1))"
+	snap -1 check
+	assert_output --partial "orphan directory: '$(snapdir overlay "$next")'"
+}
+
 @test "8 processes at once: metadata stays consistent, one prepare of a key wins" {
 	local i n=8 dir=$BATS_TEST_TMPDIR/par
 	mkdir -p "$dir"
