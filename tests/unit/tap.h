@@ -2,6 +2,7 @@
 #ifndef CTRK_TAP_H
 #define CTRK_TAP_H
 
+#include <dirent.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -29,6 +30,20 @@ static int tap_n, tap_failed;
 			printf("#   got '%s', want '%s'\n", g_ ? g_ : "(null)", \
 			       w_ ? w_ : "(null)");                             \
 	} while (0)
+
+/* The open file descriptors (and the one reading them): compare before and
+ * after to find a leak. */
+static inline int
+count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	int n = 0;
+	while (d && readdir(d))
+		n++;
+	if (d)
+		closedir(d);
+	return n;
+}
 
 static inline int
 done_testing(void)

@@ -292,19 +292,6 @@ test_helpers(void)
 }
 
 static int
-count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	int n = 0;
-	if (!d)
-		return -1;
-	while (readdir(d))
-		n++;
-	closedir(d);
-	return n;
-}
-
-static int
 rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
 	(void)st;

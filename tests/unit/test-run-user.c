@@ -100,18 +100,6 @@ rm_rf(const char *path)
 	nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-static int
-count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	int n = 0;
-	while (d && readdir(d))
-		n++;
-	if (d)
-		closedir(d);
-	return n;
-}
-
 /* A fresh, empty SANDBOX/NAME, as an O_PATH descriptor like ctrk-run's. */
 static int
 fresh_root(const char *name)

@@ -44,18 +44,6 @@ rm_rf(const char *path)
 	free(cmd);
 }
 
-static int
-count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	int n = 0;
-	while (d && readdir(d))
-		n++;
-	if (d)
-		closedir(d);
-	return n;
-}
-
 /* A fresh, empty root; its descriptor. */
 static int
 fresh_root(void)
