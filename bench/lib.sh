@@ -619,6 +619,14 @@ bench_rounds() {
 # ------------------------------------------- start-up timing, runtimes
 # (added for bench/start.sh; the functions above are unchanged)
 
+# fail_run MSG — log a failed run and set FAILED; the bench stops there
+# unless $KEEP_GOING is set.
+fail_run() {
+	bench_log "FAIL $*"
+	FAILED=1
+	[ -n "${KEEP_GOING:-}" ] || exit 1
+}
+
 # bench_ms CMD... — run CMD (a command or a shell function, in this shell:
 # no GNU time, no extra fork) and set BENCH_MS to its wall time in ms, µs
 # resolution, from bash's EPOCHREALTIME.  Returns CMD's exit status.

@@ -404,12 +404,6 @@ ctrk_why() {
 }
 
 FAILED=0
-fail_run() { # MSG
-	bench_log "FAIL $*"
-	FAILED=1
-	[ -n "$KEEP_GOING" ] || exit 1
-}
-
 # row_failed ROW MSG — a ctrk row (or ctr with crun, which need not work)
 # becomes n/a, the other rows go on; any other row fails the bench.
 row_failed() {

@@ -204,12 +204,6 @@ UNPACKED= # the big image is unpacked in $CROOT
 TAR_LIST=$M/tar-floor.list
 TAR_COUNT=
 
-fail_run() { # MSG
-	bench_log "FAIL $*"
-	FAILED=1
-	[ -n "$KEEP_GOING" ] || exit 1
-}
-
 # empty_state TOOL — remove what an earlier run of TOOL made (untimed).
 empty_state() {
 	case $1 in
