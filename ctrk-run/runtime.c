@@ -171,21 +171,19 @@ read_both(int outfd, int errfd, char **out, char **errs, ctrk_error_t *err)
 static char *
 message_of(const char *text)
 {
-	const char *last = NULL;
+	char *last = NULL;
 	cleanup_free char *copy = ctrk_xstrdup(text);
 	char *save = NULL;
 	for (char *line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		cleanup_json cJSON *j = cJSON_Parse(line);
 		const cJSON *msg = cJSON_GetObjectItemCaseSensitive(j, "msg");
-		if (cJSON_IsString(msg)) {
-			free((void *)last);
-			last = ctrk_xstrdup(msg->valuestring);
-		} else if (!j && *line) {
-			free((void *)last);
-			last = ctrk_xstrdup(line);
+		const char *m = cJSON_IsString(msg) ? msg->valuestring : j ? NULL : line;
+		if (m && *m) {
+			free(last);
+			last = ctrk_xstrdup(m);
 		}
 	}
-	return (char *)last;
+	return last;
 }
 
 int
