@@ -15,7 +15,7 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 CTRK_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter \
 	-I. -Ilib/common -DCTRK_VERSION='"$(VERSION)"' $(PKG_CFLAGS)
-CTRK_LIBS   := -Wl,--as-needed $(PKG_LIBS) -lpthread
+CTRK_LIBS   := -Wl,--as-needed $(PKG_LIBS) -lmbedcrypto -lpthread
 
 TOOLS     := $(patsubst %/main.c,%,$(wildcard ctrk-*/main.c))
 LIB_SRC   := $(wildcard lib/common/*.c)
@@ -55,7 +55,7 @@ $(BUILD)/bin/%: $$(call tool_objs,$$*) $(LIB)
 # needs zlib and zstd (the gzip and zstd filters), bzip2 and xz (the filters
 # of lib/common/extract.c, linked in for ctrk_remove_tree).
 $(BUILD)/bin/ctrk-snap: CTRK_LIBS = -Wl,--gc-sections -Wl,--as-needed \
-	$(filter-out -larchive,$(PKG_LIBS)) -l:libarchive.a -lz -lzstd -lbz2 -llzma -lpthread
+	$(filter-out -larchive,$(PKG_LIBS)) -l:libarchive.a -lz -lzstd -lbz2 -llzma -lmbedcrypto -lpthread
 
 # tests/unit/test-TOOL-*.c test a tool's own code: they link its objects but main.o.
 tool_lib_objs = $(filter-out %/main.o,$(call tool_objs,ctrk-$(word 2,$(subst -, ,$(1)))))

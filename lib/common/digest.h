@@ -1,7 +1,8 @@
 /* SHA-256 content digests ("sha256:<64 hex>").
  *
- * Hashing sits on the hot path of every transfer; OpenSSL's libcrypto (which
- * libcurl loads anyway) hashes several times faster than mbedtls here. */
+ * A hasher (streams: layers, downloads) uses OpenSSL's libcrypto, loaded on
+ * first use; ctrk_digest_bytes() (small documents) uses mbedtls, which costs
+ * nothing to start.  digest.c says why. */
 #ifndef CTRK_DIGEST_H
 #define CTRK_DIGEST_H
 
