@@ -72,23 +72,8 @@ int
 container_write_file(const container_t *c, const char *path, const char *text, ctrk_error_t *err)
 {
 	/* Run-time state, on tmpfs (/run) as a rule: a crash forgets it anyway,
-	 * so an fsync would cost time and buy nothing; the rename keeps every
-	 * reader from seeing half a file. */
-	const char *base = strrchr(path, '/');
-	cleanup_free char *tmp = NULL;
-	cleanup_close int fd = ctrk_tmpfile_in(c->dir, base ? base + 1 : path, &tmp, err);
-	if (fd < 0)
-		return -1;
-	if (ctrk_write_all(fd, text, strlen(text), err) < 0) {
-		unlink(tmp);
-		return -1;
-	}
-	if (rename(tmp, path) < 0) {
-		ctrk_error_errno(err, "cannot write '%s'", path);
-		unlink(tmp);
-		return -1;
-	}
-	return 0;
+	 * so an fsync would cost time and buy nothing. */
+	return ctrk_replace_file(path, text, strlen(text), 0600, err);
 }
 
 int

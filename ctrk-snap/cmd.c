@@ -97,8 +97,8 @@ cmd_prepare(const snap_opts_t *o, bool view, const char *key, const char *parent
 			goto fail;
 		parent = top;
 	}
-	if (snap_create(&s, key, parent, kind, &mounts, &err) < 0 ||
-	    hand_out(d, snap_descriptor_field(&s, key, kind, parent), mounts, &err) < 0)
+	if (snap_create(&s, key, parent, kind, o->is_volatile, &mounts, &err) < 0 ||
+	    hand_out(d, snap_descriptor_field(&s, key, kind, parent, o->is_volatile), mounts, &err) < 0)
 		goto fail;
 	ret = CTRK_EXIT_OK;
 	goto out;
@@ -146,7 +146,7 @@ cmd_unpack(const snap_opts_t *o, const char *ref)
 		/* The parent of the top layer, from the metadata. */
 		rc = snap_lock(&s, false, &err);
 		const cJSON *e = rc == 0 ? snap_need(&s, top, &err) : NULL;
-		cJSON *field = e ? snap_descriptor_field(&s, top, SNAP_COMMITTED, snap_entry_parent(e)) : NULL;
+		cJSON *field = e ? snap_descriptor_field(&s, top, SNAP_COMMITTED, snap_entry_parent(e), false) : NULL;
 		snap_unlock(&s);
 		rc = field ? hand_out(d, field, NULL, &err) : -1;
 	}

@@ -12,6 +12,7 @@ typedef struct snap_opts {
 	const char *image;  /* --image REF */
 	const char *compression; /* diff --compression gzip|zstd|none */
 	bool tree, json;    /* list --tree, --json */
+	bool is_volatile;   /* prepare, view --volatile */
 } snap_opts_t;
 
 /* Each returns an exit status; errors are reported here (ctrk_fail). */

@@ -28,6 +28,8 @@ static const char usage_text[] =
 	"  -r, --root DIR      state directory (default $CTRK_ROOT or /var/lib/ctrk)\n"
 	"  -d, --driver NAME   overlay (default), native, or ctrk-snap-NAME on PATH\n"
 	"  -i, --image REF     (prepare, view) unpack image REF and use its top layer\n"
+	"      --volatile      (prepare, view) no fsync to create or remove it; a crash\n"
+	"                      may forget it (for throwaway containers)\n"
 	"      --tree, --json  (list) as a tree of parents, or as JSON\n"
 	"      --compression C (diff) gzip (default), zstd or none\n"
 	"  -h, --help          show this help\n"
@@ -36,7 +38,7 @@ static const char usage_text[] =
 	"Exit status: 0 done, 1 failed (check: problems found), 2 usage error.\n"
 	"See ctrk-snap(1).\n";
 
-enum { OPT_TREE = 256, OPT_JSON, OPT_COMPRESSION, OPT_VERSION };
+enum { OPT_TREE = 256, OPT_JSON, OPT_COMPRESSION, OPT_VOLATILE, OPT_VERSION };
 
 static const struct option long_options[] = {
 	{"root", required_argument, NULL, 'r'},
@@ -45,6 +47,7 @@ static const struct option long_options[] = {
 	{"tree", no_argument, NULL, OPT_TREE},
 	{"json", no_argument, NULL, OPT_JSON},
 	{"compression", required_argument, NULL, OPT_COMPRESSION},
+	{"volatile", no_argument, NULL, OPT_VOLATILE},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, OPT_VERSION},
 	{NULL, 0, NULL, 0},
@@ -103,6 +106,7 @@ main(int argc, char **argv)
 		case OPT_TREE: o.tree = true; break;
 		case OPT_JSON: o.json = true; break;
 		case OPT_COMPRESSION: o.compression = optarg; break;
+		case OPT_VOLATILE: o.is_volatile = true; break;
 		case 'h': fputs(usage_text, stdout); return CTRK_EXIT_OK;
 		case OPT_VERSION: ctrk_print_version(); return CTRK_EXIT_OK;
 		default: return ctrk_getopt_error(c, argv);
@@ -122,6 +126,8 @@ main(int argc, char **argv)
 		return ctrk_usage_error("'%s' takes %d to %d arguments, not %d", verb, v->min, v->max, nargs);
 	if (o.image && strcmp(verb, "prepare") && strcmp(verb, "view"))
 		return ctrk_usage_error("--image is for prepare and view");
+	if (o.is_volatile && strcmp(verb, "prepare") && strcmp(verb, "view"))
+		return ctrk_usage_error("--volatile is for prepare and view");
 	if ((o.tree || o.json) && strcmp(verb, "list"))
 		return ctrk_usage_error("--tree and --json are for list");
 	diff_compression_t comp;

@@ -73,8 +73,14 @@ snap_store_close(snap_store_t *s)
 	s->root = s->dir = NULL;
 }
 
+/* Which file snap_save() must write. */
+enum { DIRTY_DURABLE = 1, DIRTY_VOLATILE = 2 };
+
+static cJSON *snapshots(const snap_store_t *s);
+static bool id_used(const snap_store_t *s, long long id);
+
 static int
-meta_validate(const cJSON *m, const char *path, ctrk_error_t *err)
+meta_validate(const cJSON *m, const char *path, bool is_volatile, ctrk_error_t *err)
 {
 	const cJSON *snaps = NULL;
 	long long next = 0;
@@ -94,12 +100,53 @@ meta_validate(const cJSON *m, const char *path, ctrk_error_t *err)
 			ctrk_error_set(err, 0, "'%s': unknown kind '%s'", e->string, kind);
 			goto bad;
 		}
+		if (is_volatile && !strcmp(kind, "committed")) {
+			ctrk_error_set(err, 0, "'%s': a committed snapshot cannot be volatile", e->string);
+			goto bad;
+		}
 	}
 	return 0;
 bad:
 	if (!cJSON_IsObject(m))
 		ctrk_error_set(err, 0, "not a JSON object");
 	return ctrk_error_wrap(err, "metadata '%s'", path);
+}
+
+/* The volatile records join the durable ones in S->meta.  volatile.json is
+ * never synced, so after a crash it may be old, empty or (on some file
+ * systems) garbage: an empty file names nothing, an unreadable one is
+ * ignored with a warning, and a record that a durable one contradicts (a
+ * key or a directory both name) is stale and dropped.  What is dropped
+ * leaves directories that `check` reports. */
+static void
+merge_volatile(snap_store_t *s)
+{
+	cleanup_free char *path = ctrk_strdup_printf("%s/volatile.json", s->dir);
+	struct stat st;
+	if (stat(path, &st) < 0 || st.st_size == 0)
+		return;
+	ctrk_error_t err = {0};
+	cleanup_json cJSON *v = ctrk_json_read_file(path, META_MAX, &err);
+	if (!v || meta_validate(v, path, true, &err) < 0) {
+		ctrk_warn("ignoring the volatile snapshots: %s", err.msg);
+		return;
+	}
+	cJSON *all = snapshots(s);
+	cJSON *e = cJSON_GetObjectItemCaseSensitive(v, "snapshots")->child;
+	while (e) {
+		cJSON *next = e->next;
+		if (!snap_get(s, e->string) && !id_used(s, snap_entry_id(e))) {
+			cJSON_DetachItemViaPointer(cJSON_GetObjectItemCaseSensitive(v, "snapshots"), e);
+			cJSON_AddBoolToObject(e, "volatile", true);
+			cJSON_AddItemToObject(all, e->string, e);
+		}
+		e = next;
+	}
+	/* Both files keep a nextId; the higher one holds. */
+	cJSON *n = cJSON_GetObjectItemCaseSensitive(s->meta, "nextId");
+	double vn = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(v, "nextId"));
+	if (vn > cJSON_GetNumberValue(n))
+		cJSON_SetNumberValue(n, vn);
 }
 
 int
@@ -110,19 +157,21 @@ snap_lock(snap_store_t *s, bool exclusive, ctrk_error_t *err)
 	s->lock_fd = ctrk_lock_file(lock, exclusive, err);
 	if (s->lock_fd < 0)
 		return -1;
+	s->dirty = 0;
 	if (!ctrk_path_exists(path)) {
 		s->meta = cJSON_CreateObject();
 		cJSON_AddNumberToObject(s->meta, "version", 1);
 		cJSON_AddStringToObject(s->meta, "driver", s->driver.name);
 		cJSON_AddNumberToObject(s->meta, "nextId", 1);
 		cJSON_AddObjectToObject(s->meta, "snapshots");
-		return 0;
+	} else {
+		s->meta = ctrk_json_read_file(path, META_MAX, err);
+		if (!s->meta || meta_validate(s->meta, path, false, err) < 0) {
+			snap_unlock(s);
+			return -1;
+		}
 	}
-	s->meta = ctrk_json_read_file(path, META_MAX, err);
-	if (!s->meta || meta_validate(s->meta, path, err) < 0) {
-		snap_unlock(s);
-		return -1;
-	}
+	merge_volatile(s);
 	return 0;
 }
 
@@ -136,13 +185,46 @@ snap_unlock(snap_store_t *s)
 	s->lock_fd = -1;
 }
 
+/* One of the two files: the entries that are (not) volatile, without the mark. */
+static char *
+render_meta(const snap_store_t *s, bool is_volatile)
+{
+	cleanup_json cJSON *m = cJSON_CreateObject();
+	cJSON_AddNumberToObject(m, "version", 1);
+	cJSON_AddStringToObject(m, "driver", s->driver.name);
+	cJSON_AddNumberToObject(m, "nextId", cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(s->meta, "nextId")));
+	cJSON *out = cJSON_AddObjectToObject(m, "snapshots");
+	const cJSON *e;
+	cJSON_ArrayForEach(e, snapshots(s))
+	{
+		if (snap_entry_is_volatile(e) != is_volatile)
+			continue;
+		cJSON *c = cJSON_Duplicate(e, true);
+		cJSON_DeleteItemFromObjectCaseSensitive(c, "volatile");
+		cJSON_AddItemToObject(out, e->string, c);
+	}
+	return ctrk_json_render(m, false);
+}
+
 int
 snap_save(snap_store_t *s, ctrk_error_t *err)
 {
-	cleanup_free char *path = ctrk_strdup_printf("%s/metadata.json", s->dir);
-	cleanup_free char *text = ctrk_json_render(s->meta, false);
-	if (ctrk_write_file_atomic(path, text, strlen(text), 0600, err) < 0)
-		return ctrk_error_wrap(err, "saving the snapshot metadata");
+	/* The durable file first: when a volatile snapshot is committed, a
+	 * crash in between leaves both files naming its directory, and the
+	 * durable record wins (merge_volatile). */
+	if (s->dirty & DIRTY_DURABLE) {
+		cleanup_free char *path = ctrk_strdup_printf("%s/metadata.json", s->dir);
+		cleanup_free char *text = render_meta(s, false);
+		if (ctrk_write_file_atomic(path, text, strlen(text), 0600, err) < 0)
+			return ctrk_error_wrap(err, "saving the snapshot metadata");
+	}
+	if (s->dirty & DIRTY_VOLATILE) {
+		cleanup_free char *path = ctrk_strdup_printf("%s/volatile.json", s->dir);
+		cleanup_free char *text = render_meta(s, true);
+		if (ctrk_replace_file(path, text, strlen(text), 0600, err) < 0)
+			return ctrk_error_wrap(err, "saving the volatile snapshot metadata");
+	}
+	s->dirty = 0;
 	return 0;
 }
 
@@ -180,32 +262,58 @@ snap_entry_id(const cJSON *e)
 	return (long long)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(e, "id"));
 }
 
+bool
+snap_entry_is_volatile(const cJSON *e)
+{
+	return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "volatile"));
+}
+
 const char *
 snap_entry_parent(const cJSON *e)
 {
 	return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "parent"));
 }
 
-long long
-snap_next_id(snap_store_t *s)
+static bool
+id_used(const snap_store_t *s, long long id)
+{
+	const cJSON *e;
+	cJSON_ArrayForEach(e, snapshots(s))
+	if (snap_entry_id(e) == id)
+		return true;
+	return false;
+}
+
+/* The next free id, for a snapshot in the file DIRTY names. */
+static long long
+next_id(snap_store_t *s, unsigned dirty)
 {
 	cJSON *n = cJSON_GetObjectItemCaseSensitive(s->meta, "nextId");
 	long long id = (long long)cJSON_GetNumberValue(n);
 	/* A crash between creating a directory and saving the metadata that
 	 * names it leaves the directory (an orphan `check` reports) and the
-	 * old nextId: step over it instead of failing on it forever. */
+	 * old nextId: step over it instead of failing on it forever.  The same
+	 * steps over the directories of volatile snapshots, whose ids the
+	 * durable nextId does not count. */
 	for (;;) {
 		cleanup_free char *dir = snap_dir(s, id);
-		if (!ctrk_path_exists(dir))
+		if (!ctrk_path_exists(dir) && !id_used(s, id))
 			break;
 		id++;
 	}
 	cJSON_SetNumberValue(n, (double)(id + 1));
+	s->dirty |= dirty;
 	return id;
 }
 
-void
-snap_add(snap_store_t *s, const char *key, snap_kind_t kind, const char *parent, long long id)
+long long
+snap_next_id(snap_store_t *s)
+{
+	return next_id(s, DIRTY_DURABLE);
+}
+
+static cJSON *
+add_entry(snap_store_t *s, const char *key, snap_kind_t kind, const char *parent, long long id)
 {
 	char created[32];
 	time_t now = time(NULL);
@@ -218,6 +326,14 @@ snap_add(snap_store_t *s, const char *key, snap_kind_t kind, const char *parent,
 		cJSON_AddStringToObject(e, "parent", parent);
 	cJSON_AddStringToObject(e, "created", created);
 	ctrk_json_set(snapshots(s), key, e);
+	return e;
+}
+
+void
+snap_add(snap_store_t *s, const char *key, snap_kind_t kind, const char *parent, long long id)
+{
+	add_entry(s, key, kind, parent, id);
+	s->dirty |= DIRTY_DURABLE;
 }
 
 bool
@@ -299,8 +415,8 @@ check_key(const char *key, ctrk_error_t *err)
 }
 
 int
-snap_create(snap_store_t *s, const char *key, const char *parent, snap_kind_t kind, cJSON **mounts,
-	    ctrk_error_t *err)
+snap_create(snap_store_t *s, const char *key, const char *parent, snap_kind_t kind, bool is_volatile,
+	    cJSON **mounts, ctrk_error_t *err)
 {
 	if (check_key(key, err) < 0 || snap_lock(s, true, err) < 0)
 		return -1;
@@ -320,9 +436,12 @@ snap_create(snap_store_t *s, const char *key, const char *parent, snap_kind_t ki
 			goto fail;
 		}
 	}
-	long long id = snap_next_id(s);
-	snap_add(s, key, kind, parent, id);
-	if (snap_info_get(s, key, snap_get(s, key), &b, err) < 0)
+	unsigned file = is_volatile ? DIRTY_VOLATILE : DIRTY_DURABLE;
+	cJSON *e = add_entry(s, key, kind, parent, next_id(s, file));
+	if (is_volatile)
+		cJSON_AddBoolToObject(e, "volatile", true);
+	s->dirty |= file;
+	if (snap_info_get(s, key, e, &b, err) < 0)
 		goto fail;
 	dir = ctrk_xstrdup(b.dir);
 	/* The directory first, then the metadata that names it. */
@@ -369,7 +488,8 @@ snap_mounts(snap_store_t *s, const char *key, cJSON **mounts, cJSON **snapshot, 
 		goto out;
 	*mounts = s->driver.ops->mounts(&s->driver, &b.info, err);
 	if (*mounts)
-		*snapshot = snap_descriptor_field(s, key, snap_entry_kind(e), snap_entry_parent(e));
+		*snapshot = snap_descriptor_field(s, key, snap_entry_kind(e), snap_entry_parent(e),
+						  snap_entry_is_volatile(e));
 	ret = *mounts ? 0 : -1;
 out:
 	snap_info_free(&b);
@@ -397,8 +517,11 @@ snap_commit(snap_store_t *s, const char *name, const char *key, ctrk_error_t *er
 	}
 	if (snap_info_get(s, key, e, &b, err) < 0 || s->driver.ops->commit(&s->driver, &b.info, err) < 0)
 		goto out;
+	/* A committed snapshot is durable, whatever it was prepared as. */
+	s->dirty |= DIRTY_DURABLE | (snap_entry_is_volatile(e) ? DIRTY_VOLATILE : 0);
 	e = cJSON_DetachItemFromObjectCaseSensitive(snapshots(s), key);
 	cJSON_ReplaceItemInObjectCaseSensitive(e, "kind", cJSON_CreateString("committed"));
+	cJSON_DeleteItemFromObjectCaseSensitive(e, "volatile");
 	ctrk_json_set(snapshots(s), name, e);
 	ret = snap_save(s, err);
 out:
@@ -428,6 +551,7 @@ snap_remove(snap_store_t *s, const char *key, ctrk_error_t *err)
 		goto out;
 	/* The metadata first, then the directory: a crash in between leaves
 	 * an orphan directory, never a snapshot without its files. */
+	s->dirty |= snap_entry_is_volatile(e) ? DIRTY_VOLATILE : DIRTY_DURABLE;
 	cJSON_DeleteItemFromObjectCaseSensitive(snapshots(s), key);
 	if (snap_save(s, err) < 0)
 		goto out;
@@ -456,6 +580,8 @@ snap_stat_json(const snap_store_t *s, const char *key, const cJSON *e)
 	cJSON_AddStringToObject(j, "kind", snap_kind_name(snap_entry_kind(e)));
 	if (snap_entry_parent(e))
 		cJSON_AddStringToObject(j, "parent", snap_entry_parent(e));
+	if (snap_entry_is_volatile(e))
+		cJSON_AddBoolToObject(j, "volatile", true);
 	cJSON_AddStringToObject(j, "driver", s->driver.name);
 	cJSON_AddStringToObject(j, "root", s->root);
 	cJSON_AddNumberToObject(j, "id", (double)snap_entry_id(e));
@@ -466,13 +592,16 @@ snap_stat_json(const snap_store_t *s, const char *key, const cJSON *e)
 }
 
 cJSON *
-snap_descriptor_field(const snap_store_t *s, const char *key, snap_kind_t kind, const char *parent)
+snap_descriptor_field(const snap_store_t *s, const char *key, snap_kind_t kind, const char *parent,
+		      bool is_volatile)
 {
 	cJSON *j = cJSON_CreateObject();
 	cJSON_AddStringToObject(j, "key", key);
 	cJSON_AddStringToObject(j, "kind", snap_kind_name(kind));
 	if (parent)
 		cJSON_AddStringToObject(j, "parent", parent);
+	if (is_volatile)
+		cJSON_AddBoolToObject(j, "volatile", true);
 	cJSON_AddStringToObject(j, "driver", s->driver.name);
 	cJSON_AddStringToObject(j, "root", s->root);
 	return j;
@@ -532,16 +661,6 @@ snap_usage(snap_store_t *s, const char *key, cJSON **out, ctrk_error_t *err)
 
 /* ---- check -------------------------------------------------------------- */
 
-static bool
-id_known(const snap_store_t *s, long long id)
-{
-	const cJSON *e;
-	cJSON_ArrayForEach(e, snapshots(s))
-	if (snap_entry_id(e) == id)
-		return true;
-	return false;
-}
-
 int
 snap_check(snap_store_t *s, int fd, ctrk_error_t *err)
 {
@@ -574,7 +693,7 @@ snap_check(snap_store_t *s, int fd, ctrk_error_t *err)
 	while ((de = readdir(d))) {
 		char *end = NULL;
 		long long id = strtoll(de->d_name, &end, 10);
-		if (de->d_name[0] >= '0' && de->d_name[0] <= '9' && *end == '\0' && !id_known(s, id)) {
+		if (de->d_name[0] >= '0' && de->d_name[0] <= '9' && *end == '\0' && !id_used(s, id)) {
 			fprintf(f, "orphan directory: '%s/%s' belongs to no snapshot\n", s->dir, de->d_name);
 			problems++;
 		} else if (strncmp(de->d_name, "trash-", 6) == 0) {

@@ -1,16 +1,23 @@
 /* The snapshot store: $CTRK_ROOT/snapshots/DRIVER.
  *
- *   metadata.json  every snapshot of this driver, rewritten atomically
- *                  under an exclusive flock on `lock`:
+ *   metadata.json  every snapshot of this driver but the volatile ones,
+ *                  rewritten atomically (and synced) under an exclusive
+ *                  flock on `lock`:
  *                  {"version":1, "driver":NAME, "nextId":N,
  *                   "snapshots": {KEY: {"id", "kind", "parent"?, "created"}}}
+ *   volatile.json  the volatile snapshots (prepare/view --volatile), the
+ *                  same shape, replaced atomically but never synced
  *   lock           shared for reading, exclusive for changing
  *   N/             snapshot N's directory (fs/, and work/ for overlay)
  *   trash-N/       a removed snapshot's directory being deleted
  *
  * Crash safety: directories are created before the metadata names them and
  * dropped from the metadata before they are deleted, so a crash leaves at
- * worst a directory nobody names, which `ctrk-snap check` reports. */
+ * worst a directory nobody names, which `ctrk-snap check` reports.  A
+ * volatile snapshot costs no fsync to create or remove, and a crash may
+ * forget it; since it lives in a file of its own, a crash cannot take the
+ * durable records with it.  In memory both files are one "snapshots"
+ * object, volatile entries marked "volatile": true. */
 #ifndef CTRK_SNAP_SNAP_H
 #define CTRK_SNAP_SNAP_H
 
@@ -25,7 +32,8 @@ typedef struct snap_store {
 	char *dir;  /* ROOT/snapshots/DRIVER */
 	driver_t driver;
 	int lock_fd;  /* -1 when not locked */
-	cJSON *meta;  /* loaded under the lock */
+	cJSON *meta;  /* both files, loaded under the lock */
+	unsigned dirty; /* which files snap_save() must write */
 } snap_store_t;
 
 int snap_store_open(snap_store_t *s, const char *root, const char *driver, ctrk_error_t *err);
@@ -34,7 +42,7 @@ void snap_store_close(snap_store_t *s);
 /* Take the lock and load the metadata; snap_unlock() drops both. */
 int snap_lock(snap_store_t *s, bool exclusive, ctrk_error_t *err);
 void snap_unlock(snap_store_t *s);
-/* Write the metadata (under the exclusive lock). */
+/* Write the metadata files that changed (under the exclusive lock). */
 int snap_save(snap_store_t *s, ctrk_error_t *err);
 
 /* The entry of KEY, or NULL. */
@@ -42,11 +50,12 @@ cJSON *snap_get(const snap_store_t *s, const char *key);
 /* The entry of KEY, or NULL with "snapshot 'KEY' does not exist". */
 cJSON *snap_need(const snap_store_t *s, const char *key, ctrk_error_t *err);
 snap_kind_t snap_entry_kind(const cJSON *e);
+bool snap_entry_is_volatile(const cJSON *e);
 long long snap_entry_id(const cJSON *e);
 const char *snap_entry_parent(const cJSON *e);
-/* A new id (nextId is bumped: save to keep it). */
+/* A new id for a durable snapshot (nextId is bumped: save to keep it). */
 long long snap_next_id(snap_store_t *s);
-/* Record KEY (KIND, PARENT may be NULL) with directory ID. */
+/* Record durable KEY (KIND, PARENT may be NULL) with directory ID. */
 void snap_add(snap_store_t *s, const char *key, snap_kind_t kind, const char *parent, long long id);
 /* Has any snapshot PARENT as its parent? */
 bool snap_has_children(const snap_store_t *s, const char *key);
@@ -64,18 +73,20 @@ typedef struct snap_info_buf {
 int snap_info_get(const snap_store_t *s, const char *key, const cJSON *e, snap_info_buf_t *b, ctrk_error_t *err);
 void snap_info_free(snap_info_buf_t *b);
 
-/* Create snapshot KEY (active or view) on PARENT (may be NULL); print
- * nothing.  Its mounts are returned in *MOUNTS. */
-int snap_create(snap_store_t *s, const char *key, const char *parent, snap_kind_t kind, cJSON **mounts,
-		ctrk_error_t *err);
+/* Create snapshot KEY (active or view, volatile or not) on PARENT (may be
+ * NULL); print nothing.  Its mounts are returned in *MOUNTS. */
+int snap_create(snap_store_t *s, const char *key, const char *parent, snap_kind_t kind, bool is_volatile,
+		cJSON **mounts, ctrk_error_t *err);
 /* The mounts of active or view KEY, and its `snapshot` field. */
 int snap_mounts(snap_store_t *s, const char *key, cJSON **mounts, cJSON **snapshot, ctrk_error_t *err);
 int snap_commit(snap_store_t *s, const char *name, const char *key, ctrk_error_t *err);
 int snap_remove(snap_store_t *s, const char *key, ctrk_error_t *err);
-/* {"key", "kind", "parent"?, "id", "created", "driver", "root"} for KEY. */
+/* {"key", "kind", "parent"?, "volatile"?, "id", "created", "driver", "root"} for KEY. */
 cJSON *snap_stat_json(const snap_store_t *s, const char *key, const cJSON *e);
-/* The descriptor's `snapshot` field: {"key", "kind", "parent"?, "driver", "root"}. */
-cJSON *snap_descriptor_field(const snap_store_t *s, const char *key, snap_kind_t kind, const char *parent);
+/* The descriptor's `snapshot` field: {"key", "kind", "parent"?, "volatile"?,
+ * "driver", "root"}. */
+cJSON *snap_descriptor_field(const snap_store_t *s, const char *key, snap_kind_t kind, const char *parent,
+			     bool is_volatile);
 /* {"size", "inodes"} of KEY's own directory. */
 int snap_usage(snap_store_t *s, const char *key, cJSON **out, ctrk_error_t *err);
 /* Problems found, one a line, on FD; returns their number, or -1. */

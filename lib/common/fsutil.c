@@ -187,9 +187,11 @@ dir_of(const char *path)
 	return strndup(path, (size_t)(slash - path));
 }
 
-int
-ctrk_write_file_atomic_in(const char *tmpdir, const char *path, const void *data, size_t len, mode_t mode,
-			  ctrk_error_t *err)
+/* Write DATA to a temp file in TMPDIR (or beside PATH), rename it over
+ * PATH; with SYNC, fsync the file first and the directory after. */
+static int
+replace_file(const char *tmpdir, const char *path, const void *data, size_t len, mode_t mode, bool sync,
+	     ctrk_error_t *err)
 {
 	const char *slash = strrchr(path, '/');
 	const char *base = slash ? slash + 1 : path;
@@ -202,7 +204,7 @@ ctrk_write_file_atomic_in(const char *tmpdir, const char *path, const void *data
 		unlink(tmp);
 		return ctrk_error_wrap(err, "writing '%s'", tmp);
 	}
-	if (fchmod(fd, mode) < 0 || fsync(fd) < 0) {
+	if (fchmod(fd, mode) < 0 || (sync && fsync(fd) < 0)) {
 		ctrk_error_errno(err, "writing '%s'", tmp);
 		unlink(tmp);
 		return -1;
@@ -212,13 +214,26 @@ ctrk_write_file_atomic_in(const char *tmpdir, const char *path, const void *data
 		unlink(tmp);
 		return -1;
 	}
-	return ctrk_fsync_dir(dir, err);
+	return sync ? ctrk_fsync_dir(dir, err) : 0;
+}
+
+int
+ctrk_write_file_atomic_in(const char *tmpdir, const char *path, const void *data, size_t len, mode_t mode,
+			  ctrk_error_t *err)
+{
+	return replace_file(tmpdir, path, data, len, mode, true, err);
 }
 
 int
 ctrk_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode, ctrk_error_t *err)
 {
-	return ctrk_write_file_atomic_in(NULL, path, data, len, mode, err);
+	return replace_file(NULL, path, data, len, mode, true, err);
+}
+
+int
+ctrk_replace_file(const char *path, const void *data, size_t len, mode_t mode, ctrk_error_t *err)
+{
+	return replace_file(NULL, path, data, len, mode, false, err);
 }
 
 bool

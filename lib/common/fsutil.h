@@ -33,6 +33,12 @@ int ctrk_write_file_atomic(const char *path, const void *data, size_t len, mode_
 int ctrk_write_file_atomic_in(const char *tmpdir, const char *path, const void *data, size_t len, mode_t mode,
 			      ctrk_error_t *err);
 
+/* Replace PATH with DATA through a temp file and a rename, without fsync:
+ * readers never see half a file, but a crash may bring back the old one
+ * (or, on some file systems, an empty one).  For state that a crash may
+ * forget. */
+int ctrk_replace_file(const char *path, const void *data, size_t len, mode_t mode, ctrk_error_t *err);
+
 /* Make a temp file "DIR/.NAME.XXXXXX" opened O_RDWR|O_CLOEXEC; its path is
  * returned in *TMP_PATH (caller frees). */
 int ctrk_tmpfile_in(const char *dir, const char *name, char **tmp_path, ctrk_error_t *err);
