@@ -41,7 +41,7 @@ snap_store_open(snap_store_t *s, const char *root, const char *driver, ctrk_erro
 	if (driver_find(driver, &s->driver, err) < 0)
 		return -1;
 	cleanup_free char *dir = ctrk_strdup_printf("%s/snapshots/%s", root, driver);
-	cleanup_free char *meta = NULL;
+	cleanup_free char *meta = NULL, *volatile_meta = NULL;
 	if (ctrk_mkdir_p(dir, 0700, err) < 0)
 		goto fail;
 	char abs[PATH_MAX];
@@ -52,9 +52,11 @@ snap_store_open(snap_store_t *s, const char *root, const char *driver, ctrk_erro
 	s->root = ctrk_xstrdup(abs);
 	s->dir = ctrk_strdup_printf("%s/snapshots/%s", abs, driver);
 	meta = ctrk_strdup_printf("%s/metadata.json", s->dir);
+	volatile_meta = ctrk_strdup_printf("%s/volatile.json", s->dir);
 	/* Probe once, before the first snapshot: a driver that cannot work
 	 * here should say so before anything is created. */
-	if (!ctrk_path_exists(meta) && s->driver.ops->probe && s->driver.ops->probe(&s->driver, s->dir, err) < 0)
+	if (!ctrk_path_exists(meta) && !ctrk_path_exists(volatile_meta) && s->driver.ops->probe &&
+	    s->driver.ops->probe(&s->driver, s->dir, err) < 0)
 		goto fail;
 	return 0;
 fail:
@@ -115,9 +117,9 @@ bad:
 /* The volatile records join the durable ones in S->meta.  volatile.json is
  * never synced, so after a crash it may be old, empty or (on some file
  * systems) garbage: an empty file names nothing, an unreadable one is
- * ignored with a warning, and a record that a durable one contradicts (a
- * key or a directory both name) is stale and dropped.  What is dropped
- * leaves directories that `check` reports. */
+ * ignored with a warning, and a record that the durable ones contradict (a
+ * key or a directory both name, a parent that is gone) is stale and
+ * dropped.  What is dropped leaves directories that `check` reports. */
 static void
 merge_volatile(snap_store_t *s)
 {
@@ -135,7 +137,11 @@ merge_volatile(snap_store_t *s)
 	cJSON *e = cJSON_GetObjectItemCaseSensitive(v, "snapshots")->child;
 	while (e) {
 		cJSON *next = e->next;
-		if (!snap_get(s, e->string) && !id_used(s, snap_entry_id(e))) {
+		const char *parent = snap_entry_parent(e);
+		const cJSON *pe = parent ? snap_get(s, parent) : NULL;
+		bool stale = snap_get(s, e->string) || id_used(s, snap_entry_id(e)) ||
+			     (parent && (!pe || snap_entry_is_volatile(pe)));
+		if (!stale) {
 			cJSON_DetachItemViaPointer(cJSON_GetObjectItemCaseSensitive(v, "snapshots"), e);
 			cJSON_AddBoolToObject(e, "volatile", true);
 			cJSON_AddItemToObject(all, e->string, e);

@@ -7,7 +7,7 @@ set -eu
 PKGS="gcc make pkg-config libcurl4-openssl-dev libcjson-dev libarchive-dev
 libssl-dev libcap-ng-dev libmbedtls-dev libzstd-dev zlib1g-dev libbz2-dev liblzma-dev scdoc
 bats bats-support bats-assert skopeo umoci docker-registry busybox-static
-apache2-utils openssl jq python3 curl iproute2 runc crun valgrind"
+apache2-utils openssl jq python3 curl iproute2 runc crun valgrind strace"
 
 missing=""
 for p in $PKGS; do
