@@ -2,7 +2,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -91,11 +90,12 @@ hide_cgroup_unified(void *arg)
 	return 0;
 }
 
-static pid_t
-spawn(const runtime_t *rt, const char *log, const char *const *args, const int stdio[3], int keep_fds,
-      ctrk_error_t *err)
+/* `RUNTIME [--root R] [--log LOG --log-format json] ARGS...` in S, with
+ * ARGV (MAX_ARGS entries) as its command line. */
+static int
+runtime_command(const runtime_t *rt, const char *log, const char *const *args, const char **argv,
+		ctrk_spawn_t *s, ctrk_error_t *err)
 {
-	const char *argv[MAX_ARGS];
 	size_t n = 0;
 	argv[n++] = rt->path;
 	if (rt->root) {
@@ -114,56 +114,30 @@ spawn(const runtime_t *rt, const char *log, const char *const *args, const int s
 		argv[n++] = *args;
 	}
 	argv[n] = NULL;
-	ctrk_spawn_t s = {
+	*s = (ctrk_spawn_t){
 		.argv = (char *const *)argv,
-		.stdio = {stdio[0], stdio[1], stdio[2]},
-		.keep_fds = keep_fds,
+		.stdio = {-1, -1, -1},
 		.setup = rt->hide_cgroup_unified ? hide_cgroup_unified : NULL,
 		.setup_what = "cannot hide /sys/fs/cgroup/unified from the runtime",
 	};
-	pid_t pid = ctrk_spawn(&s, err);
-	if (pid < 0)
-		return ctrk_error_wrap(err, "starting runtime '%s'", rt->name);
-	return pid;
+	return 0;
 }
 
 pid_t
 runtime_spawn(const runtime_t *rt, const char *log, const char *const *args, const int stdio[3], int keep_fds,
 	      ctrk_error_t *err)
 {
-	return spawn(rt, log, args, stdio, keep_fds, err);
-}
-
-/* Read OUT and ERRS to their ends without either pipe filling up. */
-static int
-read_both(int outfd, int errfd, char **out, char **errs, ctrk_error_t *err)
-{
-	enum { MAX = 1 << 20 };
-	size_t len[2] = {0, 0};
-	char *buf[2] = {ctrk_xmalloc(MAX + 1), ctrk_xmalloc(MAX + 1)};
-	struct pollfd p[2] = {{.fd = outfd, .events = POLLIN}, {.fd = errfd, .events = POLLIN}};
-	while (p[0].fd >= 0 || p[1].fd >= 0) {
-		if (poll(p, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			free(buf[0]);
-			free(buf[1]);
-			return ctrk_error_errno(err, "cannot poll the runtime's output");
-		}
-		for (int i = 0; i < 2; i++) {
-			if (p[i].fd < 0 || !p[i].revents)
-				continue;
-			ssize_t n = read(p[i].fd, buf[i] + len[i], MAX - len[i]);
-			if (n > 0)
-				len[i] += (size_t)n;
-			else if (n == 0 || errno != EINTR || len[i] == MAX)
-				p[i].fd = -1;
-		}
-	}
-	buf[0][len[0]] = buf[1][len[1]] = '\0';
-	*out = buf[0];
-	*errs = buf[1];
-	return 0;
+	const char *argv[MAX_ARGS];
+	ctrk_spawn_t s;
+	if (runtime_command(rt, log, args, argv, &s, err) < 0)
+		return -1;
+	for (int i = 0; i < 3; i++)
+		s.stdio[i] = stdio[i];
+	s.keep_fds = keep_fds;
+	pid_t pid = ctrk_spawn(&s, err);
+	if (pid < 0)
+		return ctrk_error_wrap(err, "starting runtime '%s'", rt->name);
+	return pid;
 }
 
 /* The message of a runtime's failure: its JSON log lines' "msg" when it
@@ -189,28 +163,14 @@ message_of(const char *text)
 int
 runtime_call(const runtime_t *rt, const char *const *args, char **out, ctrk_error_t *err)
 {
-	int o[2], e[2];
-	if (pipe2(o, O_CLOEXEC) < 0)
-		return ctrk_error_errno(err, "cannot make a pipe");
-	if (pipe2(e, O_CLOEXEC) < 0) {
-		close(o[0]);
-		close(o[1]);
-		return ctrk_error_errno(err, "cannot make a pipe");
-	}
-	cleanup_close int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	int stdio[3] = {devnull, o[1], e[1]};
-	pid_t pid = spawn(rt, NULL, args, stdio, 0, err);
-	close(o[1]);
-	close(e[1]);
+	const char *argv[MAX_ARGS];
+	ctrk_spawn_t s;
+	if (runtime_command(rt, NULL, args, argv, &s, err) < 0)
+		return -1;
 	cleanup_free char *outbuf = NULL, *errbuf = NULL;
-	int rc = pid < 0 ? -1 : read_both(o[0], e[0], &outbuf, &errbuf, err);
-	close(o[0]);
-	close(e[0]);
-	if (pid < 0)
-		return -1;
 	int status;
-	if (ctrk_wait(pid, &status, err) < 0 || rc < 0)
-		return -1;
+	if (ctrk_spawn_capture(&s, NULL, 0, 1u << 20, &outbuf, NULL, &errbuf, &status, err) < 0)
+		return ctrk_error_wrap(err, "starting runtime '%s'", rt->name);
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
 		if (out)
 			*out = steal_pointer(&outbuf);

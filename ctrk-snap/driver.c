@@ -1,12 +1,9 @@
 /* Finding a driver, and what the drivers share. */
 #include "driver.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
 #include "cleanup.h"
 #include "descriptor.h"
@@ -64,59 +61,24 @@ int
 snap_run(char *const argv[], const char *in, size_t inlen, size_t max, char **out, size_t *outlen,
 	 ctrk_error_t *err)
 {
-	int inp[2] = {-1, -1}, outp[2] = {-1, -1};
-	if (pipe2(inp, O_CLOEXEC) < 0 || pipe2(outp, O_CLOEXEC) < 0) {
-		ctrk_error_errno(err, "cannot make a pipe");
-		goto fail;
-	}
 	/* The driver gets the request on stdin, answers on stdout, and
-	 * nothing else of ours. */
-	ctrk_spawn_t s = {.argv = argv, .stdio = {inp[0], outp[1], -1}};
-	pid_t pid = ctrk_spawn(&s, err);
-	if (pid < 0)
-		goto fail;
-	close(inp[0]);
-	close(outp[1]);
-	inp[0] = outp[1] = -1;
-	/* Requests are small: the whole of it fits in the pipe before the
-	 * child reads anything, so writing first cannot deadlock. */
-	ctrk_error_t ignored;
-	if (inlen)
-		ctrk_write_all(inp[1], in, inlen, &ignored);
-	close(inp[1]);
-	inp[1] = -1;
-	char *buf = NULL;
+	 * nothing else of ours; its messages go to our stderr. */
+	ctrk_spawn_t s = {.argv = argv, .stdio = {-1, -1, -1}};
+	cleanup_free char *buf = NULL;
 	size_t len = 0;
-	int rc = ctrk_read_all_fd(outp[0], out ? max : (1u << 20), &buf, &len, err);
-	close(outp[0]);
-	outp[0] = -1;
 	int status;
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	if (rc < 0) {
-		free(buf);
+	if (ctrk_spawn_capture(&s, in, inlen, out ? max : (1u << 20), &buf, &len, NULL, &status, err) < 0)
 		return -1;
-	}
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		free(buf);
 		if (WIFEXITED(status))
 			return ctrk_error_set(err, 0, "'%s' failed with exit status %d", argv[0], WEXITSTATUS(status));
 		return ctrk_error_set(err, 0, "'%s' was killed by signal %d", argv[0], WTERMSIG(status));
 	}
 	if (out) {
-		*out = buf;
+		*out = steal_pointer(&buf);
 		*outlen = len;
-	} else
-		free(buf);
-	return 0;
-fail:
-	for (int i = 0; i < 2; i++) {
-		if (inp[i] >= 0)
-			close(inp[i]);
-		if (outp[i] >= 0)
-			close(outp[i]);
 	}
-	return -1;
+	return 0;
 }
 
 int

@@ -72,7 +72,9 @@ char *snap_fs_dir(const char *dir);
 cJSON *snap_bind_mounts(const char *fs, bool readonly);
 /* cp -a SRC/. DST (preserving owners, modes, times, xattrs, hardlinks). */
 int snap_copy_tree(const char *src, const char *dst, ctrk_error_t *err);
-/* Run ARGV with IN on its stdin; its stdout in *OUT (at most MAX bytes). */
+/* Run ARGV with IN on its stdin (NULL: /dev/null); its stdout in *OUT (at
+ * most MAX bytes; OUT NULL: discarded) and its stderr on ours.  A failure
+ * to run or a non-zero exit status is an error. */
 int snap_run(char *const argv[], const char *in, size_t inlen, size_t max, char **out, size_t *outlen,
 	     ctrk_error_t *err);
 

@@ -31,7 +31,7 @@ for t in "$CTRK_BUILD"/tests/test-*; do
 	[ -f "$t" ] && [ -x "$t" ] || continue
 	echo "# unit: $t"
 	if [ "${CTRK_VALGRIND:-0}" = 1 ]; then
-		valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect \
+		valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect --child-silent-after-fork=yes \
 			--error-exitcode=9 "$t"
 	else
 		"$t"

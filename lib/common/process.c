@@ -3,11 +3,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -156,4 +159,164 @@ ctrk_spawn(const ctrk_spawn_t *s, ctrk_error_t *err)
 	if (f.stage == 2)
 		return ctrk_error_set(err, f.errnum, "cannot set up the standard streams of '%s'", program);
 	return ctrk_error_set(err, f.errnum, "cannot run '%s'", program);
+}
+
+static void
+close_fds(int fds[3])
+{
+	for (int i = 0; i < 3; i++) {
+		if (fds[i] >= 0)
+			close(fds[i]);
+		fds[i] = -1;
+	}
+}
+
+/* Feed IN to FDS[0] and read FDS[1] and FDS[2] into BUF, each to its end,
+ * closing each descriptor once done with it.  Sets *EPIPE_SEEN when the
+ * child closed its stdin early. */
+static int
+pump(const char *name, int fds[3], const char *in, size_t inlen, size_t max, char *buf[3], size_t len[3],
+     bool *epipe_seen, ctrk_error_t *err)
+{
+	size_t off = 0, cap[3] = {0, 0, 0};
+	while (fds[0] >= 0 || fds[1] >= 0 || fds[2] >= 0) {
+		struct pollfd p[3];
+		for (int i = 0; i < 3; i++)
+			p[i] = (struct pollfd){.fd = fds[i], .events = i == 0 ? POLLOUT : POLLIN};
+		if (poll(p, 3, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return ctrk_error_errno(err, "cannot poll the pipes of '%s'", name);
+		}
+		if (p[0].revents) {
+			/* Non-blocking: a full pipe must not stop us reading. */
+			ssize_t n = write(fds[0], in + off, inlen - off);
+			if (n >= 0)
+				off += (size_t)n;
+			else if (errno == EPIPE)
+				*epipe_seen = true; /* it does not want the rest */
+			else if (errno != EINTR && errno != EAGAIN)
+				return ctrk_error_errno(err, "cannot write to '%s'", name);
+			if (off == inlen || *epipe_seen) {
+				close(fds[0]);
+				fds[0] = -1;
+			}
+		}
+		for (int i = 1; i < 3; i++) {
+			if (!p[i].revents)
+				continue;
+			if (len[i] == cap[i]) {
+				/* Room for one byte more than MAX, to see it. */
+				cap[i] = cap[i] ? cap[i] * 2 : 4096;
+				if (cap[i] - 1 > max)
+					cap[i] = max + 1;
+				buf[i] = ctrk_xrealloc(buf[i], cap[i] + 1);
+			}
+			ssize_t n = read(fds[i], buf[i] + len[i], cap[i] - len[i]);
+			if (n > 0)
+				len[i] += (size_t)n;
+			else if (n == 0) {
+				close(fds[i]);
+				fds[i] = -1;
+			} else if (errno != EINTR)
+				return ctrk_error_errno(err, "cannot read the output of '%s'", name);
+			if (len[i] > max)
+				return ctrk_error_set(err, EFBIG, "%s of '%s' larger than %zu bytes",
+						      i == 1 ? "output" : "error output", name, max);
+		}
+	}
+	return 0;
+}
+
+int
+ctrk_spawn_capture(const ctrk_spawn_t *s, const char *in, size_t inlen, size_t max, char **out,
+		   size_t *outlen, char **err_out, int *status, ctrk_error_t *err)
+{
+	const char *name = s->argv[0];
+	bool piped[3] = {in != NULL, out != NULL, err_out != NULL};
+	/* Our ends of the pipes (stdin's write end, stdout's and stderr's read
+	 * ends), and the child's. */
+	int ours[3] = {-1, -1, -1}, theirs[3] = {-1, -1, -1};
+	char *buf[3] = {NULL, NULL, NULL};
+	size_t len[3] = {0, 0, 0};
+	bool epipe_seen = false;
+	int rc = -1;
+	ctrk_spawn_t sp = *s;
+	if (!in && s->stdio[0] < 0) {
+		theirs[0] = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		if (theirs[0] < 0) {
+			ctrk_error_errno(err, "cannot open /dev/null");
+			goto out;
+		}
+		sp.stdio[0] = theirs[0];
+	}
+	for (int i = 0; i < 3; i++) {
+		int p[2];
+		if (!piped[i])
+			continue;
+		if (pipe2(p, O_CLOEXEC) < 0) {
+			ctrk_error_errno(err, "cannot make a pipe");
+			goto out;
+		}
+		ours[i] = p[i == 0];
+		theirs[i] = p[i != 0];
+		sp.stdio[i] = theirs[i];
+	}
+	if (ours[0] >= 0 && fcntl(ours[0], F_SETFL, O_NONBLOCK) < 0) {
+		ctrk_error_errno(err, "cannot make a pipe non-blocking");
+		goto out;
+	}
+	pid_t pid = ctrk_spawn(&sp, err);
+	close_fds(theirs);
+	if (pid < 0)
+		goto out;
+	if (ours[0] >= 0 && inlen == 0) {
+		close(ours[0]);
+		ours[0] = -1;
+	}
+
+	/* A write to a pipe whose reader is gone raises SIGPIPE, which
+	 * kills unless ignored (the tools ignore it, see ctrk_cli_init()):
+	 * block it and take back the one we caused, so that any caller is
+	 * safe. */
+	sigset_t sigpipe, saved, pending;
+	sigemptyset(&sigpipe);
+	sigaddset(&sigpipe, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &sigpipe, &saved);
+	bool was_pending = sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE);
+	rc = pump(name, ours, in, inlen, max, buf, len, &epipe_seen, err);
+	if (epipe_seen && !was_pending) {
+		const struct timespec now = {0, 0};
+		while (sigtimedwait(&sigpipe, NULL, &now) < 0 && errno == EINTR)
+			;
+	}
+	pthread_sigmask(SIG_SETMASK, &saved, NULL);
+
+	/* Closed before the wait: a child still writing gets EPIPE, not a
+	 * hang (after an error, or output over MAX). */
+	close_fds(ours);
+	ctrk_error_t ignored;
+	if (ctrk_wait(pid, status, rc < 0 ? &ignored : err) < 0)
+		rc = -1;
+	if (rc == 0) {
+		for (int i = 1; i < 3; i++) {
+			if (!piped[i])
+				continue;
+			if (!buf[i])
+				buf[i] = ctrk_xmalloc(1);
+			buf[i][len[i]] = '\0';
+		}
+		if (out)
+			*out = steal_pointer(&buf[1]);
+		if (outlen)
+			*outlen = len[1];
+		if (err_out)
+			*err_out = steal_pointer(&buf[2]);
+	}
+out:
+	close_fds(ours);
+	close_fds(theirs);
+	for (int i = 0; i < 3; i++)
+		free(buf[i]);
+	return rc;
 }

@@ -11,6 +11,7 @@
 #define CTRK_PROCESS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <sys/types.h>
 
 #include "error.h"
@@ -31,6 +32,26 @@ typedef struct ctrk_spawn {
  * at all (fork failed, setup failed, the program is missing or cannot be
  * executed: exec errors are reported back to the parent). */
 pid_t ctrk_spawn(const ctrk_spawn_t *s, ctrk_error_t *err);
+
+/* Run S's program, feed IN (INLEN bytes) to its stdin, collect its stdout
+ * in *OUT and its stderr in *ERR_OUT, and wait for it: *STATUS gets its
+ * wait status, for the caller to judge.
+ *
+ * IN NULL: the child's stdin is S->stdio[0], or /dev/null when that is -1.
+ * OUT or ERR_OUT NULL: that stream is S->stdio[1] or [2] as ctrk_spawn()
+ * has it.  S's stdio[] entries of the captured streams are ignored.  The
+ * captured output is NUL-terminated, always allocated (the caller frees),
+ * and its length is in *OUTLEN when OUTLEN is not NULL.  More than MAX
+ * bytes on a captured stream is an error (EFBIG): that stream is closed,
+ * so a child still writing gets EPIPE, and the child is waited for.
+ *
+ * The pipes are polled together: no amount of input or output deadlocks.
+ * A child that exits without reading all of IN is no error (SIGPIPE is
+ * blocked meanwhile and never reaches the caller).  Returns -1 when the
+ * program could not be started (ctrk_spawn()'s error) or its pipes failed;
+ * the child is reaped in every case and no descriptor is left open. */
+int ctrk_spawn_capture(const ctrk_spawn_t *s, const char *in, size_t inlen, size_t max, char **out,
+		       size_t *outlen, char **err_out, int *status, ctrk_error_t *err);
 
 /* waitpid(PID) retrying on EINTR. */
 int ctrk_wait(pid_t pid, int *status, ctrk_error_t *err);
