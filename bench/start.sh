@@ -27,9 +27,15 @@
 #     imports (and unpacks) it with ctr images import;
 #   * N rounds; each round runs every row once, starting order rotated per
 #     round (bench_rounds), stdin /dev/null, stdout /dev/null:
-#       ctrk-RT   ctrk-snap prepare --image IMG ID | ctrk-mount |
+#       ctrk-RT   ctrk-snap prepare --volatile --image IMG ID | ctrk-mount |
 #                 ctrk-run run --rm [--runtime crun] ID -- true;
 #                 ctrk-mount --unmount $CTRK_RUN/ID/rootfs; ctrk-snap remove ID
+#                 (--volatile: a throwaway container's snapshot, recorded
+#                 without fsync, as ctrk-snap(1) and the README advise for
+#                 run --rm)
+#       ctrk-runc-sync  the same with runc and a durable snapshot (prepare
+#                 without --volatile: two fsyncs in prepare, two in remove);
+#                 shown, not a target
 #       floor-RT  mount -t overlay (lowerdir = the layer ctrk-snap unpacked,
 #                 an empty upper made before, untimed); RT run -b BUNDLE ID;
 #                 umount.  BUNDLE is made once, `runc spec` with process
@@ -165,6 +171,7 @@ if [ -x "$CTRK_RUN_SRC" ]; then
 else
 	NA[ctrk-runc]="ctrk-run failed: no binary at $CTRK_RUN_SRC (not built yet?)"
 	NA[ctrk-crun]=${NA[ctrk-runc]}
+	NA[ctrk-runc-sync]=${NA[ctrk-runc]}
 	CTRK_RUN_DESC="none at $CTRK_RUN_SRC"
 	RUN=
 fi
@@ -291,13 +298,15 @@ fi
 
 # ------------------------------------------------- the timed commands
 
-# ctrk_start RUNTIME ID CMD... — the whole ctrk pipeline.  CTRK_PS: the
-# exit statuses of prepare, mount and run, then of unmount and remove.
+# ctrk_start RUNTIME[-sync] ID CMD... — the whole ctrk pipeline, with a
+# volatile snapshot unless -sync.  CTRK_PS: the exit statuses of prepare,
+# mount and run, then of unmount and remove.
 ctrk_start() {
-	local rt=$1 id=$2 ra=() ps
+	local rt=${1%-sync} id=$2 ra=() pa=(--volatile) ps
+	[ "$rt" = "$1" ] || pa=()
 	shift 2
 	[ "$rt" = runc ] || ra=(--runtime "$rt")
-	"$SNAP" prepare --image "$IMG" "$id" | "$MOUNT" | "$RUN" run --rm "${ra[@]}" "$id" -- "$@"
+	"$SNAP" prepare "${pa[@]}" --image "$IMG" "$id" | "$MOUNT" | "$RUN" run --rm "${ra[@]}" "$id" -- "$@"
 	ps="${PIPESTATUS[*]}"
 	"$MOUNT" --unmount "$CTRK_RUN/$id/rootfs"
 	ps+=" $?"
@@ -421,7 +430,7 @@ row_failed() {
 
 # ------------------------------------------------------------ the rows
 
-TOOLS=(ctrk-runc floor-runc ctr-runc runc-bare)
+TOOLS=(ctrk-runc ctrk-runc-sync floor-runc ctr-runc runc-bare)
 [ -n "$CRUN_SKIP" ] || TOOLS+=(ctrk-crun floor-crun ctr-crun crun-bare)
 if [ -n "$CONTAINERD_SKIP" ]; then
 	NA[ctr-runc]="SKIP: $CONTAINERD_SKIP"
@@ -514,7 +523,7 @@ run_tool() {
 		return 0
 	fi
 	WALL[$t]+="$BENCH_MS "
-	printf '  round %d  %-10s %8.3f ms\n' "$r" "$t" "$BENCH_MS" >&2
+	printf '  round %d  %-14s %8.3f ms\n' "$r" "$t" "$BENCH_MS" >&2
 	rm -f "$ERR"
 }
 
@@ -536,22 +545,23 @@ echo "ctrk $CTRK_BIN; ctrk-run $CTRK_RUN_DESC"
 [ -z "$CRUN_NOTE" ] || echo "$CRUN_NOTE"
 [ -z "$CTR_CRUN_NOTE" ] || echo "$CTR_CRUN_NOTE"
 echo
-printf '%-10s %9s %9s %9s %8s %8s\n' "" median min max ratio ratio
-printf '%-10s %9s %9s %9s %8s %8s\n' row ms ms ms /floor /ctr
-for t in ctrk-runc floor-runc ctr-runc runc-bare ctrk-crun floor-crun ctr-crun crun-bare; do
+printf '%-14s %9s %9s %9s %8s %8s\n' "" median min max ratio ratio
+printf '%-14s %9s %9s %9s %8s %8s\n' row ms ms ms /floor /ctr
+for t in ctrk-runc ctrk-runc-sync floor-runc ctr-runc runc-bare ctrk-crun floor-crun ctr-crun crun-bare; do
 	if [ -z "${MED_W[$t]:-}" ] || [ -n "${NA[$t]:-}" ]; then
-		printf '%-10s n/a (%s)\n' "$t" "${NA[$t]:-no result}"
+		printf '%-14s n/a (%s)\n' "$t" "${NA[$t]:-no result}"
 		continue
 	fi
 	rt=${t#*-}
+	rt=${rt%-sync}
 	[ "${t%-bare}" = "$t" ] || rt=${t%-bare}
-	printf '%-10s %9.2f %9.2f %9.2f %8s %8s\n' "$t" "${MED_W[$t]}" "${MIN_W[$t]}" "${MAX_W[$t]}" \
+	printf '%-14s %9.2f %9.2f %9.2f %8s %8s\n' "$t" "${MED_W[$t]}" "${MIN_W[$t]}" "${MAX_W[$t]}" \
 		"$(ratio "${MED_W[$t]}" "${MED_W[floor-$rt]:-}")" "$(ratio "${MED_W[$t]}" "${MED_W[ctr-$rt]:-}")"
 done
 echo "(wall ms from fork to exit; /floor and /ctr against the same runtime's row)"
 echo "wall per run (ms):"
 for t in "${TOOLS[@]}"; do
-	[ -z "${NA[$t]:-}" ] && printf '  %-10s %s\n' "$t" "${WALL[$t]:-}"
+	[ -z "${NA[$t]:-}" ] && printf '  %-14s %s\n' "$t" "${WALL[$t]:-}"
 done
 echo
 
@@ -584,12 +594,15 @@ fi
 cm=$(med ctrk-crun) dm=$(med ctr-crun)
 [ -n "$cm" ] && [ -n "$dm" ] &&
 	echo "info  ctrk-crun / ctr-crun = $(ratio "$cm" "$dm") ($cm ms vs $dm ms; not a target)"
+cm=$(med ctrk-runc-sync) fm=$(med floor-runc) dm=$(med ctr-runc)
+[ -n "$cm" ] && [ -n "$fm" ] &&
+	echo "info  ctrk-runc-sync (durable snapshot) / floor-runc = $(ratio "$cm" "$fm")$([ -n "$dm" ] && echo ", / ctr-runc = $(ratio "$cm" "$dm")") ($cm ms; not a target)"
 
 if [ "$FAILED" != 0 ]; then
 	bench_log "some runs or checks FAILED (logs were in $M/logs)"
 	exit 1
 fi
-for t in ctrk-runc ctrk-crun; do
+for t in ctrk-runc ctrk-runc-sync ctrk-crun; do
 	case ${NA[$t]:-} in
 	"ctrk-run failed: no binary"*) ;;
 	"ctrk-run failed"*)

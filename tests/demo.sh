@@ -65,8 +65,8 @@ skopeo inspect "oci:$CTRK_ROOT/content:127.0.0.1:$port/demo/busybox:latest" | jq
 find "$CTRK_ROOT/content" -type f | sort
 
 ref=127.0.0.1:$port/demo/busybox
-step "ctrk-snap prepare --image $ref hello | ctrk-mount | ctrk-run run --rm hello -- ..."
-"$bin/ctrk-snap" prepare --image "$ref" hello </dev/null | "$bin/ctrk-mount" |
+step "ctrk-snap prepare --volatile --image $ref hello | ctrk-mount | ctrk-run run --rm hello -- ..."
+"$bin/ctrk-snap" prepare --volatile --image "$ref" hello </dev/null | "$bin/ctrk-mount" |
 	"$bin/ctrk-run" run --rm hello -- sh -c 'echo "hello from $(hostname), pid $$, as $(id -un)"; ls /'
 "$bin/ctrk-mount" --unmount "$CTRK_RUN/hello/rootfs"
 "$bin/ctrk-snap" remove hello
