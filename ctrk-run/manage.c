@@ -115,12 +115,15 @@ live_status(loaded_t *l, int *exit_code)
 		return "stopped";
 	ctrk_error_t ignored;
 	cleanup_json cJSON *st = runtime_state(&l->rt, l->c.id, &ignored);
-	const cJSON *status = cJSON_GetObjectItemCaseSensitive(st, "status");
-	static char buf[32];
-	if (!cJSON_IsString(status))
+	const char *status = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(st, "status"));
+	if (!status)
 		return container_owned(&l->c) ? "created" : "unknown";
-	snprintf(buf, sizeof buf, "%s", status->valuestring);
-	return buf;
+	/* The runtime-spec states, and runc's "paused". */
+	static const char *const states[] = {"creating", "created", "running", "paused", "stopped"};
+	for (size_t i = 0; i < sizeof states / sizeof *states; i++)
+		if (strcmp(status, states[i]) == 0)
+			return states[i];
+	return "unknown";
 }
 
 static cJSON *
