@@ -106,6 +106,11 @@ meta_validate(const cJSON *m, const char *path, bool is_volatile, ctrk_error_t *
 			ctrk_error_set(err, 0, "'%s': a committed snapshot cannot be volatile", e->string);
 			goto bad;
 		}
+		/* Which file a record is in says whether it is volatile. */
+		if (cJSON_GetObjectItemCaseSensitive(e, "volatile")) {
+			ctrk_error_set(err, 0, "'%s': unexpected field 'volatile'", e->string);
+			goto bad;
+		}
 	}
 	return 0;
 bad:

@@ -432,6 +432,15 @@ mount_desc() {
 	assert_output ""
 }
 
+@test "a record in metadata.json that says volatile is refused: the file a record is in says what it is" {
+	snap -0 prepare a
+	jq '.snapshots.a.volatile = true' "$META" >"$T/meta" && cp "$T/meta" "$META"
+	snap -1 list
+	assert_equal "$stderr" "ctrk-snap: error: metadata '$META': 'a': unexpected field 'volatile'"
+	jq 'del(.snapshots.a.volatile)' "$META" >"$T/meta" && cp "$T/meta" "$META"
+	snap -0 remove a
+}
+
 @test "keys are unique across metadata.json and volatile.json" {
 	snap -0 prepare k
 	snap -1 prepare --volatile k
