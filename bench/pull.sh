@@ -189,9 +189,7 @@ run_tool() {
 	esac
 	rc=$?
 	if [ "$rc" != 0 ]; then
-		bench_log "FAIL $tool round $r: exit $rc: $(tail -n 3 "$log.err" | tr '\n' ' ')"
-		FAILED=1
-		[ -n "$KEEP_GOING" ] || exit 1
+		fail_run "$tool round $r: exit $rc: $(tail -n 3 "$log.err" | tr '\n' ' ')"
 		return 0
 	fi
 	WALL[$tool]+="$BENCH_WALL "
@@ -204,18 +202,14 @@ run_tool() {
 	msg=
 	case $tool in
 	ctrk-pull)
-		msg=$(oci_verify_layout "$dest/content" "$MANIFEST_DIGEST" "${BLOBS[@]}") || {
-			bench_log "FAIL ctrk-pull round $r: result does not verify: $msg"
-			FAILED=1
-			[ -n "$KEEP_GOING" ] || exit 1
-		}
+		msg=$(oci_verify_layout "$dest/content" "$MANIFEST_DIGEST" "${BLOBS[@]}") ||
+			fail_run "ctrk-pull round $r: result does not verify: $msg"
 		local d
 		d=$(jq -r '.digest // .image.digest // empty' "$log.out" 2>/dev/null)
 		if [ -z "$d" ]; then
 			bench_log "warning: ctrk-pull printed no JSON descriptor with a digest (.digest or .image.digest) on stdout"
 		elif [ "$d" != "$MANIFEST_DIGEST" ]; then
-			bench_log "FAIL ctrk-pull round $r: descriptor digest $d != manifest $MANIFEST_DIGEST"
-			FAILED=1
+			fail_run "ctrk-pull round $r: descriptor digest $d != manifest $MANIFEST_DIGEST"
 		fi
 		;;
 	skopeo)
@@ -224,13 +218,13 @@ run_tool() {
 			local md=$MANIFEST_DIGEST
 			[ "$FORMAT" = v2s2 ] && md=-
 			msg=$(oci_verify_layout "$dest/oci" "$md" "${BLOBS[@]}") ||
-				{ bench_log "FAIL skopeo result does not verify: $msg"; FAILED=1; }
+				fail_run "skopeo result does not verify: $msg"
 			VERIFIED[$tool]=1
 		fi
 		;;
 	curl-floor | curl+sync)
 		if [ -z "${VERIFIED[$tool]:-}" ]; then
-			msg=$(verify_curl "$dest") || { bench_log "FAIL $tool: $msg"; FAILED=1; }
+			msg=$(verify_curl "$dest") || fail_run "$tool: $msg"
 			VERIFIED[$tool]=1
 		fi
 		;;
