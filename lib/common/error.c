@@ -94,3 +94,12 @@ ctrk_warn(const char *fmt, ...)
 	ctrk_vmessage("warning", fmt, ap);
 	va_end(ap);
 }
+
+void
+ctrk_note(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	ctrk_vmessage("note", fmt, ap);
+	va_end(ap);
+}

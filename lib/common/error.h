@@ -54,4 +54,8 @@ void ctrk_vmessage(const char *kind, const char *fmt, va_list ap);
 /* "PROG: warning: FMT" on stderr. */
 void ctrk_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* "PROG: note: FMT" on stderr: nothing is wrong, but the user should know
+ * (a teardown step whose part was already gone). */
+void ctrk_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 #endif
