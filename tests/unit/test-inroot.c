@@ -108,7 +108,7 @@ mount_at(const char *src, const char *rel, const char *type, unsigned long flags
 	char *target = ctrk_strdup_printf("%s/root/%s", sandbox, rel);
 	int rc = mount(src, target, type, flags, NULL);
 	if (rc < 0)
-		printf("# mount %s on '%s': %s\n", type ? type : "bind", target, strerror(errno));
+		printf("# mount %s on '%s': %s\n", type, target, strerror(errno));
 	free(target);
 	return rc == 0;
 }
@@ -244,7 +244,7 @@ build_root(void)
 	free(f);
 	mounted_proc = mount_at("proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC);
 	mounted_tmpfs = mount_at("tmpfs", "mnt", "tmpfs", 0);
-	mounted_bind = mount_at(p, "bind", NULL, MS_BIND);
+	mounted_bind = mount_at(p, "bind", "none", MS_BIND); /* type: ignored, but valgrind reads it */
 	free(p);
 	if (mounted_tmpfs)
 		put("mnt/f", "on the tmpfs\n");
@@ -595,7 +595,7 @@ main(void)
 {
 	alarm(300);
 	/* The mounts live and die with a private mount namespace. */
-	may_mount = unshare(CLONE_NEWNS) == 0 && mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0;
+	may_mount = unshare(CLONE_NEWNS) == 0 && mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) == 0;
 	if (!may_mount)
 		printf("# no private mount namespace (%s): no mounts\n", strerror(errno));
 	if (!mkdtemp(sandbox)) {
