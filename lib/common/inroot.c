@@ -25,7 +25,6 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
-#include <sys/sysmacros.h>
 #include <unistd.h>
 
 /* The kernel's own limit on symlinks in one lookup (MAXSYMLINKS). */
@@ -112,17 +111,24 @@ walk_reset(walk_t *w)
 }
 
 /* FD's file type into *MODE; with NO_XDEV, EXDEV when FD is on another
- * mount than the root. */
+ * mount than the root.  fstat first: old seccomp profiles refuse statx
+ * (EPERM), and the walk is for old sandboxes. */
 static int
 walk_stat(const walk_t *w, int fd, mode_t *mode)
 {
-	struct statx sx;
-	bool xdev = w->how & CTRK_INROOT_NO_XDEV;
-	if (statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_TYPE | (xdev ? STATX_MNT_ID : 0), &sx) < 0)
+	struct stat st;
+	if (fstat(fd, &st) < 0)
 		return -1;
-	*mode = sx.stx_mode;
-	if (xdev && (makedev(sx.stx_dev_major, sx.stx_dev_minor) != w->dev ||
-		     (w->mnt && (sx.stx_mask & STATX_MNT_ID) && sx.stx_mnt_id != w->mnt)))
+	*mode = st.st_mode;
+	if (!(w->how & CTRK_INROOT_NO_XDEV))
+		return 0;
+	if (st.st_dev != w->dev)
+		return errno = EXDEV, -1;
+	/* A bind mount of the same file system has the same device. */
+	struct statx sx;
+	if (w->mnt && statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_MNT_ID, &sx) < 0)
+		return -1;
+	if (w->mnt && (!(sx.stx_mask & STATX_MNT_ID) || sx.stx_mnt_id != w->mnt))
 		return errno = EXDEV, -1;
 	return 0;
 }
@@ -325,11 +331,14 @@ open_walk(int rootfd, const char *path, int flags, unsigned how)
 {
 	walk_t w = {.root = rootfd, .how = how, .lo = 1};
 	if (how & CTRK_INROOT_NO_XDEV) {
+		struct stat st;
 		struct statx sx;
-		if (statx(rootfd, "", AT_EMPTY_PATH, STATX_TYPE | STATX_MNT_ID, &sx) < 0)
+		if (fstat(rootfd, &st) < 0)
 			return -1;
-		w.dev = makedev(sx.stx_dev_major, sx.stx_dev_minor);
-		w.mnt = sx.stx_mask & STATX_MNT_ID ? sx.stx_mnt_id : 0;
+		w.dev = st.st_dev;
+		/* Mount ids: Linux 5.8; before, the device alone. */
+		if (statx(rootfd, "", AT_EMPTY_PATH, STATX_MNT_ID, &sx) == 0 && (sx.stx_mask & STATX_MNT_ID))
+			w.mnt = sx.stx_mnt_id;
 	}
 	int fd = walk_open(&w, path, flags);
 	walk_reset(&w);
