@@ -29,6 +29,8 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -47,7 +49,7 @@ static char sandbox[] = "/tmp/ctrk-test-inroot-XXXXXX";
 static int rootfd = -1;
 static const char *pass = "openat2";
 static bool may_mount; /* in a private mount namespace */
-static bool mounted_proc, mounted_tmpfs, mounted_bind;
+static bool mounted_proc, mounted_tmpfs, mounted_bind, immutable;
 static char deep_bottom[PATH_MAX]; /* deep/n0/.../n99 */
 static char deep_mid[PATH_MAX];    /* deep/n0/.../n39 */
 static char *deeper_path;          /* deeper/d/.../d */
@@ -246,8 +248,19 @@ build_root(void)
 	mounted_tmpfs = mount_at("tmpfs", "mnt", "tmpfs", 0);
 	mounted_bind = mount_at(p, "bind", "none", MS_BIND); /* type: ignored, but valgrind reads it */
 	free(p);
-	if (mounted_tmpfs)
+	if (mounted_tmpfs) {
 		put("mnt/f", "on the tmpfs\n");
+		/* Immutable: opening it for writing is EPERM, the file's own
+		 * answer.  On the tmpfs, so that it goes with the namespace. */
+		put("mnt/immutable", "");
+		int fd = openat(rootfd, "mnt/immutable", O_RDONLY | O_CLOEXEC);
+		int attr = FS_IMMUTABLE_FL;
+		immutable = fd >= 0 && ioctl(fd, FS_IOC_SETFLAGS, &attr) == 0;
+		if (!immutable)
+			printf("# cannot make mnt/immutable immutable: %s\n", strerror(errno));
+		if (fd >= 0)
+			close(fd);
+	}
 	link_at("magic", "/proc/self/root/etc/passwd");
 	link_at("magic-fd", "/proc/self/fd/0");
 	link_at("tomnt", "/mnt/f");
@@ -431,6 +444,26 @@ test_magic(void)
 	free(self);
 }
 
+/* EPERM from openat2 is also a file's own answer: it must come back as
+ * it is, and not make the process give up on openat2. */
+static void
+test_eperm(void)
+{
+	if (!immutable || !mounted_proc) {
+		ok(1, "[%s] EPERM of a file # SKIP no immutable file or no procfs", pass);
+		return;
+	}
+	fails("mnt/immutable", O_WRONLY, 0, EPERM);
+	lands("mnt/immutable", O_RDONLY, 0, "mnt/immutable");
+	/* /proc/self is a plain symlink, which the kernel follows and the
+	 * walk (every procfs symlink a magic link to it) does not: so this
+	 * tells which of them resolved. */
+	if (strcmp(pass, "openat2") == 0)
+		lands("proc/self/status", O_PATH, 0, "proc/self/status");
+	else
+		fails("proc/self/status", O_PATH, 0, ELOOP);
+}
+
 static void
 test_mounts(void)
 {
@@ -548,6 +581,7 @@ run_all(void)
 	test_last();
 	test_magic();
 	test_mounts();
+	test_eperm();
 	test_long();
 	test_threads();
 }
