@@ -8,25 +8,19 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
-#include <linux/openat2.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "cleanup.h"
 #include "fsutil.h"
+#include "inroot.h"
 
 /* Every growable buffer has a maximum; a real /etc/group is a few KiB. */
 #define ID_FILE_MAX (1 << 20)
-/* The kernel's own limit on symlinks in one lookup. */
-#define MAX_SYMLINKS 40
-/* Directories the hand-made walk keeps open at once. */
-#define MAX_DEPTH 128
 
 /* The kernel reserves -1 ("no change" for setresuid and chown). */
 #define ID_INVALID ((id_t)-1)
@@ -34,143 +28,6 @@
 _Static_assert(sizeof(uid_t) == sizeof(id_t) && sizeof(gid_t) == sizeof(id_t), "ids of different sizes");
 
 /* --- finding the files inside the root ------------------------------------ */
-
-static void
-close_keep_errno(int fd)
-{
-	int saved = errno;
-	close(fd);
-	errno = saved;
-}
-
-static void
-close_all(const int *fds, size_t n)
-{
-	while (n > 0)
-		close_keep_errno(fds[--n]);
-}
-
-/* Open PATH as openat2(RESOLVE_IN_ROOT) does, by hand, O_PATH: for kernels
- * before 5.6 and for sandboxes that refuse openat2 (valgrind 3.19, Debian
- * 12's, answers ENOSYS; old seccomp profiles EPERM).  One name at a time with O_NOFOLLOW; a symlink's
- * target is put in front of the rest of the path (an absolute one starts
- * again from the root); ".." returns to the directory the walk came from,
- * and at the root stays there.  The directories walked through stay open,
- * so a rename elsewhere cannot lead the walk out of the root.
- * (ctrk-snap/apply.c has the same walk for directories, but private.) */
-static int
-open_in_root_walk(int rootfd, const char *path)
-{
-	char rest[2 * PATH_MAX], target[PATH_MAX], name[NAME_MAX + 1];
-	int dirs[MAX_DEPTH]; /* dirs[i] is a directory inside dirs[i-1], dirs[0] inside ROOTFD */
-	size_t depth = 0;
-	int links = 0, fd = -1;
-
-	if (strlen(path) >= sizeof rest)
-		return errno = ENAMETOOLONG, -1;
-	strcpy(rest, path);
-	char *p = rest;
-	for (;;) {
-		int cur = depth ? dirs[depth - 1] : rootfd;
-		while (*p == '/')
-			p++;
-		if (!*p) {
-			/* The path ends at a directory. */
-			fd = openat(cur, ".", O_PATH | O_CLOEXEC);
-			break;
-		}
-		char *end = strchrnul(p, '/');
-		size_t n = (size_t)(end - p);
-		if (n == 1 && p[0] == '.') {
-			p = end;
-			continue;
-		}
-		if (n == 2 && p[0] == '.' && p[1] == '.') {
-			if (depth)
-				close(dirs[--depth]);
-			p = end;
-			continue;
-		}
-		if (n > NAME_MAX) {
-			errno = ENAMETOOLONG;
-			break;
-		}
-		memcpy(name, p, n);
-		name[n] = '\0';
-		int child = openat(cur, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-		struct stat st;
-		if (child < 0)
-			break;
-		if (fstat(child, &st) < 0) {
-			close_keep_errno(child);
-			break;
-		}
-		if (S_ISLNK(st.st_mode)) {
-			ssize_t tlen = readlinkat(child, "", target, sizeof target);
-			close_keep_errno(child);
-			if (tlen < 0)
-				break;
-			size_t restlen = strlen(end);
-			if (++links > MAX_SYMLINKS) {
-				errno = ELOOP;
-				break;
-			}
-			if ((size_t)tlen >= sizeof target || (size_t)tlen + restlen >= sizeof rest) {
-				errno = ENAMETOOLONG;
-				break;
-			}
-			if (tlen == 0) {
-				errno = ENOENT; /* as the kernel treats an empty target */
-				break;
-			}
-			/* "TARGET" + "/the/rest" (or "" at the end). */
-			memmove(rest + tlen, end, restlen + 1);
-			memcpy(rest, target, (size_t)tlen);
-			p = rest;
-			if (target[0] == '/') {
-				close_all(dirs, depth);
-				depth = 0;
-			}
-			continue;
-		}
-		if (!*end) {
-			fd = child; /* the last name: any type, the caller checks */
-			break;
-		}
-		if (!S_ISDIR(st.st_mode) || depth == MAX_DEPTH) {
-			close(child);
-			errno = S_ISDIR(st.st_mode) ? ENAMETOOLONG : ENOTDIR;
-			break;
-		}
-		dirs[depth++] = child;
-		p = end;
-	}
-	close_all(dirs, depth);
-	return fd;
-}
-
-/* PATH (relative) opened O_PATH as if ROOTFD were "/": symlinks, absolute
- * or not, and ".." never lead out.  NO_MAGICLINKS: a /proc inside the root
- * must not lead anywhere through its magic links either.
- * https://man7.org/linux/man-pages/man2/openat2.2.html */
-static int
-open_in_root(int rootfd, const char *path)
-{
-	struct open_how how = {
-		.flags = O_PATH | O_CLOEXEC,
-		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
-	};
-	int fd, tries = 0;
-	/* EAGAIN: a rename somewhere in the root made the kernel give up on
-	 * the lookup; it asks to be retried. */
-	do
-		fd = (int)syscall(SYS_openat2, rootfd, path, &how, sizeof how);
-	while (fd < 0 && errno == EAGAIN && ++tries < 16);
-	/* EPERM: what seccomp profiles answer for system calls they do not know. */
-	if (fd < 0 && (errno == ENOSYS || errno == EPERM))
-		return open_in_root_walk(rootfd, path);
-	return fd;
-}
 
 /* PFD, an O_PATH descriptor of the regular file ST, opened for reading.
  * Through /proc/self/fd, which reopens that very file: opening the path
@@ -214,7 +71,9 @@ id_file_freep(id_file_t *f)
 static int
 read_id_file(int rootfd, id_file_t *f, ctrk_error_t *err)
 {
-	cleanup_close int pfd = open_in_root(rootfd, f->path);
+	/* Followed inside the root only, magic links refused: a /proc in the
+	 * root leads nowhere either. */
+	cleanup_close int pfd = ctrk_inroot_open(rootfd, f->path, O_PATH, 0, err);
 	if (pfd < 0 && errno == ENOENT)
 		return 0;
 	if (pfd < 0)

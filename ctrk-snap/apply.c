@@ -8,10 +8,9 @@
  * to a directory inside the root, and everything else is done with *at()
  * calls on a single plain name (no "/", never "." or "..") relative to one
  * of them, without following a symlink in that name.  Directories are found
- * with openat2(RESOLVE_IN_ROOT), which resolves ".." and symlinks (absolute
- * ones too) as if the root were "/", or by a one-name O_NOFOLLOW step down
- * from a directory already found.
- * https://man7.org/linux/man-pages/man2/openat2.2.html
+ * with ctrk_inroot_open() (openat2(RESOLVE_IN_ROOT) or the same by hand),
+ * which resolves ".." and symlinks (absolute ones too) as if the root were
+ * "/", or by a one-name O_NOFOLLOW step down from a directory already found.
  *
  * Whiteouts follow the OCI image spec's layer format:
  * https://github.com/opencontainers/image-spec/blob/main/layer.md#whiteouts
@@ -27,7 +26,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <linux/openat2.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -41,6 +39,7 @@
 #include "apply_stream.h"
 #include "cleanup.h"
 #include "fsutil.h"
+#include "inroot.h"
 
 /* Newer than Debian 12's headers; the numbers are the same on every
  * architecture since 5.1's unified syscall table. */
@@ -84,7 +83,6 @@ typedef struct applier {
 	int root;
 	dev_t root_dev;
 	apply_whiteouts_t whiteouts;
-	bool no_openat2; /* refused: resolve by hand */
 	struct archive *tar;
 	apply_stream_t *stream;
 	ctrk_error_t stream_err; /* the stream's, seen by feed_tar() */
@@ -246,122 +244,14 @@ split_path(const char *path, size_t len, size_t *dlen)
 	return slash ? slash + 1 : path;
 }
 
-/* Open the directory PATH (cleaned or not) as openat2(RESOLVE_IN_ROOT)
- * would, by hand: one name at a time with O_NOFOLLOW, a symlink read and
- * spliced into the rest of the path (an absolute one from the root again),
- * ".." never above the root.  For kernels before 5.6 and for sandboxes that
- * refuse openat2 (valgrind before 3.21, old seccomp profiles).  CUR is the
- * path reached so far without any symlink, so ".." reopens its parent from
- * the root instead of keeping a descriptor per level. */
-static int
-open_in_root_slow(applier_t *ap, const char *path)
-{
-	char rest[2 * PATH_MAX], cur[PATH_MAX], target[PATH_MAX];
-	size_t curlen = 0;
-	int links = 0;
-	if (strlen(path) >= sizeof rest)
-		return errno = ENAMETOOLONG, -1;
-	strcpy(rest, path);
-	int fd = openat(ap->root, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	char *p = rest;
-	while (fd >= 0 && *p) {
-		char *end = strchrnul(p, '/');
-		size_t n = (size_t)(end - p);
-		char *next = *end ? end + 1 : end;
-		if (n == 0 || (n == 1 && p[0] == '.')) {
-			p = next;
-			continue;
-		}
-		if (n == 2 && p[0] == '.' && p[1] == '.') {
-			char *slash = memrchr(cur, '/', curlen);
-			curlen = slash ? (size_t)(slash - cur) : 0;
-			cur[curlen] = '\0';
-			close(fd);
-			/* Every name in CUR is a directory: no symlink there. */
-			fd = openat(ap->root, curlen ? cur : ".", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-			p = next;
-			continue;
-		}
-		char name[NAME_MAX + 1];
-		if (n > NAME_MAX) {
-			close(fd);
-			return errno = ENAMETOOLONG, -1;
-		}
-		memcpy(name, p, n);
-		name[n] = '\0';
-		int child = openat(fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-		struct stat st;
-		if (child < 0 || fstat(child, &st) < 0) {
-			int saved = errno;
-			if (child >= 0)
-				close(child);
-			close(fd);
-			return errno = saved, -1;
-		}
-		if (S_ISLNK(st.st_mode)) {
-			ssize_t tlen = readlinkat(child, "", target, sizeof target - 1);
-			close(child);
-			if (tlen < 0 || ++links > 40) {
-				int saved = tlen < 0 ? errno : ELOOP;
-				close(fd);
-				return errno = saved, -1;
-			}
-			target[tlen] = '\0';
-			size_t restlen = strlen(next);
-			if ((size_t)tlen + 1 + restlen >= sizeof rest) {
-				close(fd);
-				return errno = ENAMETOOLONG, -1;
-			}
-			memmove(rest + tlen + 1, next, restlen + 1);
-			memcpy(rest, target, (size_t)tlen);
-			rest[tlen] = '/';
-			p = rest;
-			if (target[0] == '/') {
-				close(fd);
-				curlen = 0;
-				fd = openat(ap->root, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
-			}
-			continue;
-		}
-		close(fd);
-		if (!S_ISDIR(st.st_mode) || st.st_dev != ap->root_dev) {
-			close(child);
-			return errno = S_ISDIR(st.st_mode) ? EXDEV : ENOTDIR, -1;
-		}
-		if (curlen + n + 2 > sizeof cur) {
-			close(child);
-			return errno = ENAMETOOLONG, -1;
-		}
-		if (curlen)
-			cur[curlen++] = '/';
-		memcpy(cur + curlen, name, n + 1);
-		curlen += n;
-		fd = child;
-		p = next;
-	}
-	return fd;
-}
-
-/* The directory PATH, resolved inside the root, opened O_PATH. */
+/* The directory PATH (cleaned or not), resolved inside the root (see
+ * inroot.h), opened O_PATH; errno says why not.  NO_XDEV: a mount inside the
+ * root (there should be none) is not followed into. */
 static int
 open_dir_in_root(applier_t *ap, const char *path)
 {
-	struct open_how how = {
-		.flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
-		/* NO_XDEV: a mount inside the root (there should be none)
-		 * is not followed into. */
-		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV,
-	};
-	for (int tries = 0; !ap->no_openat2; tries++) {
-		int fd = (int)syscall(SYS_openat2, ap->root, *path ? path : ".", &how, sizeof how);
-		/* EAGAIN: a concurrent rename somewhere made the kernel give up
-		 * on a RESOLVE_IN_ROOT lookup; it asks to be retried. */
-		if (fd >= 0 || (errno != EAGAIN && errno != ENOSYS && errno != EPERM) || tries == 16)
-			return fd;
-		if (errno == ENOSYS || errno == EPERM)
-			ap->no_openat2 = true;
-	}
-	return open_in_root_slow(ap, path);
+	ctrk_error_t err;
+	return ctrk_inroot_open(ap->root, path, O_PATH | O_DIRECTORY, CTRK_INROOT_NO_XDEV, &err);
 }
 
 static void

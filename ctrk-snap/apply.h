@@ -1,9 +1,10 @@
 /* Applying one image layer (a tar stream) onto a directory.
  *
  * Nothing from a layer may be created, changed or removed outside the
- * directory: every path is resolved inside it with openat2(RESOLVE_IN_ROOT),
- * so "..", absolute paths and symlinks (chains, symlinked parents, a
- * symlink replaced later in the same layer) all stay inside. */
+ * directory: every path is resolved inside it as if it were "/"
+ * (ctrk_inroot_open(): openat2(RESOLVE_IN_ROOT) or the same by hand), so
+ * "..", absolute paths and symlinks (chains, symlinked parents, a symlink
+ * replaced later in the same layer) all stay inside. */
 #ifndef CTRK_SNAP_APPLY_H
 #define CTRK_SNAP_APPLY_H
 

@@ -24,8 +24,10 @@
  * area that becomes the blob.  Memory holds paths, never file data.
  *
  * The trees hold whatever a container wrote: every lookup is one name
- * without following symlinks, or openat2(RESOLVE_BENEATH |
- * RESOLVE_NO_SYMLINKS), so nothing outside the snapshot is ever read. */
+ * without following symlinks, or a path opened inside the tree with no
+ * symlink followed and no mount crossed (ctrk_inroot_open() with
+ * CTRK_INROOT_NO_SYMLINKS | CTRK_INROOT_NO_XDEV, openat2 or the same by
+ * hand), so nothing outside the snapshot is ever read. */
 #include "diff.h"
 
 #include <archive.h>
@@ -34,19 +36,18 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <linux/openat2.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
 #include "cleanup.h"
 #include "fsutil.h"
+#include "inroot.h"
 #include "json.h"
 #include "store.h"
 
@@ -88,15 +89,13 @@ diff_layer_json(const diff_layer_t *l)
 
 /* --- reading the trees ------------------------------------------------------ */
 
-/* PATH (relative, "" for the root) under ROOT, no symlink followed. */
+/* PATH (relative, "" for the root) in the tree ROOT: no symlink followed,
+ * no mount crossed (see inroot.h).  PATH comes from readdir, but the
+ * container may have changed the tree since. */
 static int
-open_beneath(int root, const char *path, int flags)
+open_in_tree(int root, const char *path, int flags, ctrk_error_t *err)
 {
-	struct open_how how = {
-		.flags = (uint64_t)(flags | O_NOFOLLOW | O_CLOEXEC),
-		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV,
-	};
-	return (int)syscall(SYS_openat2, root, path[0] ? path : ".", &how, sizeof how);
+	return ctrk_inroot_open(root, path, flags | O_NOFOLLOW, CTRK_INROOT_NO_SYMLINKS | CTRK_INROOT_NO_XDEV, err);
 }
 
 static char *
@@ -243,7 +242,7 @@ static int
 list_dir(int root, const char *path, listing_t *l, ctrk_error_t *err)
 {
 	*l = (listing_t){0};
-	int fd = open_beneath(root, path, O_RDONLY | O_DIRECTORY);
+	int fd = open_in_tree(root, path, O_RDONLY | O_DIRECTORY, err);
 	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
 	if (!d) {
 		ctrk_error_errno(err, "cannot open directory '/%s'", path);
@@ -383,9 +382,11 @@ walk_overlay(differ_t *d, const char *dir, ctrk_error_t *err)
 static int
 same_content(differ_t *d, const char *path, bool *same, ctrk_error_t *err)
 {
-	cleanup_close int a = open_beneath(d->lower, path, O_RDONLY | O_NOCTTY);
-	cleanup_close int b = open_beneath(d->upper, path, O_RDONLY | O_NOCTTY);
-	if (a < 0 || b < 0)
+	cleanup_close int a = open_in_tree(d->lower, path, O_RDONLY | O_NOCTTY, err);
+	if (a < 0)
+		return ctrk_error_errno(err, "cannot open '/%s'", path);
+	cleanup_close int b = open_in_tree(d->upper, path, O_RDONLY | O_NOCTTY, err);
+	if (b < 0)
 		return ctrk_error_errno(err, "cannot open '/%s'", path);
 	if (!d->buf[0]) {
 		d->buf[0] = ctrk_xmalloc(IO_BLOCK);
@@ -697,7 +698,7 @@ enter_dir(writer_t *w, const char *dir, ctrk_error_t *err)
 		close(w->dir_fd);
 	free(w->dir);
 	w->dir = NULL;
-	w->dir_fd = open_beneath(w->root, dir, O_RDONLY | O_DIRECTORY);
+	w->dir_fd = open_in_tree(w->root, dir, O_RDONLY | O_DIRECTORY, err);
 	if (w->dir_fd < 0)
 		return ctrk_error_errno(err, "cannot open directory '/%s'", dir);
 	w->dir = ctrk_xstrdup(dir);
