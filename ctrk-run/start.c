@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -268,6 +269,11 @@ create_and_start(const run_opts_t *o, const runtime_t *rt, const container_t *c,
 	cleanup_free char *text = ctrk_json_render(config, true);
 	if (container_write_file(c, c->config, text, err) < 0)
 		return -1;
+	/* The runtime appends to its log, keeping the mode of one that exists:
+	 * 0600, whatever the umask. */
+	cleanup_close int rtlog = open(c->runtime_log, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	if (rtlog < 0 || fchmod(rtlog, 0600) < 0)
+		return ctrk_error_errno(err, "cannot create '%s'", c->runtime_log);
 	unlink(c->exit);
 	ctrk_json_set(d, "container", container_object(o, c, rt));
 	if (container_save(c, d, err) < 0) {
