@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -56,12 +57,13 @@ open_private(int at, const char *name, const char *path, ctrk_error_t *err)
 				      path, (unsigned)st.st_uid, (unsigned)geteuid(), (unsigned)geteuid());
 	mode_t mode = st.st_mode & 07777;
 	if (mode != PRIVATE_MODE) {
-		/* A directory we made has 0700 less the umask: set it in full,
-		 * silently.  One made looser by someone, or by an older ctrk, is
-		 * said once: after this it is 0700 and nothing more is said. */
+		/* One made looser by someone, or by an older ctrk, is said once:
+		 * after this it is 0700 and nothing more is said.  One that is
+		 * only tighter (ours, or another process's, made under a strict
+		 * umask) is set in full silently. */
 		if (fchmod(fd, PRIVATE_MODE) < 0)
 			return ctrk_error_errno(err, "cannot make '%s' private (mode 0700)", path);
-		if (!created)
+		if (!created && (mode & ~PRIVATE_MODE))
 			ctrk_warn("'%s' was mode %04o: now %04o", path, (unsigned)mode, PRIVATE_MODE);
 	}
 	return steal_fd(&fd);

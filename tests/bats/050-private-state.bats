@@ -331,3 +331,15 @@ ctrk-mount: warning: '$CTRK_RUN/$KEY' was mode 0711: now 0700"
 	run ls -A "$CTRK_RUN"
 	assert_output ""
 }
+
+@test "under umask 077 the rootfs's / is still 0755: a non-root container user reads it" {
+	umask 0077
+	ctrk-pull -q "$SUID_REF" | ctrk-snap prepare "$KEY" | ctrk-mount >"$P/mnt.json"
+	# Private around it, public inside it, as the image says.
+	assert_equal "$(modes_of "$CTRK_RUN/$KEY" "$CTRK_RUN/$KEY/rootfs")" "700 $CTRK_RUN/$KEY
+755 $CTRK_RUN/$KEY/rootfs"
+	run --separate-stderr ctrk-run run --rm --user 1000 "$KEY" -- ls / <"$P/mnt.json"
+	assert_success
+	assert_line bin
+	assert_line etc
+}
