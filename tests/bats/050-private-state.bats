@@ -19,7 +19,8 @@ load helpers
 
 setup_file() {
 	# The image: the fixture `single` plus a layer holding bin/suid-id, a
-	# setuid-root copy of id(1), pushed to the shared registry.
+	# setuid-root copy of id(1), and dev/priv-null, a device node anyone may
+	# open (1,3: null), pushed to the shared registry.
 	local out=$BATS_FILE_TMPDIR/suid
 	mk_suid_image "$out"
 	PUSH_LAYOUT=$out registry_push shared suid test/priv-suid
@@ -60,14 +61,17 @@ teardown() {
 }
 
 # mk_suid_image OUT: an OCI layout at OUT, tag suid: `single` and one more
-# layer with bin/suid-id (mode 4755, root:root).
+# layer with bin/suid-id (mode 4755, root:root) and dev/priv-null (c 1,3,
+# mode 0666).
 mk_suid_image() {
 	local out=$1 w=$1.work m cfg ldig diffid cdig mdig
 	skopeo copy -q "oci:$CTRK_FIXTURES:single" "oci:$out:suid" >/dev/null
 	mkdir -p "$w/bin"
 	cp /usr/bin/id "$w/bin/suid-id"
 	chmod 4755 "$w/bin/suid-id"
-	tar -C "$w" --owner=0 --group=0 --numeric-owner -cf "$w.tar" bin/suid-id
+	mkdir -p "$w/dev"
+	mknod -m 0666 "$w/dev/priv-null" c 1 3
+	tar -C "$w" --owner=0 --group=0 --numeric-owner -cf "$w.tar" bin/suid-id dev/priv-null
 	gzip -n -c "$w.tar" >"$w.tar.gz"
 	ldig=$(put_blob "$out" "$w.tar.gz")
 	diffid=sha256:$(sha256sum "$w.tar" | cut -d' ' -f1)
@@ -178,6 +182,10 @@ modes_of() {
 	run as_user "$snapdir/fs/bin/suid-id" -u
 	assert_failure
 	refute_output 0
+	[[ -c $rootfs/dev/priv-null ]]
+	run as_user sh -c 'echo x >"$1"' sh "$rootfs/dev/priv-null"
+	assert_failure
+	assert_output --partial "Permission denied"
 	run as_user cat "$CTRK_RUN/$KEY/config.json"
 	assert_failure
 	run as_user cat "$CTRK_RUN/$KEY/log"
@@ -213,6 +221,8 @@ modes_of() {
 	run as_user "$rootfs/bin/suid-id" -u
 	assert_success
 	assert_output 0
+	run as_user sh -c 'echo x >"$1"' sh "$rootfs/dev/priv-null"
+	assert_success
 	# The next ctrk-run that opens them closes the hole, saying so once.
 	ctrk-pull -q "$SUID_REF" | ctrk-snap prepare "$N-c2" | ctrk-mount >"$P/c2.json"
 	run --separate-stderr ctrk-run run -d "$KEY" -- true <"$P/c2.json"
@@ -222,6 +232,8 @@ modes_of() {
 	run as_user "$rootfs/bin/suid-id" -u
 	assert_failure
 	refute_output 0
+	run as_user sh -c 'echo x >"$1"' sh "$rootfs/dev/priv-null"
+	assert_failure
 }
 
 @test "files and directories ctrk makes are private whatever the umask" {
