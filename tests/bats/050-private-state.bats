@@ -51,9 +51,11 @@ teardown() {
 		done < <(mounts_under "$P" | tac)
 	done
 	ctrk_teardown
-	[[ -z ${P:-} ]] || rm -rf "$P"
 	local left
-	left=$(ls -d /run/runc/"$N"-* /run/crun/"$N"-* /sys/fs/cgroup/ctrk/"$N"-* 2>/dev/null)
+	left=$(mounts_under "$P")
+	# Never through a mount that is still there.
+	[[ -n $left ]] || rm -rf --one-file-system "$P"
+	left+=$(ls -d /run/runc/"$N"-* /run/crun/"$N"-* /sys/fs/cgroup/ctrk/"$N"-* 2>/dev/null)
 	if [[ -n $left ]]; then
 		echo "# left behind: $left" >&3
 		return 1
