@@ -50,11 +50,17 @@ open_private(int at, const char *name, const char *path, ctrk_error_t *err)
 	struct stat st;
 	if (fstat(fd, &st) < 0)
 		return ctrk_error_errno(err, "cannot stat '%s'", path);
-	if (st.st_uid != geteuid())
+	uid_t me = geteuid();
+	if (st.st_uid != me && st.st_uid == 0)
+		return ctrk_error_set(err, EACCES,
+				      "'%s' is root's: run as root, or give a directory of your own "
+				      "(--root, CTRK_ROOT, CTRK_RUN)",
+				      path);
+	if (st.st_uid != me)
 		return ctrk_error_set(err, 0,
 				      "'%s' is owned by uid %u, not by uid %u: refusing to use it "
 				      "(someone else may have made it; remove it or give it to uid %u)",
-				      path, (unsigned)st.st_uid, (unsigned)geteuid(), (unsigned)geteuid());
+				      path, (unsigned)st.st_uid, (unsigned)me, (unsigned)me);
 	mode_t mode = st.st_mode & 07777;
 	if (mode != PRIVATE_MODE) {
 		/* One made looser by someone, or by an older ctrk, is said once:
