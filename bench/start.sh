@@ -176,7 +176,7 @@ else
 	RUN=
 fi
 export CTRK_ROOT=$M/ctrk CTRK_RUN=$M/run
-mkdir -p "$CTRK_RUN"
+mkdir -p -m 0700 "$CTRK_RUN" # ctrk would tighten a 0755 one, with a warning
 bench_log "ctrk: $CTRK_BIN; CTRK_ROOT=$CTRK_ROOT CTRK_RUN=$CTRK_RUN; ctrk-run: $CTRK_RUN_DESC"
 
 # The image: the fixture's busybox (tag single), as an OCI archive named IMG.

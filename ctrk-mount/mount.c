@@ -18,6 +18,7 @@
 #include "fsutil.h"
 #include "json.h"
 #include "overlay.h"
+#include "statedir.h"
 #include "store.h"
 
 /* --- options -------------------------------------------------------------- */
@@ -271,7 +272,14 @@ mount_default_target(const cJSON *d, ctrk_error_t *err)
 		ctrk_error_set(err, 0, "descriptor: snapshot.key '%s' cannot name a directory", key);
 		return NULL;
 	}
-	return ctrk_strdup_printf("%s/%s/rootfs", ctrk_default_run(), key);
+	/* The rootfs holds the image's setuid programs and device nodes:
+	 * nobody but root may reach it (see statedir.h).  A missing KEY
+	 * directory is made by make_target, so that a failure removes it. */
+	const char *run = ctrk_default_run();
+	cleanup_free char *dir = ctrk_strdup_printf("%s/%s", run, key);
+	if (ctrk_private_dir(run, ctrk_path_exists(dir) ? key : NULL, err) < 0)
+		return NULL;
+	return ctrk_strdup_printf("%s/rootfs", dir);
 }
 
 /* Does the kernel list file system TYPE in /proc/filesystems?  (Loading a
@@ -399,7 +407,8 @@ mount_one(const cJSON *m, const char *target, bool *mounted, ctrk_error_t *err)
 	return ret;
 }
 
-/* mkdir -p PATH, mode 0755; *CREATED is the topmost directory it made
+/* mkdir -p PATH, mode 0700 (what leads to a rootfs is root's alone);
+ * *CREATED is the topmost directory it made
  * (NULL when it made none), so that a failure can remove exactly those. */
 static int
 make_target(const char *path, char **created, ctrk_error_t *err)
@@ -412,7 +421,7 @@ make_target(const char *path, char **created, ctrk_error_t *err)
 			continue;
 		char saved = *s;
 		*s = '\0';
-		if (mkdir(p, 0755) == 0) {
+		if (mkdir(p, 0700) == 0) {
 			if (!*created)
 				*created = ctrk_xstrdup(p);
 		} else if (errno != EEXIST) {

@@ -35,7 +35,8 @@ char *mount_opts_data(const mount_opts_t *o);
 /* Is M (a mount object) a rootfs mount, that is, is its target "/"? */
 bool mount_is_rootfs(const cJSON *m);
 
-/* "$CTRK_RUN/KEY/rootfs" for the descriptor's snapshot.key; the caller frees. */
+/* "$CTRK_RUN/KEY/rootfs" for the descriptor's snapshot.key; the caller frees.
+ * Makes $CTRK_RUN, and $CTRK_RUN/KEY when it exists, private (0700). */
 char *mount_default_target(const cJSON *d, ctrk_error_t *err);
 
 /* Mount the rootfs mounts of descriptor D, in order, on TARGET, creating it

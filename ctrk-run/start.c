@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -16,9 +17,11 @@
 #include "json.h"
 #include "lock.h"
 #include "owner.h"
+#include "paths.h"
 #include "process.h"
 #include "runtime.h"
 #include "spec.h"
+#include "statedir.h"
 
 /* The descriptor and the root file system of a container: --rootfs (stdin
  * then belongs to the container), or the descriptor's rootfs. */
@@ -163,7 +166,7 @@ supervise(const run_opts_t *o, const runtime_t *rt, const container_t *c, cJSON 
 	/* Nothing of the caller's may stay open here: `ctrk-run run -d | jq`
 	 * must end when ctrk-run does. */
 	int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-	int log = open(c->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+	int log = open(c->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 	if (devnull < 0 || log < 0 || setsid() < 0 || dup2(devnull, 0) < 0 || dup2(log, 1) < 0 ||
 	    dup2(log, 2) < 0) {
 		ctrk_error_errno(&err, "cannot set up the supervisor");
@@ -251,7 +254,7 @@ create_and_start(const run_opts_t *o, const runtime_t *rt, const container_t *c,
 	cleanup_free char *rootfs = NULL;
 	cleanup_json cJSON *d = read_input(o, &rootfs, err);
 	cleanup_json cJSON *config = d ? spec_build(o, d, rootfs, err) : NULL;
-	if (!config || ctrk_mkdir_p(c->dir, 0711, err) < 0)
+	if (!config || ctrk_private_dir(ctrk_default_run(), c->id, err) < 0)
 		return -1;
 	/* The lock makes two `run`s of one id exclusive; the owner keeps it
 	 * (a detached supervisor inherits it across fork). */
@@ -266,6 +269,11 @@ create_and_start(const run_opts_t *o, const runtime_t *rt, const container_t *c,
 	cleanup_free char *text = ctrk_json_render(config, true);
 	if (container_write_file(c, c->config, text, err) < 0)
 		return -1;
+	/* The runtime appends to its log, keeping the mode of one that exists:
+	 * 0600, whatever the umask. */
+	cleanup_close int rtlog = open(c->runtime_log, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	if (rtlog < 0 || fchmod(rtlog, 0600) < 0)
+		return ctrk_error_errno(err, "cannot create '%s'", c->runtime_log);
 	unlink(c->exit);
 	ctrk_json_set(d, "container", container_object(o, c, rt));
 	if (container_save(c, d, err) < 0) {

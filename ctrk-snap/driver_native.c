@@ -10,7 +10,10 @@ static int
 native_prepare(const driver_t *d, const snap_info_t *s, ctrk_error_t *err)
 {
 	cleanup_free char *fs = snap_fs_dir(s->dir);
-	if (mkdir(fs, 0755) < 0)
+	/* The rootfs's own "/": 0755 as an image's is, whatever the umask (a
+	 * 0700 one locks a non-root container user out of everything); what
+	 * keeps others out is the 0700 snapshot directory around it. */
+	if (mkdir(fs, 0755) < 0 || chmod(fs, 0755) < 0)
 		return ctrk_error_errno(err, "cannot create '%s'", fs);
 	if (s->nparents == 0)
 		return 0;

@@ -17,6 +17,7 @@
 #include "fsutil.h"
 #include "json.h"
 #include "lock.h"
+#include "statedir.h"
 #include "store.h"
 
 #define META_MAX (64u << 20)
@@ -40,9 +41,9 @@ snap_store_open(snap_store_t *s, const char *root, const char *driver, ctrk_erro
 		root = ctrk_default_root();
 	if (driver_find(driver, &s->driver, err) < 0)
 		return -1;
-	cleanup_free char *dir = ctrk_strdup_printf("%s/snapshots/%s", root, driver);
+	cleanup_free char *sub = ctrk_strdup_printf("snapshots/%s", driver);
 	cleanup_free char *meta = NULL, *volatile_meta = NULL;
-	if (ctrk_mkdir_p(dir, 0700, err) < 0)
+	if (ctrk_private_dir(root, sub, err) < 0)
 		goto fail;
 	char abs[PATH_MAX];
 	if (!realpath(root, abs)) {

@@ -137,8 +137,13 @@ ctrk_mkdir_p(const char *path, mode_t mode, ctrk_error_t *err)
 			continue;
 		char saved = *p;
 		*p = '\0';
-		if (mkdir(copy, mode) < 0 && errno != EEXIST)
+		/* chmod after: MODE is what the caller means, whatever the umask. */
+		if (mkdir(copy, mode) == 0) {
+			if (chmod(copy, mode) < 0)
+				return ctrk_error_errno(err, "chmod '%s'", copy);
+		} else if (errno != EEXIST) {
 			return ctrk_error_errno(err, "mkdir '%s'", copy);
+		}
 		*p = saved;
 		if (saved == '\0')
 			break;

@@ -18,7 +18,8 @@ int ctrk_read_file(const char *path, size_t max, char **buf, size_t *len, ctrk_e
 /* Write LEN bytes in full, retrying on EINTR and short writes. */
 int ctrk_write_all(int fd, const void *buf, size_t len, ctrk_error_t *err);
 
-/* mkdir -p with MODE for each directory created. */
+/* mkdir -p with MODE (exactly: the umask does not change it) for each
+ * directory created.  For state directories see ctrk_private_dir(). */
 int ctrk_mkdir_p(const char *path, mode_t mode, ctrk_error_t *err);
 
 /* fsync a directory so that a rename or create inside it is durable. */

@@ -12,6 +12,7 @@
 #include "cleanup.h"
 #include "fsutil.h"
 #include "json.h"
+#include "statedir.h"
 
 #define INDEX_MAX (64u << 20)
 #define OCI_LAYOUT "{\"imageLayoutVersion\":\"1.0.0\"}"
@@ -30,7 +31,7 @@ write_if_missing(const char *path, const char *text, ctrk_error_t *err)
 {
 	if (ctrk_path_exists(path))
 		return 0;
-	return ctrk_write_file_atomic(path, text, strlen(text), 0644, err);
+	return ctrk_write_file_atomic(path, text, strlen(text), 0600, err);
 }
 
 int
@@ -41,10 +42,10 @@ ctrk_store_open(ctrk_store_t *s, const char *root, ctrk_error_t *err)
 	s->content = ctrk_strdup_printf("%s/content", s->root);
 	s->ingest = ctrk_strdup_printf("%s/ingest", s->root);
 
-	cleanup_free char *blobs = ctrk_strdup_printf("%s/blobs/sha256", s->content);
 	cleanup_free char *layout = ctrk_strdup_printf("%s/oci-layout", s->content);
 	cleanup_free char *index = ctrk_strdup_printf("%s/index.json", s->content);
-	if (ctrk_mkdir_p(blobs, 0755, err) < 0 || ctrk_mkdir_p(s->ingest, 0700, err) < 0 ||
+	if (ctrk_private_dir(s->root, "content/blobs/sha256", err) < 0 ||
+	    ctrk_private_dir(s->root, "ingest", err) < 0 ||
 	    write_if_missing(layout, OCI_LAYOUT, err) < 0 || write_if_missing(index, EMPTY_INDEX, err) < 0) {
 		ctrk_error_wrap(err, "opening the store at '%s'", s->root);
 		ctrk_store_close(s);
@@ -120,7 +121,7 @@ ctrk_store_write_blob(const ctrk_store_t *s, const char *digest, const void *dat
 	if (ctrk_store_has_blob(s, got, (long long)len))
 		return 0;
 	cleanup_free char *path = ctrk_store_blob_path(s, got);
-	return ctrk_write_file_atomic_in(s->ingest, path, data, len, 0644, err);
+	return ctrk_write_file_atomic_in(s->ingest, path, data, len, 0600, err);
 }
 
 static char *
@@ -289,7 +290,7 @@ ctrk_ingest_open(ctrk_ingest_t *in, const ctrk_store_t *s, const char *digest, l
 	/* Another process may hold the lock and then rename the file into the
 	 * store: after waiting, make sure the path still names what we locked. */
 	for (;;) {
-		int fd = open(in->path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+		int fd = open(in->path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 		if (fd < 0) {
 			ctrk_error_errno(err, "open '%s'", in->path);
 			goto fail;
@@ -388,7 +389,7 @@ ctrk_ingest_finish(ctrk_ingest_t *in, ctrk_error_t *err)
 		return -1;
 	}
 	cleanup_free char *dest = verified_path(in->store, in->digest);
-	if (fsync(in->fd) < 0 || fchmod(in->fd, 0644) < 0) {
+	if (fsync(in->fd) < 0 || fchmod(in->fd, 0600) < 0) {
 		ctrk_error_errno(err, "sync '%s'", in->path);
 		ctrk_ingest_close(in);
 		return -1;
@@ -439,7 +440,7 @@ ctrk_store_adopt_file(const ctrk_store_t *s, const char *tmp_path, const char *d
 	}
 	cleanup_free char *to = ctrk_store_blob_path(s, digest);
 	cleanup_close int fd = open(tmp_path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || fchmod(fd, 0644) < 0 || fsync(fd) < 0)
+	if (fd < 0 || fchmod(fd, 0600) < 0 || fsync(fd) < 0)
 		return ctrk_error_errno(err, "sync '%s'", tmp_path);
 	if (rename(tmp_path, to) < 0)
 		return ctrk_error_errno(err, "rename '%s' to '%s'", tmp_path, to);
@@ -532,7 +533,7 @@ ctrk_store_set_ref(const ctrk_store_t *s, const char *name, const cJSON *desc, c
 
 	cleanup_free char *text = ctrk_json_render(index, false);
 	cleanup_free char *path = ctrk_strdup_printf("%s/index.json", s->content);
-	if (ctrk_write_file_atomic_in(s->ingest, path, text, strlen(text), 0644, err) < 0)
+	if (ctrk_write_file_atomic_in(s->ingest, path, text, strlen(text), 0600, err) < 0)
 		return ctrk_error_wrap(err, "updating '%s'", path);
 	return 0;
 }
