@@ -119,26 +119,26 @@ parse_line(const char *line, ctrk_mount_entry_t *e)
 {
 	unsigned maj, min;
 	int pos = 0;
+	char *super = NULL;
+	const char *sep;
 	*e = (ctrk_mount_entry_t){0};
 	if (sscanf(line, "%d %d %u:%u %ms %ms %*s%n", &e->id, &e->parent, &maj, &min, &e->root, &e->target, &pos) !=
 		    6 ||
-	    pos == 0)
-		goto bad;
-	const char *sep = strstr(line + pos, " - ");
-	cleanup_free char *super = NULL;
-	if (!sep || sscanf(sep + 3, "%ms %ms %ms", &e->fstype, &e->source, &super) < 2)
-		goto bad;
+	    pos == 0 || !(sep = strstr(line + pos, " - ")) ||
+	    sscanf(sep + 3, "%ms %ms %ms", &e->fstype, &e->source, &super) < 2) {
+		free(super);
+		entry_free(e);
+		*e = (ctrk_mount_entry_t){0};
+		return false;
+	}
 	e->dev = makedev(maj, min);
 	unescape_octal(e->root);
 	unescape_octal(e->target);
 	unescape_octal(e->source);
 	if (super && strcmp(e->fstype, "overlay") == 0)
 		parse_overlay_options(e, super);
+	free(super);
 	return true;
-bad:
-	entry_free(e);
-	*e = (ctrk_mount_entry_t){0};
-	return false;
 }
 
 static void
