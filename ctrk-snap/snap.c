@@ -565,7 +565,10 @@ find_users(snap_store_t *s, const cJSON *e, const snap_info_buf_t *b, ctrk_dir_l
 	size_t ndirs = 0;
 	ctrk_error_t ignored = {0};
 	dirs[ndirs++] = snap_fs_dir(b->dir);
-	if (snap_entry_kind(e) != SNAP_COMMITTED)
+	/* The built-in drivers say what their mounts are in-process; an
+	 * external one keeps its files in DIR/fs (driver.h), and is not run
+	 * once more just to ask. */
+	if (snap_entry_kind(e) != SNAP_COMMITTED && !s->driver.program)
 		mounts = s->driver.ops->mounts(&s->driver, &b->info, &ignored);
 	cJSON_ArrayForEach(m, mounts) if (ndirs < 8) dirs[ndirs++] = ctrk_mount_object_dir(m);
 	int ret = ctrk_dir_locks_take(locks, dirs, ndirs, err);
