@@ -88,6 +88,8 @@ unmount_descriptor(bool lazy, ctrk_error_t *err)
 		ctrk_note("the descriptor has no 'rootfs': nothing to unmount");
 		return ctrk_descriptor_write(STDOUT_FILENO, d, err);
 	}
+	if (rootfs[0] != '/')
+		return ctrk_error_set(err, 0, "descriptor: 'rootfs' must be an absolute path, not '%s'", rootfs);
 	switch (mount_is_mounted(rootfs, err)) {
 	case -1: return -1;
 	case 0:

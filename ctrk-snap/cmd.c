@@ -14,7 +14,9 @@
 #include "descriptor.h"
 #include "diff.h"
 #include "image.h"
+#include "fsutil.h"
 #include "json.h"
+#include "paths.h"
 #include "snap.h"
 
 static int
@@ -224,7 +226,13 @@ remove_described(const snap_opts_t *o, ctrk_error_t *err)
 		from.driver = driver;
 	if (root && !o->root)
 		from.root = root;
-	if (remove_key(&from, key, err) < 0) {
+	/* A store that is gone holds no snapshot; opening it would make it
+	 * (and probe the driver) just to find that out. */
+	cleanup_free char *dir =
+		ctrk_strdup_printf("%s/snapshots/%s", from.root ? from.root : ctrk_default_root(), from.driver);
+	if (!ctrk_path_exists(dir))
+		ctrk_note("snapshot '%s' was already removed", key);
+	else if (remove_key(&from, key, err) < 0) {
 		if (err->errnum != ENOENT)
 			return -1;
 		ctrk_note("snapshot '%s' was already removed", key);

@@ -83,6 +83,14 @@ assert_torn_down() {
 	assert_equal "$(cat "$T/mount.err")" "ctrk-mount: note: '$CTRK_RUN/td-c2/rootfs' was already unmounted"
 	assert_equal "$(cat "$T/snap.err")" "ctrk-snap: note: snapshot 'td-c2' was already removed"
 	assert_torn_down td-c2
+
+	# With the whole store gone too: the same, and the store is not made again.
+	rm -rf "$CTRK_ROOT/snapshots/overlay"
+	teardown_pipe
+	assert_success
+	assert_equal "$output" "$first"
+	assert_equal "$(cat "$T/snap.err")" "ctrk-snap: note: snapshot 'td-c2' was already removed"
+	[[ ! -e $CTRK_ROOT/snapshots/overlay ]]
 }
 
 @test "native: the descriptor's driver is used without --driver" {
