@@ -400,7 +400,9 @@ lock_rootfs_dirs(const cJSON *mounts, ctrk_dir_locks_t *locks, ctrk_error_t *err
  * undefined behaviour ("upperdir is in use by another mount").  So a
  * writable overlay whose upperdir any mount uses is refused, and so is a
  * writable bind mount of a snapshot (the descriptor has a `snapshot`)
- * whose source any mount uses.  Read-only mounts (views) may be shared. */
+ * whose source any mount uses.  Read-only mounts (views) may be shared.
+ * The mounts of every mount namespace count: a container's copy of its
+ * rootfs outlives the host's when that is unmounted. */
 static int
 check_not_mounted(const cJSON *d, const cJSON *mounts, ctrk_error_t *err)
 {
@@ -409,7 +411,7 @@ check_not_mounted(const cJSON *d, const cJSON *mounts, ctrk_error_t *err)
 	const cJSON *m;
 	ctrk_mount_table_t t;
 	int ret = 0;
-	if (ctrk_mount_table_read(&t, err) < 0)
+	if (ctrk_mount_table_read_all(&t, err) < 0)
 		return -1;
 	cJSON_ArrayForEach(m, mounts)
 	{

@@ -574,7 +574,7 @@ find_users(snap_store_t *s, const cJSON *e, const snap_info_buf_t *b, ctrk_dir_l
 	int ret = ctrk_dir_locks_take(locks, dirs, ndirs, err);
 	for (size_t i = 0; i < ndirs; i++)
 		free(dirs[i]);
-	if (ret < 0 || ctrk_mount_table_read(t, err) < 0)
+	if (ret < 0 || ctrk_mount_table_read_all(t, err) < 0)
 		return -1;
 	ctrk_mounts_using(t, b->dir, found, nfound);
 	cJSON_ArrayForEach(m, mounts) ctrk_mounts_of(t, m, found, nfound);
@@ -584,9 +584,11 @@ find_users(snap_store_t *s, const cJSON *e, const snap_info_buf_t *b, ctrk_dir_l
 }
 
 /* Refuse to remove snapshot KEY while it is mounted; with FORCE, detach
- * those mounts instead (MNT_DETACH: a process that still uses one keeps
- * what it has open, on files that are about to be deleted).  *DETACHED
- * lists what was detached. */
+ * this namespace's mounts of it instead (MNT_DETACH: a process that still
+ * uses one keeps what it has open, on files that are about to be
+ * deleted).  A mount in another mount namespace (a running container's
+ * copy) cannot be detached from here: it is refused also with FORCE.
+ * *DETACHED lists what was detached. */
 static int
 check_not_mounted(snap_store_t *s, const char *key, const cJSON *e, const snap_info_buf_t *b, bool force,
 		  char **detached, ctrk_dir_locks_t *locks, ctrk_error_t *err)
@@ -600,6 +602,14 @@ check_not_mounted(snap_store_t *s, const char *key, const cJSON *e, const snap_i
 	if (nfound == 0)
 		goto out;
 	cleanup_free char *where = ctrk_mount_targets(&t, found, nfound);
+	bool elsewhere = false;
+	for (size_t i = 0; i < nfound; i++)
+		elsewhere |= t.v[found[i]].ns_pid != 0;
+	if (elsewhere && force) {
+		ret = ctrk_error_set(err, 0, "snapshot '%s' is mounted on %s: stop what runs there first", key, where);
+		err->errnum = EBUSY;
+		goto out;
+	}
 	if (!force) {
 		ret = ctrk_error_set(err, 0, "snapshot '%s' is mounted on %s: unmount it first (or --force)", key, where);
 		err->errnum = EBUSY;

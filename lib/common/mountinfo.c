@@ -1,5 +1,6 @@
 #include "mountinfo.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -142,10 +143,10 @@ parse_line(const char *line, ctrk_mount_entry_t *e)
 }
 
 static void
-table_add_lines(ctrk_mount_table_t *t, FILE *f)
+table_add_lines(ctrk_mount_table_t *t, FILE *f, pid_t ns_pid)
 {
 	cleanup_free char *line = NULL;
-	size_t cap = 0, alloc = 0;
+	size_t cap = 0, alloc = t->n;
 	ssize_t len;
 	while ((len = getline(&line, &cap, f)) > 0) {
 		if (line[len - 1] == '\n')
@@ -153,6 +154,7 @@ table_add_lines(ctrk_mount_table_t *t, FILE *f)
 		ctrk_mount_entry_t e;
 		if (!parse_line(line, &e))
 			continue;
+		e.ns_pid = ns_pid;
 		if (t->n == alloc) {
 			alloc = alloc ? alloc * 2 : 64;
 			t->v = ctrk_xrealloc(t->v, alloc * sizeof *t->v);
@@ -168,7 +170,50 @@ ctrk_mount_table_read(ctrk_mount_table_t *t, ctrk_error_t *err)
 	cleanup_fclose FILE *f = fopen("/proc/self/mountinfo", "re");
 	if (!f)
 		return ctrk_error_errno(err, "cannot read /proc/self/mountinfo");
-	table_add_lines(t, f);
+	table_add_lines(t, f, 0);
+	return 0;
+}
+
+int
+ctrk_mount_table_read_all(ctrk_mount_table_t *t, ctrk_error_t *err)
+{
+	struct stat own, st;
+	ino_t *seen = NULL;
+	size_t nseen = 0;
+	struct dirent *de;
+	if (ctrk_mount_table_read(t, err) < 0)
+		return -1;
+	DIR *proc = opendir("/proc");
+	if (!proc || stat("/proc/self/ns/mnt", &own) < 0) {
+		if (proc)
+			closedir(proc);
+		return 0; /* no namespaces to tell apart: this one is all there is */
+	}
+	while ((de = readdir(proc))) {
+		char path[64];
+		char *end;
+		long pid = strtol(de->d_name, &end, 10);
+		if (pid <= 0 || *end)
+			continue;
+		snprintf(path, sizeof path, "/proc/%ld/ns/mnt", pid);
+		if (stat(path, &st) < 0 || st.st_ino == own.st_ino)
+			continue;
+		bool known = false;
+		for (size_t i = 0; i < nseen && !known; i++)
+			known = seen[i] == st.st_ino;
+		if (known)
+			continue;
+		snprintf(path, sizeof path, "/proc/%ld/mountinfo", pid);
+		FILE *f = fopen(path, "re");
+		if (!f)
+			continue;
+		seen = ctrk_xrealloc(seen, (nseen + 1) * sizeof *seen);
+		seen[nseen++] = st.st_ino;
+		table_add_lines(t, f, (pid_t)pid);
+		fclose(f);
+	}
+	closedir(proc);
+	free(seen);
 	return 0;
 }
 
@@ -179,7 +224,7 @@ ctrk_mount_table_parse(ctrk_mount_table_t *t, const char *text)
 	FILE *f = fmemopen((void *)text, strlen(text), "r");
 	if (!f)
 		return;
-	table_add_lines(t, f);
+	table_add_lines(t, f, 0);
 	fclose(f);
 }
 
@@ -224,7 +269,8 @@ ctrk_dir_ref_get(const ctrk_mount_table_t *t, const char *path, ctrk_dir_ref_t *
 	for (size_t i = 0; i < t->n; i++) {
 		const ctrk_mount_entry_t *m = &t->v[i];
 		size_t len = strlen(m->target);
-		if (m->dev == st.st_dev && ctrk_path_under(r->path, m->target) && (!best || len >= best_len)) {
+		if (m->ns_pid == 0 && m->dev == st.st_dev && ctrk_path_under(r->path, m->target) &&
+		    (!best || len >= best_len)) {
 			best = m;
 			best_len = len;
 		}
@@ -448,8 +494,12 @@ ctrk_mount_targets(const ctrk_mount_table_t *t, const size_t *found, size_t nfou
 	FILE *out = open_memstream(&list, &size);
 	if (!out)
 		abort();
-	for (size_t i = 0; i < nfound; i++)
-		fprintf(out, "%s'%s'", i ? ", " : "", t->v[found[i]].target);
+	for (size_t i = 0; i < nfound; i++) {
+		const ctrk_mount_entry_t *m = &t->v[found[i]];
+		fprintf(out, "%s'%s'", i ? ", " : "", m->target);
+		if (m->ns_pid)
+			fprintf(out, " (in the mount namespace of process %d)", (int)m->ns_pid);
+	}
 	fclose(out);
 	return list;
 }

@@ -13,8 +13,10 @@
  * object is named by (ctrk_mount_lock_dir), around "check, then mount" and
  * "check, then remove", so that of parallel attempts exactly one wins.
  *
- * Only this mount namespace is read: a mount that was detached lazily and
- * lives on only in a container's namespace is not seen. */
+ * A running container has the host's mounts copied into its own mount
+ * namespace: unmounting its rootfs on the host succeeds while the container
+ * still runs on it.  So ctrk_mount_table_read_all() reads the mounts of
+ * every mount namespace a process is in, not only this one. */
 #ifndef CTRK_MOUNTINFO_H
 #define CTRK_MOUNTINFO_H
 
@@ -26,6 +28,7 @@
 #include "error.h"
 
 typedef struct ctrk_mount_entry {
+	pid_t ns_pid; /* 0: this mount namespace; else a process in the one it is in */
 	int id, parent;
 	dev_t dev;    /* the file system's device (major:minor) */
 	char *root;   /* the directory of the file system mounted here */
@@ -46,6 +49,10 @@ typedef struct ctrk_mount_table {
 
 /* The mounts of this mount namespace, in the kernel's order. */
 int ctrk_mount_table_read(ctrk_mount_table_t *t, ctrk_error_t *err);
+/* Those and the mounts of every other mount namespace that a process is
+ * in (read from one process of each: /proc/PID/mountinfo).  A process that
+ * goes away meanwhile is skipped. */
+int ctrk_mount_table_read_all(ctrk_mount_table_t *t, ctrk_error_t *err);
 /* The same from TEXT in mountinfo's format (for the tests); lines that do
  * not parse are skipped. */
 void ctrk_mount_table_parse(ctrk_mount_table_t *t, const char *text);
@@ -62,7 +69,7 @@ typedef struct ctrk_dir_ref {
 	char *fspath; /* NULL when no mount in T holds it */
 } ctrk_dir_ref_t;
 
-/* Resolve PATH (it must exist) against table T. */
+/* Resolve PATH (it must exist) against the mounts of this namespace in T. */
 int ctrk_dir_ref_get(const ctrk_mount_table_t *t, const char *path, ctrk_dir_ref_t *r, ctrk_error_t *err);
 void ctrk_dir_ref_free(ctrk_dir_ref_t *r);
 
@@ -91,7 +98,8 @@ void ctrk_mounts_of(const ctrk_mount_table_t *t, const cJSON *o, size_t **found,
  * to *FOUND as ctrk_mounts_of() does.  A missing PATH is used by nothing. */
 void ctrk_mounts_using(const ctrk_mount_table_t *t, const char *path, size_t **found, size_t *nfound);
 
-/* "'/a', '/b'": the mount points of FOUND, for a message; the caller frees. */
+/* "'/a', '/' (in the mount namespace of process 42)": the mount points of
+ * FOUND, for a message; the caller frees. */
 char *ctrk_mount_targets(const ctrk_mount_table_t *t, const size_t *found, size_t nfound);
 
 /* Exclusive flock(2)s on directories, taken in path order so that two

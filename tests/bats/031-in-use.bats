@@ -14,6 +14,10 @@ setup() {
 }
 
 teardown() {
+	local id
+	for id in $(ctrk-run list -q 2>/dev/null); do
+		ctrk-run delete --force "$id" || true
+	done
 	ctrk_teardown
 	local m i
 	for ((i = 0; i < 10; i++)); do
@@ -230,4 +234,60 @@ remove_it() {
 	assert_success
 	run ctrk-snap -d native check
 	assert_success
+}
+
+@test "another mount namespace's copy counts: refused also with --force until its process is gone" {
+	prepare overlay inuse-ns
+	ctrk-mount --target "$T/r1" <"$T/inuse-ns.json" >/dev/null
+	unshare -m --propagation private sleep 300 3>&- &
+	local pid=$! i
+	track_pid "$pid"
+	for ((i = 0; i < 50; i++)); do
+		[[ $(readlink "/proc/$pid/ns/mnt") != "$(readlink /proc/self/ns/mnt)" ]] &&
+			grep -q " $T/r1 " "/proc/$pid/mountinfo" && break
+		sleep 0.1
+	done
+	# Gone from the host's namespace, not from the other one.
+	ctrk-mount --unmount "$T/r1"
+	run --separate-stderr ctrk-snap remove inuse-ns
+	assert_failure 1
+	assert_equal "$stderr" "ctrk-snap: error: cannot remove 'inuse-ns': snapshot 'inuse-ns' is mounted on '$T/r1' (in the mount namespace of process $pid): unmount it first (or --force)"
+	run --separate-stderr ctrk-snap remove --force inuse-ns
+	assert_failure 1
+	[[ $stderr == *"(in the mount namespace of process $pid): stop what runs there first" ]]
+	run --separate-stderr ctrk-mount --target "$T/r2" <"$T/inuse-ns.json"
+	assert_failure 1
+	[[ $stderr == *"snapshot 'inuse-ns' is mounted on '$T/r1' (in the mount namespace of process $pid)"* ]]
+	snapshot_exists overlay inuse-ns
+
+	kill_pid "$pid" || true
+	ctrk-snap remove inuse-ns
+	! snapshot_exists overlay inuse-ns
+}
+
+@test "a running container (runc) whose rootfs the host unmounted: its snapshot is not removed" {
+	export CTRK_RUNTIME=runc
+	local c
+	c=$(cid inuse)
+	container_rootfs "$c"
+	ctrk-run run -d "$c" -- sleep 1000 <"$T/$c.json" >/dev/null
+	wait_running "$c"
+	ctrk-mount --unmount "$CTRK_RUN/$c/rootfs"
+	run mounts_under "$CTRK_RUN/$c/rootfs"
+	assert_output ""
+
+	run --separate-stderr ctrk-snap remove "$c"
+	assert_failure 1
+	[[ $stderr == *"snapshot '$c' is mounted on '/' (in the mount namespace of process "*"): unmount it first (or --force)" ]]
+	run --separate-stderr ctrk-snap remove --force "$c"
+	assert_failure 1
+	[[ $stderr == *"stop what runs there first" ]]
+	run --separate-stderr ctrk-mount --target "$T/again" <"$T/$c.json"
+	assert_failure 1
+	[[ $stderr == *"snapshot '$c' is mounted on '/' (in the mount namespace of process "* ]]
+	assert_equal "$(ctrk-run state "$c" | jq -r .status)" running
+
+	ctrk-run delete --force "$c"
+	ctrk-snap remove "$c"
+	! snapshot_exists overlay "$c"
 }

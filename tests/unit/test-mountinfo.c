@@ -152,6 +152,11 @@ test_objects(void)
 		char *s = ctrk_mount_targets(&t, two, 2);
 		is_str(s, "'/run/ctrk/c1/rootfs', '/mnt/with space'", "targets for a message");
 		free(s);
+		t.v[4].ns_pid = 42;
+		s = ctrk_mount_targets(&t, two, 2);
+		is_str(s, "'/run/ctrk/c1/rootfs', '/mnt/with space' (in the mount namespace of process 42)",
+		       "another namespace's mount says whose");
+		free(s);
 	}
 	ctrk_mount_table_free(&t);
 	cJSON_Delete(upper);
@@ -170,6 +175,13 @@ test_real_table(void)
 	ctrk_error_t err = {0};
 	ctrk_dir_ref_t r;
 	ok(ctrk_mount_table_read(&t, &err) == 0 && t.n > 0, "the kernel's table read (%zu mounts)", t.n);
+	ctrk_mount_table_t all;
+	size_t own = 0;
+	ok(ctrk_mount_table_read_all(&all, &err) == 0 && all.n >= t.n, "every namespace's (%zu mounts)", all.n);
+	for (size_t i = 0; i < all.n; i++)
+		own += all.v[i].ns_pid == 0;
+	ok(own == t.n, "this namespace's first, as many as alone (%zu)", own);
+	ctrk_mount_table_free(&all);
 	char tmpl[] = "/tmp/ctrk-test-mountinfo.XXXXXX";
 	char *dir = mkdtemp(tmpl);
 	ok(dir && ctrk_dir_ref_get(&t, dir, &r, &err) == 0, "a temporary directory resolved");
