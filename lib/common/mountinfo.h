@@ -9,9 +9,10 @@
  *     workdir=, lowerdir= (and lowerdir+=, datadir+=);
  *   - any other mount (a bind mount) uses the directory its root is: the
  *     same device and, on it, a path at or below X's.
- * Both take the same lock, an exclusive flock(2) on the directory a mount
- * object is named by (ctrk_mount_lock_dir), around "check, then mount" and
- * "check, then remove", so that of parallel attempts exactly one wins.
+ * Both take the same locks, exclusive flock(2)s on the directories that
+ * stand for the mounts (ctrk_mount_object_dir, ctrk_dir_locks_take), around
+ * "check, then mount" and "check, then remove", so that of parallel
+ * attempts exactly one wins.
  *
  * A running container has the host's mounts copied into its own mount
  * namespace: unmounting its rootfs on the host succeeds while the container
