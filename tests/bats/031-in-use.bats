@@ -268,7 +268,7 @@ remove_it() {
 @test "a running container (runc) whose rootfs the host unmounted: its snapshot is not removed" {
 	export CTRK_RUNTIME=runc
 	local c
-	c=$(cid inuse)
+	c=$(cid snapmount-inuse)
 	container_rootfs "$c"
 	ctrk-run run -d "$c" -- sleep 1000 <"$T/$c.json" >/dev/null
 	wait_running "$c"
