@@ -11,16 +11,18 @@
 #include "mount.h"
 
 static const char usage_text[] =
-	"Usage: ctrk-mount [--target DIR] < DESCRIPTOR\n"
+	"Usage: ctrk-mount [--target DIR] [--force] < DESCRIPTOR\n"
 	"  or:  ctrk-mount --unmount [--lazy] [TARGET]\n"
 	"Mount the descriptor's rootfs mounts (target \"/\") on DIR and print the\n"
 	"descriptor with \"rootfs\" added; or unmount a rootfs.\n"
 	"\n"
 	"  -t, --target DIR          where to mount (default $CTRK_RUN/KEY/rootfs, KEY the\n"
 	"                            descriptor's snapshot.key; $CTRK_RUN is /run/ctrk)\n"
+	"  -f, --force               mount a writable snapshot that is mounted already\n"
+	"                            (two overlays on one upperdir: undefined behaviour)\n"
 	"  -u, --unmount [TARGET]    unmount TARGET and everything below it; without\n"
 	"                            TARGET, the descriptor's rootfs (and print the\n"
-	"                            descriptor without it)\n"
+	"                            descriptor without it; already unmounted is fine)\n"
 	"      --lazy                with --unmount: detach a busy mount (MNT_DETACH)\n"
 	"  -h, --help                show this help\n"
 	"      --version             show the version\n"
@@ -31,6 +33,7 @@ enum { OPT_LAZY = 256, OPT_VERSION };
 
 static const struct option long_options[] = {
 	{"target", required_argument, NULL, 't'},
+	{"force", no_argument, NULL, 'f'},
 	{"unmount", optional_argument, NULL, 'u'},
 	{"lazy", no_argument, NULL, OPT_LAZY},
 	{"help", no_argument, NULL, 'h'},
@@ -39,7 +42,7 @@ static const struct option long_options[] = {
 };
 
 static int
-cmd_mount(const char *target, ctrk_error_t *err)
+cmd_mount(const char *target, bool force, ctrk_error_t *err)
 {
 	cleanup_json cJSON *d = ctrk_descriptor_read(STDIN_FILENO, false, err);
 	cleanup_free char *default_target = NULL, *rootfs = NULL;
@@ -47,7 +50,7 @@ cmd_mount(const char *target, ctrk_error_t *err)
 		return -1;
 	if (!target && !(target = default_target = mount_default_target(d, err)))
 		return ctrk_error_wrap(err, "no --target given");
-	if (mount_rootfs(d, target, &rootfs, err) < 0)
+	if (mount_rootfs(d, target, force, &rootfs, err) < 0)
 		return -1;
 	ctrk_json_set(d, "rootfs", cJSON_CreateString(rootfs));
 	if (ctrk_descriptor_write(STDOUT_FILENO, d, err) < 0) {
@@ -61,24 +64,42 @@ cmd_mount(const char *target, ctrk_error_t *err)
 }
 
 static int
-cmd_unmount(const char *target, bool lazy, ctrk_error_t *err)
+unmount_path(const char *target, bool lazy, ctrk_error_t *err)
 {
-	cleanup_json cJSON *d = NULL;
 	cleanup_free char *warning = NULL;
-	if (!target) {
-		if (!(d = ctrk_descriptor_read(STDIN_FILENO, false, err)))
-			return -1;
-		const cJSON *rootfs = cJSON_GetObjectItemCaseSensitive(d, "rootfs");
-		if (!cJSON_IsString(rootfs))
-			return ctrk_error_set(err, 0, "the descriptor has no 'rootfs' to unmount (give a TARGET)");
-		target = rootfs->valuestring;
-	}
 	if (unmount_rootfs(target, lazy, &warning, err) < 0)
 		return -1;
 	if (warning)
 		ctrk_warn("%s", warning);
+	return 0;
+}
+
+/* Teardown (ctrk-descriptor(5)): take the descriptor's rootfs down and
+ * pass the descriptor on without it.  What is already gone is a note, not
+ * an error, so that teardown can run twice. */
+static int
+unmount_descriptor(bool lazy, ctrk_error_t *err)
+{
+	cleanup_json cJSON *d = ctrk_descriptor_read(STDIN_FILENO, false, err);
 	if (!d)
-		return 0;
+		return -1;
+	const char *rootfs = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(d, "rootfs"));
+	if (!rootfs) {
+		ctrk_note("the descriptor has no 'rootfs': nothing to unmount");
+		return ctrk_descriptor_write(STDOUT_FILENO, d, err);
+	}
+	if (rootfs[0] != '/')
+		return ctrk_error_set(err, 0, "descriptor: 'rootfs' must be an absolute path, not '%s'", rootfs);
+	switch (mount_is_mounted(rootfs, err)) {
+	case -1: return -1;
+	case 0:
+		ctrk_note("'%s' was already unmounted", rootfs);
+		mount_remove_run_dirs(rootfs);
+		break;
+	default:
+		if (unmount_path(rootfs, lazy, err) < 0)
+			return -1;
+	}
 	cJSON_DeleteItemFromObjectCaseSensitive(d, "rootfs");
 	return ctrk_descriptor_write(STDOUT_FILENO, d, err);
 }
@@ -89,13 +110,14 @@ main(int argc, char **argv)
 	ctrk_cli_init("ctrk-mount");
 	ctrk_error_t err = {0};
 	const char *target = NULL, *unmount_target = NULL;
-	bool unmount = false, lazy = false;
+	bool unmount = false, lazy = false, force = false;
 	int c, ret;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":t:u::h", long_options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":t:fu::h", long_options, NULL)) != -1) {
 		switch (c) {
 		case 't': target = optarg; break;
+		case 'f': force = true; break;
 		case 'u':
 			unmount = true;
 			unmount_target = optarg;
@@ -119,7 +141,16 @@ main(int argc, char **argv)
 		return ctrk_usage_error("--target is for mounting: give the mount point to --unmount");
 	if (lazy && !unmount)
 		return ctrk_usage_error("--lazy goes with --unmount");
+	if (force && unmount)
+		return ctrk_usage_error("--force is for mounting (--lazy detaches a busy mount)");
+	if (unmount && !unmount_target && isatty(STDIN_FILENO))
+		return ctrk_usage_error("--unmount without TARGET reads a descriptor on stdin");
 
-	ret = unmount ? cmd_unmount(unmount_target, lazy, &err) : cmd_mount(target, &err);
+	if (!unmount)
+		ret = cmd_mount(target, force, &err);
+	else if (unmount_target)
+		ret = unmount_path(unmount_target, lazy, &err);
+	else
+		ret = unmount_descriptor(lazy, &err);
 	return ret < 0 ? ctrk_fail(&err) : CTRK_EXIT_OK;
 }

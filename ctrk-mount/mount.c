@@ -17,6 +17,7 @@
 #include "descriptor.h"
 #include "fsutil.h"
 #include "json.h"
+#include "mountinfo.h"
 #include "overlay.h"
 #include "statedir.h"
 #include "store.h"
@@ -141,102 +142,31 @@ propagation_name(unsigned long flags)
 
 /* --- the kernel's mount table ----------------------------------------------- */
 
-typedef struct mnt_entry {
-	int id, parent;
-	char *path;
-} mnt_entry_t;
-
-typedef struct mnt_table {
-	mnt_entry_t *v;
-	size_t n;
-} mnt_table_t;
-
-static void
-mnt_table_free(mnt_table_t *t)
-{
-	for (size_t i = 0; i < t->n; i++)
-		free(t->v[i].path);
-	free(t->v);
-	*t = (mnt_table_t){0};
-}
-
-/* mountinfo writes space, tab, newline and backslash in paths as \NNN. */
-static void
-unescape_octal(char *s)
-{
-	char *w = s;
-	for (char *r = s; *r; r++) {
-		if (r[0] == '\\' && r[1] >= '0' && r[1] <= '3' && r[2] >= '0' && r[2] <= '7' && r[3] >= '0' &&
-		    r[3] <= '7') {
-			*w++ = (char)((r[1] - '0') * 64 + (r[2] - '0') * 8 + (r[3] - '0'));
-			r += 3;
-		} else {
-			*w++ = *r;
-		}
-	}
-	*w = '\0';
-}
-
-/* The mounts of this mount namespace, in the order the kernel lists them
- * (see proc(5), /proc/PID/mountinfo). */
-static int
-mnt_table_read(mnt_table_t *t, ctrk_error_t *err)
-{
-	cleanup_fclose FILE *f = fopen("/proc/self/mountinfo", "re");
-	cleanup_free char *line = NULL;
-	size_t cap = 0, alloc = 0;
-	*t = (mnt_table_t){0};
-	if (!f)
-		return ctrk_error_errno(err, "cannot read /proc/self/mountinfo");
-	while (getline(&line, &cap, f) > 0) {
-		mnt_entry_t e = {0};
-		if (sscanf(line, "%d %d %*s %*s %ms", &e.id, &e.parent, &e.path) != 3)
-			continue;
-		unescape_octal(e.path);
-		if (t->n == alloc) {
-			alloc = alloc ? alloc * 2 : 64;
-			t->v = ctrk_xrealloc(t->v, alloc * sizeof *t->v);
-		}
-		t->v[t->n++] = e;
-	}
-	return 0;
-}
-
-/* Is PATH equal to DIR or below it? */
-static bool
-path_under(const char *path, const char *dir)
-{
-	size_t n = strlen(dir);
-	if (strcmp(dir, "/") == 0)
-		return true;
-	return strncmp(path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/');
-}
-
 /* 1 when something is mounted on PATH, 0 when not, -1 on error. */
 static int
 is_mount_point(const char *path, ctrk_error_t *err)
 {
-	mnt_table_t t;
+	ctrk_mount_table_t t;
 	int found = 0;
-	if (mnt_table_read(&t, err) < 0)
+	if (ctrk_mount_table_read(&t, err) < 0)
 		return -1;
 	for (size_t i = 0; i < t.n && !found; i++)
-		found = strcmp(t.v[i].path, path) == 0;
-	mnt_table_free(&t);
+		found = strcmp(t.v[i].target, path) == 0;
+	ctrk_mount_table_free(&t);
 	return found;
 }
 
 /* A mount on or below DIR with no mount on top of it or below it: one that
  * umount2() can take away.  Mount IDs are reused, so "newest" (the highest
  * ID) only picks among independent leaves; stacking is in the parent IDs. */
-static const mnt_entry_t *
-newest_leaf_under(const mnt_table_t *t, const char *dir)
+static const ctrk_mount_entry_t *
+newest_leaf_under(const ctrk_mount_table_t *t, const char *dir)
 {
-	const mnt_entry_t *best = NULL;
+	const ctrk_mount_entry_t *best = NULL;
 	for (size_t i = 0; i < t->n; i++) {
-		const mnt_entry_t *e = &t->v[i];
+		const ctrk_mount_entry_t *e = &t->v[i];
 		bool leaf = true;
-		if (!path_under(e->path, dir))
+		if (!ctrk_path_under(e->target, dir))
 			continue;
 		for (size_t j = 0; j < t->n && leaf; j++)
 			leaf = t->v[j].parent != e->id || t->v[j].id == e->id;
@@ -457,11 +387,73 @@ remove_created(const char *path, const char *created)
 	}
 }
 
+/* Lock the directory that stands for each rootfs mount (ctrk-snap remove
+ * takes the same locks), so that checking that nothing mounts them yet and
+ * mounting them is one step for every other ctrk-mount and ctrk-snap. */
+static int
+lock_rootfs_dirs(const cJSON *mounts, ctrk_dir_locks_t *locks, ctrk_error_t *err)
+{
+	const cJSON *m;
+	size_t n = 0, cap = (size_t)cJSON_GetArraySize(mounts);
+	char **dirs = ctrk_xcalloc(cap + 1, sizeof *dirs);
+	cJSON_ArrayForEach(m, mounts) if (mount_is_rootfs(m)) dirs[n++] = ctrk_mount_object_dir(m);
+	int ret = ctrk_dir_locks_take(locks, dirs, n, err);
+	for (size_t i = 0; i < n; i++)
+		free(dirs[i]);
+	free(dirs);
+	return ret;
+}
+
+/* A writable snapshot mounted twice is two writers on one directory: for
+ * overlay, two mounts on one upper directory, which the kernel calls
+ * undefined behaviour ("upperdir is in use by another mount").  So a
+ * writable overlay whose upperdir any mount uses is refused, and so is a
+ * writable bind mount of a snapshot (the descriptor has a `snapshot`)
+ * whose source any mount uses.  Read-only mounts (views) may be shared.
+ * The mounts of every mount namespace count: a container's copy of its
+ * rootfs outlives the host's when that is unmounted. */
+static int
+check_not_mounted(const cJSON *d, const cJSON *mounts, ctrk_error_t *err)
+{
+	const cJSON *snapshot = cJSON_GetObjectItemCaseSensitive(d, "snapshot");
+	const char *key = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(snapshot, "key"));
+	const cJSON *m;
+	ctrk_mount_table_t t;
+	int ret = 0;
+	if (ctrk_mount_table_read_all(&t, err) < 0)
+		return -1;
+	cJSON_ArrayForEach(m, mounts)
+	{
+		bool overlay = strcmp(cJSON_GetObjectItemCaseSensitive(m, "type")->valuestring, "overlay") == 0;
+		size_t *found = NULL, nfound = 0;
+		if (!mount_is_rootfs(m) || !ctrk_mount_object_writable(m) || (!overlay && !snapshot))
+			continue;
+		ctrk_mounts_of(&t, m, &found, &nfound);
+		if (nfound > 0) {
+			cleanup_free char *dir = ctrk_mount_object_dir(m);
+			cleanup_free char *where = ctrk_mount_targets(&t, found, nfound);
+			if (key)
+				ret = ctrk_error_set(err, 0, "snapshot '%s' is mounted on %s: unmount it first (or --force)",
+						     key, where);
+			else
+				ret = ctrk_error_set(err, 0, "'%s' is in use by the mount on %s: unmount it first (or --force)",
+						     dir ? dir : "?", where);
+			err->errnum = EBUSY;
+		}
+		free(found);
+		if (ret < 0)
+			break;
+	}
+	ctrk_mount_table_free(&t);
+	return ret;
+}
+
 int
-mount_rootfs(const cJSON *d, const char *target, char **rootfs, ctrk_error_t *err)
+mount_rootfs(const cJSON *d, const char *target, bool force, char **rootfs, ctrk_error_t *err)
 {
 	const cJSON *mounts, *m;
 	cleanup_free char *created = NULL, *abs = NULL;
+	ctrk_dir_locks_t locks = {0};
 	int n = 0, wanted = 0;
 
 	if (ctrk_descriptor_validate(d, err) < 0)
@@ -470,6 +462,10 @@ mount_rootfs(const cJSON *d, const char *target, char **rootfs, ctrk_error_t *er
 	cJSON_ArrayForEach(m, mounts) wanted += mount_is_rootfs(m);
 	if (wanted == 0)
 		return ctrk_error_set(err, 0, "descriptor has no rootfs mounts (target \"/\")");
+	if (lock_rootfs_dirs(mounts, &locks, err) < 0)
+		return -1;
+	if (!force && check_not_mounted(d, mounts, err) < 0)
+		goto undo;
 
 	if (make_target(target, &created, err) < 0)
 		goto undo;
@@ -494,6 +490,7 @@ mount_rootfs(const cJSON *d, const char *target, char **rootfs, ctrk_error_t *er
 		n += mounted;
 	}
 	*rootfs = steal_pointer(&abs);
+	ctrk_dir_locks_release(&locks);
 	return 0;
 
 undo:
@@ -503,6 +500,7 @@ undo:
 			umount2(abs, MNT_DETACH | UMOUNT_NOFOLLOW);
 	if (created)
 		remove_created(target, created);
+	ctrk_dir_locks_release(&locks);
 	return -1;
 }
 
@@ -518,7 +516,7 @@ link_under(int dfd, const char *name, const char *dir)
 	if (n <= 0)
 		return false;
 	path[n] = '\0';
-	return path_under(path, dir);
+	return ctrk_path_under(path, dir);
 }
 
 static bool
@@ -602,10 +600,38 @@ remove_run_dirs(const char *dir)
 {
 	cleanup_free char *run = realpath(ctrk_default_run(), NULL);
 	cleanup_free char *p = ctrk_xstrdup(dir);
-	if (!run || !path_under(p, run))
+	if (!run || !ctrk_path_under(p, run))
 		return;
 	while (strlen(p) > strlen(run) && rmdir(p) == 0)
 		*strrchr(p, '/') = '\0';
+}
+
+void
+mount_remove_run_dirs(const char *path)
+{
+	cleanup_free char *abs = realpath(path, NULL);
+	if (abs) {
+		remove_run_dirs(abs);
+		return;
+	}
+	/* PATH is gone: its parent may be left, empty. */
+	cleanup_free char *parent = ctrk_xstrdup(path);
+	char *slash = strrchr(parent, '/');
+	if (!slash || slash == parent)
+		return;
+	*slash = '\0';
+	cleanup_free char *abs_parent = realpath(parent, NULL);
+	if (abs_parent)
+		remove_run_dirs(abs_parent);
+}
+
+int
+mount_is_mounted(const char *path, ctrk_error_t *err)
+{
+	cleanup_free char *abs = realpath(path, NULL);
+	if (!abs)
+		return errno == ENOENT || errno == ENOTDIR ? 0 : ctrk_error_errno(err, "cannot resolve '%s'", path);
+	return is_mount_point(abs, err);
 }
 
 int
@@ -625,12 +651,12 @@ unmount_rootfs(const char *target, bool lazy, char **warning, ctrk_error_t *err)
 	}
 
 	for (int round = 0;; round++) {
-		mnt_table_t t;
-		if (mnt_table_read(&t, err) < 0)
+		ctrk_mount_table_t t;
+		if (ctrk_mount_table_read(&t, err) < 0)
 			return -1;
-		const mnt_entry_t *top = newest_leaf_under(&t, abs);
-		cleanup_free char *path = top ? ctrk_xstrdup(top->path) : NULL;
-		mnt_table_free(&t);
+		const ctrk_mount_entry_t *top = newest_leaf_under(&t, abs);
+		cleanup_free char *path = top ? ctrk_xstrdup(top->target) : NULL;
+		ctrk_mount_table_free(&t);
 		if (!path)
 			break;
 		if (round > 10000)

@@ -41,10 +41,15 @@ char *mount_default_target(const cJSON *d, ctrk_error_t *err);
 
 /* Mount the rootfs mounts of descriptor D, in order, on TARGET, creating it
  * (mode 0755, with its parents) when missing.  TARGET must not be a mount
- * point already.  On success *ROOTFS is TARGET made absolute (the caller
- * frees).  On failure everything mounted so far is unmounted, newest first,
- * and the directories this call created are removed. */
-int mount_rootfs(const cJSON *d, const char *target, char **rootfs, ctrk_error_t *err);
+ * point already.  A writable snapshot that is mounted already (an overlay
+ * whose upperdir a mount uses; a writable bind mount of the descriptor's
+ * snapshot whose source a mount uses) is refused with EBUSY, naming where it
+ * is mounted, unless FORCE.  The check and the mounts happen under the
+ * locks ctrk-snap remove takes too (lib/common/mountinfo.h).  On success
+ * *ROOTFS is TARGET made absolute (the caller frees).  On failure
+ * everything mounted so far is unmounted, newest first, and the
+ * directories this call created are removed. */
+int mount_rootfs(const cJSON *d, const char *target, bool force, char **rootfs, ctrk_error_t *err);
 
 /* Unmount TARGET and everything mounted on or below it, newest first.  A
  * busy mount is an error naming the processes that use it, unless LAZY:
@@ -52,5 +57,12 @@ int mount_rootfs(const cJSON *d, const char *target, char **rootfs, ctrk_error_t
  * and frees it; NULL when nothing was busy).  When TARGET is under
  * $CTRK_RUN, it and its parents up to $CTRK_RUN are removed if empty. */
 int unmount_rootfs(const char *target, bool lazy, char **warning, ctrk_error_t *err);
+
+/* 1 when PATH is a mount point, 0 when it is not or does not exist. */
+int mount_is_mounted(const char *path, ctrk_error_t *err);
+
+/* rmdir PATH (or, when it is gone, its parent) and the parents above it
+ * while they are empty and below $CTRK_RUN. */
+void mount_remove_run_dirs(const char *path);
 
 #endif

@@ -2,6 +2,7 @@
  * the store, write the result. */
 #include "cmd.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,8 +13,10 @@
 #include "cli.h"
 #include "descriptor.h"
 #include "diff.h"
+#include "fsutil.h"
 #include "image.h"
 #include "json.h"
+#include "paths.h"
 #include "snap.h"
 
 static int
@@ -166,15 +169,85 @@ cmd_commit(const snap_opts_t *o, const char *name, const char *key)
 	return rc < 0 ? ctrk_fail(&err) : CTRK_EXIT_OK;
 }
 
+static int
+remove_key(const snap_opts_t *o, const char *key, ctrk_error_t *err)
+{
+	snap_store_t s;
+	cleanup_free char *detached = NULL;
+	if (open_store(o, &s, err) < 0)
+		return -1;
+	int rc = snap_remove(&s, key, o->force, &detached, err);
+	snap_store_close(&s);
+	if (detached)
+		ctrk_warn("detached %s, which used snapshot '%s'", detached, key);
+	return rc;
+}
+
+/* The descriptor without what ctrk-snap added: `snapshot` and the rootfs
+ * mounts (target "/"); `mounts` goes too when nothing else is left in it. */
+static void
+drop_snapshot(cJSON *d)
+{
+	cJSON *mounts = cJSON_GetObjectItemCaseSensitive(d, "mounts");
+	cJSON_DeleteItemFromObjectCaseSensitive(d, "snapshot");
+	if (!cJSON_IsArray(mounts))
+		return;
+	for (cJSON *m = mounts->child, *next; m; m = next) {
+		const char *target = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m, "target"));
+		next = m->next;
+		if (target && strcmp(target, "/") == 0)
+			cJSON_Delete(cJSON_DetachItemViaPointer(mounts, m));
+	}
+	if (!mounts->child)
+		cJSON_DeleteItemFromObjectCaseSensitive(d, "mounts");
+}
+
+/* Teardown: remove the descriptor's snapshot (in its driver and root,
+ * unless --driver or --root say otherwise) and pass the descriptor on
+ * without it.  Already removed is a note, not an error. */
+static int
+remove_described(const snap_opts_t *o, ctrk_error_t *err)
+{
+	cleanup_json cJSON *d = ctrk_descriptor_read(STDIN_FILENO, false, err);
+	const cJSON *snapshot = NULL;
+	const char *key = NULL, *driver = NULL, *root = NULL;
+	if (!d || ctrk_json_get_object(d, "snapshot", false, &snapshot, "descriptor", err) < 0)
+		return -1;
+	if (!snapshot) {
+		ctrk_note("the descriptor has no 'snapshot': nothing to remove");
+		return ctrk_descriptor_write(STDOUT_FILENO, d, err);
+	}
+	if (ctrk_json_get_string(snapshot, "key", true, &key, "descriptor: snapshot", err) < 0 ||
+	    ctrk_json_get_string(snapshot, "driver", false, &driver, "descriptor: snapshot", err) < 0 ||
+	    ctrk_json_get_string(snapshot, "root", false, &root, "descriptor: snapshot", err) < 0)
+		return -1;
+	snap_opts_t from = *o;
+	if (driver && !o->driver_given)
+		from.driver = driver;
+	if (root && !o->root)
+		from.root = root;
+	/* A store that is gone holds no snapshot; opening it would make it
+	 * (and probe the driver) just to find that out. */
+	cleanup_free char *dir =
+		ctrk_strdup_printf("%s/snapshots/%s", from.root ? from.root : ctrk_default_root(), from.driver);
+	if (!ctrk_path_exists(dir))
+		ctrk_note("snapshot '%s' was already removed", key);
+	else if (remove_key(&from, key, err) < 0) {
+		if (err->errnum != ENOENT)
+			return -1;
+		ctrk_note("snapshot '%s' was already removed", key);
+	}
+	drop_snapshot(d);
+	return ctrk_descriptor_write(STDOUT_FILENO, d, err);
+}
+
 int
 cmd_remove(const snap_opts_t *o, const char *key)
 {
 	ctrk_error_t err = {0};
-	snap_store_t s;
-	if (open_store(o, &s, &err) < 0)
-		return ctrk_fail(&err);
-	int rc = snap_remove(&s, key, &err);
-	snap_store_close(&s);
+	if (!key && isatty(STDIN_FILENO))
+		return ctrk_usage_error("remove without KEY reads a descriptor on stdin");
+	int rc = key ? remove_key(o, key, &err) : remove_described(o, &err);
 	return rc < 0 ? ctrk_fail(&err) : CTRK_EXIT_OK;
 }
 

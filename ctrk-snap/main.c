@@ -15,7 +15,8 @@ static const char usage_text[] =
 	"  prepare [--image REF] KEY [PARENT]  a writable snapshot; prints the descriptor\n"
 	"  view [--image REF] KEY [PARENT]     a read-only snapshot; prints the descriptor\n"
 	"  commit NAME KEY          active KEY becomes the committed snapshot NAME\n"
-	"  remove KEY               remove a snapshot that has no children\n"
+	"  remove [--force] [KEY]   remove a snapshot that has no children and is not\n"
+	"                           mounted; without KEY, the descriptor's (teardown)\n"
 	"  stat KEY                 a snapshot as JSON\n"
 	"  list [--tree|--json]     every snapshot (KEY KIND PARENT)\n"
 	"  usage KEY                {\"size\", \"inodes\"} of the snapshot's own files\n"
@@ -32,13 +33,15 @@ static const char usage_text[] =
 	"                      may forget it (for throwaway containers)\n"
 	"      --tree, --json  (list) as a tree of parents, or as JSON\n"
 	"      --compression C (diff) gzip (default), zstd or none\n"
+	"      --force         (remove) detach this mount namespace's mounts of the\n"
+	"                      snapshot first; its files are deleted under their users\n"
 	"  -h, --help          show this help\n"
 	"      --version       show the version\n"
 	"\n"
 	"Exit status: 0 done, 1 failed (check: problems found), 2 usage error.\n"
 	"See ctrk-snap(1).\n";
 
-enum { OPT_TREE = 256, OPT_JSON, OPT_COMPRESSION, OPT_VOLATILE, OPT_VERSION };
+enum { OPT_TREE = 256, OPT_JSON, OPT_COMPRESSION, OPT_VOLATILE, OPT_FORCE, OPT_VERSION };
 
 static const struct option long_options[] = {
 	{"root", required_argument, NULL, 'r'},
@@ -48,6 +51,7 @@ static const struct option long_options[] = {
 	{"json", no_argument, NULL, OPT_JSON},
 	{"compression", required_argument, NULL, OPT_COMPRESSION},
 	{"volatile", no_argument, NULL, OPT_VOLATILE},
+	{"force", no_argument, NULL, OPT_FORCE},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, OPT_VERSION},
 	{NULL, 0, NULL, 0},
@@ -58,7 +62,7 @@ static const struct verb {
 	const char *name;
 	int min, max;
 } verbs[] = {
-	{"prepare", 1, 2}, {"view", 1, 2}, {"commit", 2, 2}, {"remove", 1, 1}, {"stat", 1, 1},
+	{"prepare", 1, 2}, {"view", 1, 2}, {"commit", 2, 2}, {"remove", 0, 1}, {"stat", 1, 1},
 	{"list", 0, 0},    {"usage", 1, 1}, {"mounts", 1, 1}, {"unpack", 0, 1}, {"check", 0, 0},
 	{"diff", 1, 1},
 };
@@ -101,12 +105,13 @@ main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, ":r:d:i:h", long_options, NULL)) != -1) {
 		switch (c) {
 		case 'r': o.root = optarg; break;
-		case 'd': o.driver = optarg; break;
+		case 'd': o.driver = optarg; o.driver_given = true; break;
 		case 'i': o.image = optarg; break;
 		case OPT_TREE: o.tree = true; break;
 		case OPT_JSON: o.json = true; break;
 		case OPT_COMPRESSION: o.compression = optarg; break;
 		case OPT_VOLATILE: o.is_volatile = true; break;
+		case OPT_FORCE: o.force = true; break;
 		case 'h': fputs(usage_text, stdout); return CTRK_EXIT_OK;
 		case OPT_VERSION: ctrk_print_version(); return CTRK_EXIT_OK;
 		default: return ctrk_getopt_error(c, argv);
@@ -128,6 +133,8 @@ main(int argc, char **argv)
 		return ctrk_usage_error("--image is for prepare and view");
 	if (o.is_volatile && strcmp(verb, "prepare") && strcmp(verb, "view"))
 		return ctrk_usage_error("--volatile is for prepare and view");
+	if (o.force && strcmp(verb, "remove"))
+		return ctrk_usage_error("--force is for remove");
 	if ((o.tree || o.json) && strcmp(verb, "list"))
 		return ctrk_usage_error("--tree and --json are for list");
 	diff_compression_t comp;

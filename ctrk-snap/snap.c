@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -17,6 +18,7 @@
 #include "fsutil.h"
 #include "json.h"
 #include "lock.h"
+#include "mountinfo.h"
 #include "statedir.h"
 #include "store.h"
 
@@ -542,22 +544,114 @@ out:
 	return ret < 0 ? ctrk_error_wrap(err, "cannot commit '%s' as '%s'", key, name) : 0;
 }
 
-int
-snap_remove(snap_store_t *s, const char *key, ctrk_error_t *err)
+static int
+compare_index(const void *a, const void *b)
 {
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* The mounts that use snapshot KEY (entry E, driver view B): any mount of
+ * a directory in its own DIR, and the mounts of what the driver hands out
+ * for it (a view of overlay names only its parents' directories).  Taken
+ * under the locks ctrk-mount takes (lib/common/mountinfo.h), which stay in
+ * *LOCKS for the caller to drop once the snapshot is gone. */
+static int
+find_users(snap_store_t *s, const cJSON *e, const snap_info_buf_t *b, ctrk_dir_locks_t *locks,
+	   ctrk_mount_table_t *t, size_t **found, size_t *nfound, ctrk_error_t *err)
+{
+	cleanup_json cJSON *mounts = NULL;
+	const cJSON *m;
+	char *dirs[8] = {0};
+	size_t ndirs = 0;
+	ctrk_error_t ignored = {0};
+	dirs[ndirs++] = snap_fs_dir(b->dir);
+	/* The built-in drivers say what their mounts are in-process; an
+	 * external one keeps its files in DIR/fs (driver.h), and is not run
+	 * once more just to ask. */
+	if (snap_entry_kind(e) != SNAP_COMMITTED && !s->driver.program)
+		mounts = s->driver.ops->mounts(&s->driver, &b->info, &ignored);
+	cJSON_ArrayForEach(m, mounts) if (ndirs < 8) dirs[ndirs++] = ctrk_mount_object_dir(m);
+	int ret = ctrk_dir_locks_take(locks, dirs, ndirs, err);
+	for (size_t i = 0; i < ndirs; i++)
+		free(dirs[i]);
+	if (ret < 0 || ctrk_mount_table_read_all(t, err) < 0)
+		return -1;
+	ctrk_mounts_using(t, b->dir, found, nfound);
+	cJSON_ArrayForEach(m, mounts) ctrk_mounts_of(t, m, found, nfound);
+	if (*nfound > 1)
+		qsort(*found, *nfound, sizeof **found, compare_index); /* the kernel's order: oldest first */
+	return 0;
+}
+
+/* Refuse to remove snapshot KEY while it is mounted; with FORCE, detach
+ * this namespace's mounts of it instead (MNT_DETACH: a process that still
+ * uses one keeps what it has open, on files that are about to be
+ * deleted).  A mount in another mount namespace (a running container's
+ * copy) cannot be detached from here: it is refused also with FORCE.
+ * *DETACHED lists what was detached. */
+static int
+check_not_mounted(snap_store_t *s, const char *key, const cJSON *e, const snap_info_buf_t *b, bool force,
+		  char **detached, ctrk_dir_locks_t *locks, ctrk_error_t *err)
+{
+	ctrk_mount_table_t t = {0};
+	cleanup_free size_t *found = NULL;
+	size_t nfound = 0;
+	int ret = 0;
+	if (find_users(s, e, b, locks, &t, &found, &nfound, err) < 0)
+		goto out;
+	if (nfound == 0)
+		goto out;
+	cleanup_free char *where = ctrk_mount_targets(&t, found, nfound);
+	bool elsewhere = false;
+	for (size_t i = 0; i < nfound; i++)
+		elsewhere |= t.v[found[i]].ns_pid != 0;
+	if (elsewhere && force) {
+		ret = ctrk_error_set(err, 0, "snapshot '%s' is mounted on %s: stop what runs there first", key, where);
+		err->errnum = EBUSY;
+		goto out;
+	}
+	if (!force) {
+		ret = ctrk_error_set(err, 0, "snapshot '%s' is mounted on %s: unmount it first (or --force)", key, where);
+		err->errnum = EBUSY;
+		goto out;
+	}
+	/* The newest first; detaching one also detaches the mounts on it. */
+	for (size_t i = nfound; i-- > 0;) {
+		const char *target = t.v[found[i]].target;
+		if (umount2(target, MNT_DETACH | UMOUNT_NOFOLLOW) < 0 && errno != EINVAL && errno != ENOENT) {
+			ret = ctrk_error_errno(err, "cannot detach '%s'", target);
+			goto out;
+		}
+	}
+	*detached = steal_pointer(&where);
+out:
+	ctrk_mount_table_free(&t);
+	return ret;
+}
+
+int
+snap_remove(snap_store_t *s, const char *key, bool force, char **detached, ctrk_error_t *err)
+{
+	*detached = NULL;
 	if (snap_lock(s, true, err) < 0)
 		return -1;
 	snap_info_buf_t b = {0};
+	ctrk_dir_locks_t locks = {0};
 	cleanup_free char *trash = NULL;
 	cJSON *e = snap_need(s, key, err);
 	int ret = -1;
-	if (!e)
+	if (!e) {
+		err->errnum = ENOENT; /* for teardown: already removed */
 		goto out;
+	}
 	if (snap_has_children(s, key)) {
 		ctrk_error_set(err, 0, "snapshot '%s' has children: remove them first", key);
 		goto out;
 	}
 	if (snap_info_get(s, key, e, &b, err) < 0)
+		goto out;
+	if (check_not_mounted(s, key, e, &b, force, detached, &locks, err) < 0)
 		goto out;
 	if (s->driver.ops->remove && s->driver.ops->remove(&s->driver, &b.info, err) < 0)
 		goto out;
@@ -574,6 +668,9 @@ snap_remove(snap_store_t *s, const char *key, ctrk_error_t *err)
 	}
 	ret = 0;
 out:
+	/* Once the directory is renamed, a ctrk-mount that waited for the
+	 * lock finds it gone. */
+	ctrk_dir_locks_release(&locks);
 	snap_info_free(&b);
 	snap_unlock(s);
 	if (ret < 0)

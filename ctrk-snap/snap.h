@@ -80,7 +80,11 @@ int snap_create(snap_store_t *s, const char *key, const char *parent, snap_kind_
 /* The mounts of active or view KEY, and its `snapshot` field. */
 int snap_mounts(snap_store_t *s, const char *key, cJSON **mounts, cJSON **snapshot, ctrk_error_t *err);
 int snap_commit(snap_store_t *s, const char *name, const char *key, ctrk_error_t *err);
-int snap_remove(snap_store_t *s, const char *key, ctrk_error_t *err);
+/* Remove KEY (no children).  A mounted snapshot is refused (EBUSY, naming
+ * the mount points) unless FORCE, which detaches those mounts first and
+ * lists them in *DETACHED (the caller frees; NULL when none).  A missing
+ * KEY is an error with errnum ENOENT. */
+int snap_remove(snap_store_t *s, const char *key, bool force, char **detached, ctrk_error_t *err);
 /* {"key", "kind", "parent"?, "volatile"?, "id", "created", "driver", "root"} for KEY. */
 cJSON *snap_stat_json(const snap_store_t *s, const char *key, const cJSON *e);
 /* The descriptor's `snapshot` field: {"key", "kind", "parent"?, "volatile"?,

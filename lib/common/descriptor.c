@@ -28,6 +28,11 @@ ctrk_descriptor_read(int fd, bool optional, ctrk_error_t *err)
 	}
 	if (optional && strspn(buf, " \t\r\n") == len)
 		return ctrk_descriptor_new();
+	/* In a pipeline, empty input means a step before this one failed. */
+	if (strspn(buf, " \t\r\n") == len) {
+		ctrk_error_set(err, 0, "no descriptor on stdin (empty input)");
+		return NULL;
+	}
 	cleanup_json cJSON *d = ctrk_json_parse(buf, len, "descriptor", err);
 	if (!d)
 		return NULL;
