@@ -264,6 +264,17 @@ cache_set(applier_t *ap, int fd, const char *dir, size_t dlen)
 	ap->cache_len = dlen;
 }
 
+/* A directory a layer needs but does not list (its entries name only
+ * "a/b/file") is 0755, as tar and containerd make it, whatever the caller's
+ * umask: under umask 077 it would be 0700 and a non-root container user
+ * could not reach the files below it.  Listed directories get their mode
+ * from the layer later. */
+static void
+implicit_dir_mode(int dirfd, const char *name)
+{
+	(void)fchmodat(dirfd, name, 0755, 0);
+}
+
 /* Make the missing directories of D (NUL-terminated, modified in place and
  * restored), mode 0755 as tar does, and return D opened O_PATH.  The deepest
  * existing ancestor is found by resolving in the root, from the longest
@@ -313,6 +324,7 @@ make_dirs(applier_t *ap, char *d, ctrk_error_t *err)
 			close(fd);
 			return -1;
 		}
+		implicit_dir_mode(fd, cut);
 		created_add(ap, d, strlen(d));
 		int next = openat(fd, cut, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		close(fd);
@@ -360,6 +372,7 @@ resolve_dir(applier_t *ap, const char *dir, size_t dlen, bool create, ctrk_error
 	if (!strchr(rest, '/')) {
 		fd = openat(from, rest, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (fd < 0 && errno == ENOENT && create && mkdirat(from, rest, 0755) == 0) {
+			implicit_dir_mode(from, rest);
 			created_add(ap, d, dlen);
 			fd = openat(from, rest, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		}

@@ -536,6 +536,33 @@ test_bad_input(void)
 	free(trunc);
 }
 
+/* A layer that names only "a/b/file": a and a/b are made 0755, whatever the
+ * umask (077 would give 0700, and a non-root container user could not
+ * reach the file). */
+static void
+test_implicit_dirs(void)
+{
+	char diff_id[CTRK_DIGEST_LEN + 1];
+	apply_stats_t stats;
+	ctrk_error_t err = {0};
+	struct stat st;
+	char *cmd = ctrk_strdup_printf("mkdir -p '%s/src/a/b' && echo x > '%s/src/a/b/file' && "
+				       "tar -C '%s/src' -cf '%s/implicit.tar' a/b/file",
+				       sandbox, sandbox, sandbox, corpus);
+	int made = run(cmd);
+	free(cmd);
+	mode_t old = umask(077);
+	int rootfd = fresh_root();
+	ok(made == 0 && apply_file(rootfd, "implicit.tar", APPLY_WHITEOUTS_OVERLAY, diff_id, &stats, &err) == 0,
+	   "a layer with implicit parent directories applied under umask 077 (%s)", err.msg);
+	ok(stat_at(rootfd, "a", &st) == 0 && (st.st_mode & 07777) == 0755, "implicit 'a' is 0755 (%o)",
+	   st.st_mode & 07777);
+	ok(stat_at(rootfd, "a/b", &st) == 0 && (st.st_mode & 07777) == 0755, "implicit 'a/b' is 0755 (%o)",
+	   st.st_mode & 07777);
+	umask(old);
+	close(rootfd);
+}
+
 int
 main(void)
 {
@@ -565,6 +592,7 @@ main(void)
 		test_whiteouts();
 		test_replace();
 		test_bad_input();
+		test_implicit_dirs();
 	}
 	ok(count_fds() == fds, "no descriptor leaked (%d before, %d after)", fds, count_fds());
 
