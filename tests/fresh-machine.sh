@@ -10,9 +10,9 @@
 #     (the demo's container taken down as the demo says)
 #     make check
 #
-# The root runs in private mount, pid and cgroup namespaces: /proc, /sys,
-# /dev (+ a private /dev/shm), /run (tmpfs) and the cgroup tree are mounted
-# for it; /tmp is the root's own directory, as on a fresh Debian 12. Every
+# The root runs in private mount, pid and cgroup namespaces, as their / (by
+# pivot_root): /proc, /sys, /dev (+ a private /dev/shm), /run (tmpfs) and
+# the cgroup tree are mounted for it; /tmp is the root's own directory, as on a fresh Debian 12. Every
 # cgroup hierarchy of the host gets a subtree (ctrk-fresh.PID) that is the
 # root's whole cgroup tree, so what the root's containers leave is removed
 # with it. Nothing of the host's build or packages is used inside.
@@ -48,11 +48,11 @@ took() { LC_ALL=C awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; 
 # --- inside the namespaces --------------------------------------------------
 # Runs as pid 1 of the new pid namespace, in a private mount namespace and a
 # cgroup namespace rooted at the ctrk-fresh.PID subtrees. Mounts what a
-# booted machine has, then runs each phase in the chroot and records
-# "NAME SECONDS STATUS" in $run/phases.
+# booted machine has, makes the root the namespace's / and runs each phase
+# there, recording "NAME SECONDS STATUS" in /var/log/fresh-machine.phases.
 in_namespace() {
 	local root=$run/root t
-	# / is a mount point on a real machine, and runc makes it a slave.
+	# / is a mount point on a real machine (runc makes it a slave).
 	mount --bind "$root" "$root"
 	mount -t proc proc "$root/proc"
 	mount -t sysfs sysfs "$root/sys"
@@ -61,6 +61,15 @@ in_namespace() {
 	mount -t tmpfs -o nosuid,nodev,mode=1777 tmpfs "$root/dev/shm"
 	mount -t tmpfs -o nosuid,nodev,mode=0755 tmpfs "$root/run"
 	cp -L /etc/resolv.conf "$root/etc/resolv.conf"
+	# pivot_root, not chroot: a process that joins a container's mount
+	# namespace (runc exec) gets that namespace's / as its root. After a
+	# chroot that would be the host's /, not the root made here.
+	mkdir "$root/.host"
+	cd "$root"
+	pivot_root . .host
+	cd /
+	umount -l /.host
+	rmdir /.host
 
 	phase "apt-get install make" 'apt-get update -q && apt-get install -y -q make' || return 1
 	phase "make demo" 'cd /root/ctrk && make demo' || return 1
@@ -103,15 +112,14 @@ copy_cpuset() {
 	fi
 }
 
-# phase NAME SCRIPT: runs SCRIPT with bash in the chroot, as root, with the
+# phase NAME SCRIPT: runs SCRIPT with bash in the root, as root, with the
 # environment a root login has; times it.
 phase() {
 	local name=$1 script=$2 t rc=0
 	say "== $name"
 	t=$(now)
-	chroot "$run/root" /usr/bin/env -i HOME=/root TERM="${TERM:-dumb}" PATH="$path" \
-		/bin/bash -c "set -e; $script" || rc=$?
-	echo "$(printf %s "$name" | tr ' ' _) $(took "$t") $rc" >>"$run/phases"
+	/usr/bin/env -i HOME=/root TERM="${TERM:-dumb}" PATH="$path" /bin/bash -c "set -e; $script" || rc=$?
+	echo "$(printf %s "$name" | tr ' ' _) $(took "$t") $rc" >>/var/log/fresh-machine.phases
 	say "== $name: exit $rc after $(took "$t") s"
 	return "$rc"
 }
@@ -144,7 +152,7 @@ while [ $# -gt 0 ]; do
 	shift
 done
 
-[ "$(id -u)" -eq 0 ] || die "must be run as root (it runs debootstrap, mount and chroot)"
+[ "$(id -u)" -eq 0 ] || die "must be run as root (it runs debootstrap and mount)"
 [ -r /etc/debian_version ] || die "the host must be Debian (it runs apt-get and debootstrap)"
 
 # debian_mirror: the Debian mirror the host's apt uses for $suite.
@@ -223,7 +231,7 @@ report() {
 	while read -r name secs rc; do
 		printf 'fresh-machine: %-24s %7s  %s\n' "${name//_/ }" "$secs" "$([ "$rc" = 0 ] && echo ok || echo "failed (exit $rc)")" >&2
 		[ "$rc" = 0 ] || all=1
-	done <"$run/phases"
+	done < <(cat "$run/phases" "$root/var/log/fresh-machine.phases" 2>/dev/null)
 	return "$all"
 }
 
