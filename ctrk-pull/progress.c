@@ -243,14 +243,15 @@ pick_bars(const progress_t *p, int lines, int *show)
 }
 
 /* next_line: to the start of the frame's next line. Down a line that the
- * group already has with the cursor (ESC [ B, which never scrolls); a new
- * line with "\n". So the output takes one line per bar however many
+ * group already has with the cursor (ESC [ B, which never scrolls, and \r:
+ * whatever is printed after the last frame starts in the first column); a
+ * new line with "\n". So the output takes one line per bar however many
  * frames are drawn, and the scrollback keeps none of them. */
 static void
 next_line(progress_t *p, int row)
 {
 	if (row + 1 <= p->made) {
-		frame_add(p, "\033[B");
+		frame_add(p, "\r\033[B");
 	} else {
 		frame_add(p, "\n");
 		p->made = row + 1;

@@ -11,20 +11,27 @@ load helpers
 # Bytes per second the proxy sends blobs at: the busybox layer takes ~2 s.
 THROTTLE=400000
 
-setup() {
-	ctrk_setup
-	T=$BATS_TEST_TMPDIR
-	local d=$T/proxy i
+# proxy_start NAME ARGS...: fault-proxy.py in front of the shared registry;
+# prints its address.
+proxy_start() {
+	local d=$T/proxy-$1 i
+	shift
 	mkdir -p "$d"
 	"$PYTHON" "$CTRK_TESTS_DIR/fixtures/fault-proxy.py" --upstream "$REGISTRY_SHARED_ADDR" \
-		--log "$d/log" --port-file "$d/port" --throttle "$THROTTLE" >"$d/out" 2>&1 3>&- &
+		--log "$d/log" --port-file "$d/port" "$@" >"$d/out" 2>&1 3>&- &
 	track_pid $!
 	for ((i = 0; i < 100; i++)); do
 		[[ -s $d/port ]] && break
 		sleep 0.1
 	done
 	[[ -s $d/port ]] || { cat "$d/out" >&2; return 1; }
-	P=127.0.0.1:$(cat "$d/port")
+	echo "127.0.0.1:$(cat "$d/port")"
+}
+
+setup() {
+	ctrk_setup
+	T=$BATS_TEST_TMPDIR
+	P=$(proxy_start slow --throttle "$THROTTLE")
 }
 
 teardown() {
@@ -42,13 +49,18 @@ pull_on_tty() {
 	"$PYTHON" "$CTRK_TESTS_DIR/fixtures/pty-run.py" --size "$size" -- \
 		sh -c 'out=$1; shift; exec ctrk-pull "$@" >"$out"' sh "$T/desc.json" "$@" "$P/test/$tag" >"$T/tty" ||
 		fail "ctrk-pull failed on a terminal: $(cat -v "$T/tty")"
-	RENDER=$("$PYTHON" "$CTRK_TESTS_DIR/fixtures/term-render.py" --cols "${size#*x}" "$T/tty")
+	render_tty "${size#*x}"
+	# The pull itself worked.
+	assert_equal "$(jq -r .image.digest "$T/desc.json")" "$(fixture_digest "$tag")"
+}
+
+# render_tty COLS: $T/tty played back on a terminal COLS wide, into $RENDER.
+render_tty() {
+	RENDER=$("$PYTHON" "$CTRK_TESTS_DIR/fixtures/term-render.py" --cols "$1" "$T/tty")
 	# Shown by bats only when the test fails.
 	echo "terminal output: $(cat -v "$T/tty" | tail -c 3000)"
 	echo "as shown: $(jq -r '.lines[]' <<<"$RENDER")"
 	echo "render: $(jq -c 'del(.lines)' <<<"$RENDER")"
-	# The pull itself worked.
-	assert_equal "$(jq -r .image.digest "$T/desc.json")" "$(fixture_digest "$tag")"
 }
 
 render() { jq -r "$@" <<<"$RENDER"; }
@@ -117,4 +129,19 @@ assert_drawn_in_place() {
 	assert_equal "$(wc -c <"$T/tty")" 0
 	ctrk-pull "$P/test/single" >"$T/desc2.json" 2>"$T/err" </dev/null
 	assert_equal "$(wc -c <"$T/err")" 0
+}
+
+@test "a pull that fails on a terminal: the error on its own line after the last frame, no summary" {
+	local bad
+	bad=$(proxy_start bad --fail-blob 100:500)
+	run -1 "$PYTHON" "$CTRK_TESTS_DIR/fixtures/pty-run.py" --size 24x60 -- \
+		ctrk-pull -q --retries 0 "$bad/test/single"
+	assert_output --partial "ctrk-pull: error: "
+	"$PYTHON" "$CTRK_TESTS_DIR/fixtures/pty-run.py" --size 24x60 -- \
+		sh -c 'exec ctrk-pull --retries 0 "$1" >/dev/null' sh "$bad/test/single" >"$T/tty" && fail "the pull did not fail"
+	render_tty 60
+	# The error (which may wrap: it is long) starts a line of its own.
+	assert_regex "$(render '.lines[0]')" '^config [0-9a-f]{12} '
+	assert_regex "$(render '.lines[1]')" '^ctrk-pull: error: '
+	run -1 grep -c '^pulled' <(render '.lines[]')
 }
