@@ -175,6 +175,7 @@ debian_mirror() {
 	echo http://deb.debian.org/debian
 }
 
+started=$(now)
 arch=$(dpkg --print-architecture)
 mirror=${CTRK_FRESH_MIRROR:-$(debian_mirror)}
 cache_file=$cache/$suite-$arch-minbase.tar.zst
@@ -232,6 +233,7 @@ report() {
 		printf 'fresh-machine: %-24s %7s  %s\n' "${name//_/ }" "$secs" "$([ "$rc" = 0 ] && echo ok || echo "failed (exit $rc)")" >&2
 		[ "$rc" = 0 ] || all=1
 	done < <(cat "$run/phases" "$root/var/log/fresh-machine.phases" 2>/dev/null)
+	printf 'fresh-machine: %-24s %7s\n' total "$(took "$started")" >&2
 	return "$all"
 }
 
