@@ -51,7 +51,7 @@ took() { LC_ALL=C awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; 
 # booted machine has, makes the root the namespace's / and runs each phase
 # there, recording "NAME SECONDS STATUS" in /var/log/fresh-machine.phases.
 in_namespace() {
-	local root=$run/root t
+	local root=$run/root
 	# / is a mount point on a real machine (runc makes it a slave).
 	mount --bind "$root" "$root"
 	mount -t proc proc "$root/proc"
@@ -303,6 +303,17 @@ done <"$run/cgroups"
 		"$self" --in-namespace "$run" "$demo_only"
 ) &
 ns_pid=$!
+# unshare itself waits in the subtrees' top cgroups, and under cgroup v2 a
+# cgroup with a process cannot give its children controllers. Once pid 1
+# of the namespace is in "init" (the namespace's root is fixed by then),
+# unshare goes to the top of each hierarchy.
+while read -r d _ _; do
+	for i in $(seq 300); do
+		grep -q . "$d/$cg_name/init/cgroup.procs" 2>/dev/null || ! kill -0 "$ns_pid" 2>/dev/null && break
+		sleep 0.1
+	done
+	echo "$ns_pid" >"$d/cgroup.procs" 2>/dev/null || true
+done <"$run/cgroups"
 rc=0
 wait "$ns_pid" || rc=$?
 ns_pid=
