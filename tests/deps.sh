@@ -22,10 +22,11 @@ libssl-dev libcap-ng-dev libmbedtls-dev libzstd-dev zlib1g-dev libbz2-dev liblzm
 # What the demo and the tests run: bats, a registry, skopeo and umoci to make
 # and read images, busybox for the test images, the runtimes, htpasswd and
 # openssl for the auth and TLS registries, python3 for the fixtures, jq,
-# curl, ip (netns), fuser (psmisc), zstd (zstd layers), strace, valgrind.
+# curl, ip (netns), fuser (psmisc), pgrep and ps (procps), zstd (zstd
+# layers), strace, valgrind.
 TEST_PKGS="bats bats-support bats-assert skopeo umoci docker-registry busybox-static
-apache2-utils openssl ca-certificates jq python3 curl iproute2 psmisc zstd runc crun
-valgrind strace"
+apache2-utils openssl ca-certificates jq python3 curl iproute2 psmisc procps zstd runc
+crun valgrind strace"
 
 # missing PKGS...: prints those of PKGS that are not installed.
 missing() {
