@@ -145,3 +145,15 @@ assert_drawn_in_place() {
 	assert_regex "$(render '.lines[1]')" '^ctrk-pull: error: '
 	run -1 grep -c '^pulled' <(render '.lines[]')
 }
+
+@test "a terminal widened during the pull gets wider lines from the next frame on" {
+	# shellcheck disable=SC2016
+	"$PYTHON" "$CTRK_TESTS_DIR/fixtures/pty-run.py" --size 24x40 --resize-after 1 24x160 -- \
+		sh -c 'exec ctrk-pull "$1" >/dev/null' sh "$P/test/single" >"$T/tty" || fail "ctrk-pull failed"
+	render_tty 160
+	assert_equal "$(render .wraps)" 0
+	# Narrow frames first (no bar, a percentage), then frames with a bar.
+	run -0 grep -aEc 'layer [0-9a-f]{7} +[ 0-9]+% ' "$T/tty"
+	run -0 grep -aEc 'layer [0-9a-f]{12} +\[[ =>]+\] ' "$T/tty"
+	assert_regex "$(render '.lines[-1]')" "^pulled $P/test/single:latest: 2 blobs, "
+}
