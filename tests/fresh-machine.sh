@@ -80,6 +80,7 @@ in_namespace() {
 	fi
 	# The demo's container is still running (the tests touched nothing
 	# they did not make) and goes with what the demo says to run.
+	# shellcheck disable=SC2016 # expanded in the root
 	phase "demo teardown" 'cd /root/ctrk && export CTRK_ROOT=/tmp/ctrk-demo/root CTRK_RUN=/tmp/ctrk-demo/run &&
 		test "$(build/bin/ctrk-run state web | jq -r .status)" = running &&
 		build/bin/ctrk-run delete --force web &&
@@ -192,6 +193,7 @@ ns_pid=
 cg_name=ctrk-fresh.$$
 cg_dirs=()
 
+# shellcheck disable=SC2317 # run by the trap
 cleanup() {
 	local rc=$? d i
 	trap - EXIT INT TERM
@@ -282,6 +284,7 @@ fi
 t=$(now)
 mkdir -p "$root/root/ctrk"
 if git -C "$src" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+	# shellcheck disable=SC2016 # the inner sh expands it
 	git -C "$src" ls-files -z -c -o --exclude-standard |
 		(cd "$src" && xargs -0 sh -c 'for f; do [ -e "$f" ] || [ -L "$f" ] && printf "%s\0" "$f"; done' sh) |
 		tar -C "$src" --null -T - -cf - | tar -C "$root/root/ctrk" -xf -

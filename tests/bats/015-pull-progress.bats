@@ -137,6 +137,7 @@ assert_drawn_in_place() {
 	run -1 "$PYTHON" "$CTRK_TESTS_DIR/fixtures/pty-run.py" --size 24x60 -- \
 		ctrk-pull -q --retries 0 "$bad/test/single"
 	assert_output --partial "ctrk-pull: error: "
+	# shellcheck disable=SC2016
 	"$PYTHON" "$CTRK_TESTS_DIR/fixtures/pty-run.py" --size 24x60 -- \
 		sh -c 'exec ctrk-pull --retries 0 "$1" >/dev/null' sh "$bad/test/single" >"$T/tty" && fail "the pull did not fail"
 	render_tty 60
