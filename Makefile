@@ -10,12 +10,15 @@ BUILD     ?= build
 CC        ?= cc
 CFLAGS    ?= -O2 -g
 PKGS      := libcurl libcjson libarchive libcrypto libcap-ng
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# pkg-config is asked when a recipe first needs the flags, and only once:
+# not when the Makefile is read, which may be before `make deps` (a
+# prerequisite of demo and check) has installed the packages.
+PKG_CFLAGS = $(eval PKG_CFLAGS := $$(shell pkg-config --cflags $(PKGS)))$(PKG_CFLAGS)
+PKG_LIBS   = $(eval PKG_LIBS := $$(shell pkg-config --libs $(PKGS)))$(PKG_LIBS)
 
-CTRK_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter \
+CTRK_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter \
 	-I. -Ilib/common -DCTRK_VERSION='"$(VERSION)"' $(PKG_CFLAGS)
-CTRK_LIBS   := -Wl,--as-needed $(PKG_LIBS) -lmbedcrypto -lpthread
+CTRK_LIBS   = -Wl,--as-needed $(PKG_LIBS) -lmbedcrypto -lpthread
 
 TOOLS     := $(patsubst %/main.c,%,$(wildcard ctrk-*/main.c))
 LIB_SRC   := $(wildcard lib/common/*.c)
@@ -27,11 +30,16 @@ UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 MAN_SRC   := $(wildcard man/*.scd)
 MAN_PAGES := $(MAN_SRC:man/%.scd=$(BUILD)/man/%)
 
-.PHONY: all check check-asan check-unit check-bats valgrind deps install uninstall clean format demo bench man
+.PHONY: all check check-asan check-unit check-bats valgrind deps build-deps install uninstall clean format demo bench man
 
 all: $(BINS) $(UNIT_BINS) man
 
-$(BUILD)/%.o: %.c $(wildcard lib/common/*.h) $(wildcard ctrk-*/*.h) Makefile
+# Before anything is compiled: are the -dev packages there? Without them the
+# build stops here with one line naming them, not with a compiler error.
+build-deps:
+	@sh tests/deps.sh --check-build
+
+$(BUILD)/%.o: %.c $(wildcard lib/common/*.h) $(wildcard ctrk-*/*.h) Makefile | build-deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CTRK_CFLAGS) $(CFLAGS) -MMD -c -o $@ $<
 
@@ -77,16 +85,18 @@ $(BUILD)/man/%: man/%.scd
 	@mkdir -p $(dir $@)
 	@if command -v scdoc >/dev/null; then scdoc < $< > $@; else echo "scdoc missing: skipping $@"; fi
 
-# Installs only the Debian packages that are missing.
+# Installs only the Debian packages that are missing. demo, check and
+# check-asan run it first, then build with a new make, which reads this
+# Makefile with the packages in place.
 deps:
 	@sh tests/deps.sh
 
 check: deps
-	$(MAKE) all
+	@$(MAKE) --no-print-directory all
 	@CTRK_BUILD=$(abspath $(BUILD)) sh tests/run.sh
 
 check-asan: deps
-	$(MAKE) all BUILD=build-asan \
+	@$(MAKE) --no-print-directory all BUILD=build-asan \
 		CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 		LDFLAGS="-fsanitize=address,undefined"
 	@CTRK_BUILD=$(abspath build-asan) \
@@ -101,7 +111,8 @@ check-unit: all
 valgrind: all
 	@CTRK_BUILD=$(abspath $(BUILD)) CTRK_ONLY=unit CTRK_VALGRIND=1 sh tests/run.sh
 
-demo: deps all
+demo: deps
+	@$(MAKE) --no-print-directory all
 	@CTRK_BUILD=$(abspath $(BUILD)) bash tests/demo.sh
 
 bench: all

@@ -134,16 +134,16 @@ worker(void *arg)
 		ctrk_ingest_t in;
 		int rc = ctrk_ingest_open(&in, t->store, job->blob->digest, job->blob->size, &err);
 		if (rc == 1) {
-			progress_bar_skip(t->progress, job->bar, "exists");
+			progress_bar_exists(t->progress, job->bar);
 			continue;
 		}
 		struct progress_ctx pc = {t, job->bar};
 		if (rc == 0)
-			progress_bar_set(t->progress, job->bar, in.offset);
+			progress_bar_start(t->progress, job->bar, in.offset);
 		if (rc < 0 || t->src->ops->fetch_blob(t->src, w, &in, on_progress, &pc, &err) < 0)
 			transfer_fail(t, &err);
 		else
-			progress_bar_skip(t->progress, job->bar, "done");
+			progress_bar_done(t->progress, job->bar);
 	}
 	if (t->src->ops->worker_free)
 		t->src->ops->worker_free(w);
@@ -152,7 +152,7 @@ worker(void *arg)
 
 static int
 transfer_blobs(source_t *src, const ctrk_store_t *store, const ctrk_blob_t *const *blobs, int nblobs,
-	       const pull_opts_t *opts, ctrk_error_t *err)
+	       const pull_opts_t *opts, progress_t *progress, ctrk_error_t *err)
 {
 	int n = 0;
 	cleanup_free struct job *jobs = ctrk_xcalloc((size_t)nblobs, sizeof *jobs);
@@ -166,9 +166,9 @@ transfer_blobs(source_t *src, const ctrk_store_t *store, const ctrk_blob_t *cons
 		}
 	}
 
-	struct transfer t = {.src = src, .store = store, .jobs = jobs, .njobs = n};
+	struct transfer t = {.src = src, .store = store, .jobs = jobs, .njobs = n, .progress = progress};
 	pthread_mutex_init(&t.lock, NULL);
-	t.progress = progress_start(!opts->quiet && isatty(STDERR_FILENO), n);
+	progress_begin(progress, n);
 	for (int i = 0; i < n; i++) {
 		char label[32];
 		snprintf(label, sizeof label, "%s %.12s", ctrk_is_layer_type(jobs[i].blob->media_type) ? "layer" : "config",
@@ -186,7 +186,7 @@ transfer_blobs(source_t *src, const ctrk_store_t *store, const ctrk_blob_t *cons
 		worker(&t);
 	for (int i = 0; i < started; i++)
 		pthread_join(threads[i], NULL);
-	progress_stop(t.progress);
+	progress_end(progress);
 	pthread_mutex_destroy(&t.lock);
 
 	if (atomic_load(&t.failed)) {
@@ -271,6 +271,7 @@ pull_image(const char *spec, const pull_opts_t *opts, ctrk_error_t *err)
 	ctrk_platform_t platform = {0};
 	cJSON *image = NULL, *d = NULL;
 	const ctrk_blob_t **layers = NULL;
+	progress_t *progress = progress_new(!opts->quiet && isatty(STDERR_FILENO));
 	int ret = -1;
 
 	if (source_open(spec, opts, &store, &src, err) < 0)
@@ -279,22 +280,24 @@ pull_image(const char *spec, const pull_opts_t *opts, ctrk_error_t *err)
 		goto out;
 	/* The config first: it says whether the layers are worth fetching. */
 	const ctrk_blob_t *config = &r.manifest.config;
-	if (transfer_blobs(src, &store, &config, 1, opts, err) < 0 ||
+	if (transfer_blobs(src, &store, &config, 1, opts, progress, err) < 0 ||
 	    check_platform(&r, &store, opts, &platform, err) < 0)
 		goto out;
 	layers = ctrk_xcalloc(r.manifest.nlayers + 1, sizeof *layers);
 	for (size_t i = 0; i < r.manifest.nlayers; i++)
 		layers[i] = &r.manifest.layers[i];
-	if (transfer_blobs(src, &store, layers, (int)r.manifest.nlayers, opts, err) < 0 ||
+	if (transfer_blobs(src, &store, layers, (int)r.manifest.nlayers, opts, progress, err) < 0 ||
 	    commit_blobs(&store, &r.manifest, err) < 0 || record(src, &r, &platform, &store, err) < 0)
 		goto out;
 	image = ctrk_image_from_store(&store, src->ref_name, err);
 	if (!image)
 		goto out;
+	progress_summary(progress, src->ref_name);
 	d = ctrk_descriptor_new();
 	cJSON_AddItemToObject(d, "image", image);
 	ret = ctrk_descriptor_write(STDOUT_FILENO, d, err);
 out:
+	progress_free(progress);
 	free(layers);
 	cJSON_Delete(d);
 	if (ret < 0)
