@@ -26,7 +26,7 @@ static const char usage_text[] =
 	"      --plain-http          talk HTTP, not HTTPS (loopback registries need not)\n"
 	"  -j, --jobs N              blobs to transfer at once (default 4)\n"
 	"      --retries N           retries after connection errors, 5xx and 429 (default 3)\n"
-	"  -q, --quiet               no progress bars\n"
+	"  -q, --quiet               no progress bars and no summary line\n"
 	"  -h, --help                show this help\n"
 	"      --version             show the version\n"
 	"\n"
