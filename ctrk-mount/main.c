@@ -9,6 +9,7 @@
 #include "descriptor.h"
 #include "json.h"
 #include "mount.h"
+#include "verb.h"
 
 static const char usage_text[] =
 	"Usage: ctrk-mount [--target DIR] < DESCRIPTOR\n"
@@ -119,6 +120,8 @@ main(int argc, char **argv)
 		return ctrk_usage_error("--target is for mounting: give the mount point to --unmount");
 	if (lazy && !unmount)
 		return ctrk_usage_error("--lazy goes with --unmount");
+	if (ctrk_require_root() != 0)
+		return CTRK_EXIT_FAILURE;
 
 	ret = unmount ? cmd_unmount(unmount_target, lazy, &err) : cmd_mount(target, &err);
 	return ret < 0 ? ctrk_fail(&err) : CTRK_EXIT_OK;
