@@ -93,8 +93,8 @@ pull_single() {
 	snap -0 prepare keep
 	local keep_id
 	keep_id=$(jq -r .snapshots.keep.id "$META")
-	# Every pwrite of layer data takes 0.3 s: the unpack crawls.
-	SNAP_IN=$T/single.json stalled unpack pwrite64:delay_exit=300000 unpack
+	# Every write of layer data takes 0.3 s: the unpack crawls.
+	SNAP_IN=$T/single.json stalled unpack pwrite64,pwritev,write:delay_exit=300000 unpack
 	wait_until "the unpack's directory" has_unnamed_dir
 	local id
 	id=$(unnamed_dirs)
