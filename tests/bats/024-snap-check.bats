@@ -14,7 +14,14 @@ setup() {
 	META=$SDIR/metadata.json
 }
 
+# A stalled command is killed first, also when the test failed midway: a
+# process stopped in strace's delay does not die of SIGTERM.
 teardown() {
+	local pid
+	for pid in ${SNAP_PID:-} ${STRACE_PID:-}; do
+		kill -KILL "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+	done
 	unmount_test_mounts
 	ctrk_teardown
 }
