@@ -9,6 +9,7 @@
 #include "descriptor.h"
 #include "json.h"
 #include "mount.h"
+#include "verb.h"
 
 static const char usage_text[] =
 	"Usage: ctrk-mount [--target DIR] [--force] < DESCRIPTOR\n"
@@ -145,6 +146,8 @@ main(int argc, char **argv)
 		return ctrk_usage_error("--force is for mounting (--lazy detaches a busy mount)");
 	if (unmount && !unmount_target && isatty(STDIN_FILENO))
 		return ctrk_usage_error("--unmount without TARGET reads a descriptor on stdin");
+	if (ctrk_require_root() != 0)
+		return CTRK_EXIT_FAILURE;
 
 	if (!unmount)
 		ret = cmd_mount(target, force, &err);

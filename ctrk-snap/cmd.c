@@ -343,20 +343,67 @@ cmd_usage(const snap_opts_t *o, const char *key)
 	return CTRK_EXIT_OK;
 }
 
+/* One finding of check as a line: what it is, and what --fix did. */
+static void
+print_finding(const cJSON *f)
+{
+	const char *problem = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(f, "problem"));
+	const char *key = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(f, "snapshot"));
+	const char *path = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(f, "path"));
+	const char *detail = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(f, "detail"));
+	const char *state = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(f, "state"));
+	const char *error = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(f, "error"));
+	if (strcmp(state, "removed") == 0)
+		printf("removed %s '%s' (it %s)\n", problem, path, detail);
+	else if (strcmp(state, "in use") == 0)
+		printf("in use: '%s' is held by a running process; left alone\n", path);
+	else if (key)
+		printf("%s: snapshot '%s' %s%s\n", problem, key, detail,
+		       strcmp(state, "kept") == 0 ? "; --fix does not change metadata" : "");
+	else if (strcmp(state, "failed") == 0)
+		printf("%s: '%s' %s; cannot remove it: %s\n", problem, path, detail, error ? error : "");
+	else
+		printf("%s: '%s' %s%s\n", problem, path, detail, strcmp(state, "kept") == 0 ? "; left alone" : "");
+}
+
 int
 cmd_check(const snap_opts_t *o)
 {
 	ctrk_error_t err = {0};
 	snap_store_t s;
+	cleanup_json cJSON *findings = NULL;
 	if (open_store(o, &s, &err) < 0)
 		return ctrk_fail(&err);
-	fflush(stdout);
-	int n = snap_check(&s, STDOUT_FILENO, &err);
+	int rc = snap_check(&s, o->fix, &findings, &err);
 	snap_store_close(&s);
-	if (n < 0)
+	if (rc < 0)
 		return ctrk_fail(&err);
-	if (n > 0) {
-		ctrk_report_msg("found %d problem%s in '%s'", n, n == 1 ? "" : "s", o->driver);
+	int problems = 0, removed = 0, in_use = 0;
+	const cJSON *f;
+	cJSON_ArrayForEach(f, findings)
+	{
+		const char *state = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(f, "state"));
+		if (strcmp(state, "removed") == 0)
+			removed++;
+		else if (strcmp(state, "in use") == 0)
+			in_use++;
+		else
+			problems++;
+		if (!o->json)
+			print_finding(f);
+	}
+	if (o->json ? write_json(findings, &err) < 0 : fflush(stdout) != 0) {
+		if (!o->json)
+			ctrk_error_errno(&err, "cannot write to stdout");
+		return ctrk_fail(&err);
+	}
+	if (removed)
+		ctrk_note("removed %d leftover%s in '%s'", removed, removed == 1 ? "" : "s", o->driver);
+	if (in_use)
+		ctrk_note("%d in use by running processes, left alone", in_use);
+	if (problems) {
+		ctrk_report_msg("%s %d problem%s in '%s'", o->fix ? "could not fix" : "found", problems,
+				problems == 1 ? "" : "s", o->driver);
 		return CTRK_EXIT_FAILURE;
 	}
 	return CTRK_EXIT_OK;

@@ -11,7 +11,8 @@ typedef struct snap_opts {
 	const char *driver; /* --driver, else $CTRK_SNAP_DRIVER, else overlay */
 	const char *image;  /* --image REF */
 	const char *compression; /* diff --compression gzip|zstd|none */
-	bool tree, json;    /* list --tree, --json */
+	bool tree, json;    /* list --tree, --json; check --json */
+	bool fix;           /* check --fix */
 	bool is_volatile;   /* prepare, view --volatile */
 	bool driver_given;  /* --driver was given (it overrides the descriptor's) */
 	bool force;         /* remove --force: detach the mounts that use it */

@@ -40,8 +40,12 @@ struct driver_ops {
 	 * directory (so layers can be applied in parallel); DELETE applies a
 	 * layer onto a prepared copy of its parent. */
 	apply_whiteouts_t apply;
-	/* Once, before the driver's first snapshot: can it work here? */
-	int (*probe)(const driver_t *d, const char *dir, ctrk_error_t *err);
+	/* Once, before the driver's first snapshot: can it work in DIR (the
+	 * driver's snapshot directory)?  SCRATCH is an empty directory in DIR
+	 * to try things in; ctrk-snap deletes it afterwards.  Nothing the
+	 * probe does may outlive it, also when it is killed (a mount belongs
+	 * in a mount namespace that dies with the probe). */
+	int (*probe)(const driver_t *d, const char *dir, const char *scratch, ctrk_error_t *err);
 	int (*prepare)(const driver_t *d, const snap_info_t *s, ctrk_error_t *err);
 	/* The rootfs mounts (a JSON array) for an active snapshot or a view. */
 	cJSON *(*mounts)(const driver_t *d, const snap_info_t *s, ctrk_error_t *err);

@@ -4,11 +4,15 @@
  * writes them (see apply.h).
  * https://docs.kernel.org/filesystems/overlayfs.html */
 #include <errno.h>
+#include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -16,6 +20,7 @@
 #include "driver.h"
 #include "extract.h"
 #include "fsutil.h"
+#include "process.h"
 
 #ifndef OVERLAYFS_SUPER_MAGIC
 #define OVERLAYFS_SUPER_MAGIC 0x794c7630
@@ -39,30 +44,71 @@ overlay_param_on(const char *name)
 	return v == 'Y';
 }
 
-/* Mount a two-layer overlay in a scratch directory once, before the first
- * snapshot: the kernel may lack overlay, or the file system under DIR may
- * not take an upper directory (overlayfs itself, or one without the
- * trusted.* xattrs overlay needs). */
+/* The probe's mount, in a child in a mount namespace of its own: the mount
+ * lives and dies with that namespace, so no kill of ours or the child's at
+ * any moment can leave it behind on the host.  Exit status 0, or the errno
+ * of the mount (PROBE_NO_NAMESPACE: no private namespace could be made). */
+enum { PROBE_NO_NAMESPACE = 255 };
+
 static int
-overlay_probe(const driver_t *d, const char *dir, ctrk_error_t *err)
+probe_mount(const char *target, const char *opts, pid_t parent)
 {
-	cleanup_free char *base = ctrk_strdup_printf("%s/probe-%d", dir, (int)getpid());
+	/* The namespace dies with the child; the child must die with us. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+		return PROBE_NO_NAMESPACE;
+	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return PROBE_NO_NAMESPACE;
+	return mount("overlay", target, "overlay", 0, opts) == 0 ? 0 : errno;
+}
+
+static int
+probe_in_child(const char *target, const char *opts, ctrk_error_t *err)
+{
+	pid_t parent = getpid(), pid = fork();
+	if (pid < 0)
+		return ctrk_error_errno(err, "cannot start the overlay probe");
+	if (pid == 0)
+		_exit(probe_mount(target, opts, parent));
+	int status;
+	if (ctrk_wait(pid, &status, err) < 0)
+		return -1;
+	if (WIFSIGNALED(status))
+		return ctrk_error_set(err, 0, "the overlay probe was killed by signal %d", WTERMSIG(status));
+	if (WEXITSTATUS(status) == PROBE_NO_NAMESPACE)
+		return ctrk_error_set(err, 0, "cannot make a private mount namespace for the overlay probe");
+	errno = WEXITSTATUS(status);
+	return errno ? -1 : 0;
+}
+
+/* Mount a two-layer overlay in SCRATCH once, before the first snapshot: the
+ * kernel may lack overlay, or the file system under DIR may not take an
+ * upper directory (overlayfs itself, or one without the trusted.* xattrs
+ * overlay needs). */
+static int
+overlay_probe(const driver_t *d, const char *dir, const char *scratch, ctrk_error_t *err)
+{
 	static const char *const subs[] = {"l1", "l2", "u", "w", "m"};
 	char *p[5] = {0};
 	cleanup_free char *opts = NULL;
-	int ret = -1, saved = 0;
+	int ret = -1;
 	for (int i = 0; i < 5; i++) {
-		p[i] = ctrk_strdup_printf("%s/%s", base, subs[i]);
-		if (ctrk_mkdir_p(p[i], 0700, err) < 0)
+		p[i] = ctrk_strdup_printf("%s/%s", scratch, subs[i]);
+		if (mkdir(p[i], 0700) < 0) {
+			ctrk_error_errno(err, "cannot create '%s'", p[i]);
 			goto out;
+		}
 	}
 	opts = ctrk_strdup_printf("lowerdir=%s:%s,upperdir=%s,workdir=%s", p[0], p[1], p[2], p[3]);
-	if (mount("overlay", p[4], "overlay", 0, opts) == 0) {
-		umount2(p[4], MNT_DETACH);
+	ctrk_error_t why_not = {0};
+	if (probe_in_child(p[4], opts, &why_not) == 0) {
 		ret = 0;
 		goto out;
 	}
-	saved = errno;
+	if (why_not.msg[0]) {
+		*err = why_not;
+		goto out;
+	}
+	int saved = errno;
 	struct statfs sf;
 	const char *why = "";
 	if (statfs(dir, &sf) == 0 && (unsigned long)sf.f_type == OVERLAYFS_SUPER_MAGIC)
@@ -71,7 +117,6 @@ overlay_probe(const driver_t *d, const char *dir, ctrk_error_t *err)
 		why = " (it is on tmpfs)";
 	ctrk_error_set(err, saved, "overlay does not work on '%s'%s; use --driver native", dir, why);
 out:
-	ctrk_remove_tree(base, &(ctrk_error_t){0});
 	for (int i = 0; i < 5; i++)
 		free(p[i]);
 	return ret;

@@ -1,13 +1,14 @@
 /* The snapshot store: metadata, locking, and the verbs that change it. */
 #include "snap.h"
 
-#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -35,6 +36,41 @@ snap_kind_name(snap_kind_t k)
 /* ---- opening, locking, metadata ----------------------------------------- */
 
 int
+snap_dir_hold(const char *dir, ctrk_error_t *err)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return ctrk_error_errno(err, "cannot open '%s'", dir);
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		ctrk_error_errno(err, "cannot lock '%s'", dir);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* The driver's probe, in a scratch directory made under the store's lock
+ * and held (snap_dir_hold) before the lock is dropped: `check --fix`, which
+ * takes that lock exclusively, sees the directory only once it is held, and
+ * removes it only when the probe that made it was killed. */
+static int
+probe(snap_store_t *s, ctrk_error_t *err)
+{
+	cleanup_free char *lock = ctrk_strdup_printf("%s/lock", s->dir);
+	cleanup_free char *scratch = ctrk_strdup_printf("%s/probe-XXXXXX", s->dir);
+	cleanup_close int store_lock = ctrk_lock_file(lock, false, err);
+	if (store_lock < 0)
+		return -1;
+	if (!mkdtemp(scratch))
+		return ctrk_error_errno(err, "cannot create a directory in '%s' for the probe", s->dir);
+	cleanup_close int held = snap_dir_hold(scratch, err);
+	close(steal_fd(&store_lock));
+	int rc = held < 0 ? -1 : s->driver.ops->probe(&s->driver, s->dir, scratch, err);
+	ctrk_remove_tree(scratch, &(ctrk_error_t){0});
+	return rc;
+}
+
+int
 snap_store_open(snap_store_t *s, const char *root, const char *driver, ctrk_error_t *err)
 {
 	memset(s, 0, sizeof *s);
@@ -59,7 +95,7 @@ snap_store_open(snap_store_t *s, const char *root, const char *driver, ctrk_erro
 	/* Probe once, before the first snapshot: a driver that cannot work
 	 * here should say so before anything is created. */
 	if (!ctrk_path_exists(meta) && !ctrk_path_exists(volatile_meta) && s->driver.ops->probe &&
-	    s->driver.ops->probe(&s->driver, s->dir, err) < 0)
+	    probe(s, err) < 0)
 		goto fail;
 	return 0;
 fail:
@@ -639,6 +675,7 @@ snap_remove(snap_store_t *s, const char *key, bool force, char **detached, ctrk_
 	snap_info_buf_t b = {0};
 	ctrk_dir_locks_t locks = {0};
 	cleanup_free char *trash = NULL;
+	cleanup_close int held = -1;
 	cJSON *e = snap_need(s, key, err);
 	int ret = -1;
 	if (!e) {
@@ -661,6 +698,8 @@ snap_remove(snap_store_t *s, const char *key, bool force, char **detached, ctrk_
 	cJSON_DeleteItemFromObjectCaseSensitive(snapshots(s), key);
 	if (snap_save(s, err) < 0)
 		goto out;
+	/* Held until its files are gone, so that `check --fix` leaves them. */
+	held = snap_dir_hold(b.dir, &(ctrk_error_t){0});
 	trash = ctrk_strdup_printf("%s/trash-%lld", s->dir, b.info.id);
 	if (rename(b.dir, trash) < 0 && errno != ENOENT) {
 		ctrk_error_errno(err, "cannot move '%s' to '%s'", b.dir, trash);
@@ -766,55 +805,4 @@ snap_usage(snap_store_t *s, const char *key, cJSON **out, ctrk_error_t *err)
 	cJSON_AddNumberToObject(*out, "size", (double)walk.size);
 	cJSON_AddNumberToObject(*out, "inodes", (double)walk.inodes);
 	return 0;
-}
-
-/* ---- check -------------------------------------------------------------- */
-
-int
-snap_check(snap_store_t *s, int fd, ctrk_error_t *err)
-{
-	if (snap_lock(s, false, err) < 0)
-		return -1;
-	int problems = 0;
-	FILE *f = fdopen(dup(fd), "w");
-	DIR *d = opendir(s->dir);
-	if (!f || !d) {
-		ctrk_error_errno(err, "cannot read '%s'", s->dir);
-		problems = -1;
-		goto out;
-	}
-	const cJSON *e;
-	cJSON_ArrayForEach(e, snapshots(s))
-	{
-		const char *p = snap_entry_parent(e);
-		cleanup_free char *dir = snap_dir(s, snap_entry_id(e));
-		if (p && !snap_get(s, p)) {
-			fprintf(f, "dangling parent: snapshot '%s' names parent '%s', which does not exist\n", e->string,
-				p);
-			problems++;
-		}
-		if (!ctrk_path_exists(dir)) {
-			fprintf(f, "missing directory: snapshot '%s' has no directory '%s'\n", e->string, dir);
-			problems++;
-		}
-	}
-	struct dirent *de;
-	while ((de = readdir(d))) {
-		char *end = NULL;
-		long long id = strtoll(de->d_name, &end, 10);
-		if (de->d_name[0] >= '0' && de->d_name[0] <= '9' && *end == '\0' && !id_used(s, id)) {
-			fprintf(f, "orphan directory: '%s/%s' belongs to no snapshot\n", s->dir, de->d_name);
-			problems++;
-		} else if (strncmp(de->d_name, "trash-", 6) == 0) {
-			fprintf(f, "orphan directory: '%s/%s' is left from a removal\n", s->dir, de->d_name);
-			problems++;
-		}
-	}
-out:
-	if (d)
-		closedir(d);
-	if (f)
-		fclose(f);
-	snap_unlock(s);
-	return problems;
 }

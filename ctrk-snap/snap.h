@@ -10,6 +10,7 @@
  *   lock           shared for reading, exclusive for changing
  *   N/             snapshot N's directory (fs/, and work/ for overlay)
  *   trash-N/       a removed snapshot's directory being deleted
+ *   probe-XXXXXX/  the driver's first-use probe (see snap_store_open)
  *
  * Crash safety: directories are created before the metadata names them and
  * dropped from the metadata before they are deleted, so a crash leaves at
@@ -93,8 +94,19 @@ cJSON *snap_descriptor_field(const snap_store_t *s, const char *key, snap_kind_t
 			     bool is_volatile);
 /* {"size", "inodes"} of KEY's own directory. */
 int snap_usage(snap_store_t *s, const char *key, cJSON **out, ctrk_error_t *err);
-/* Problems found, one a line, on FD; returns their number, or -1. */
-int snap_check(snap_store_t *s, int fd, ctrk_error_t *err);
+/* What crashes left (check.c): *FINDINGS gets an array of
+ *   {"problem", "snapshot"?, "path"?, "detail", "state", "error"?}
+ * with state "found" (check), "removed" (check --fix), "in use" (held by a
+ * running process: left alone, not a problem), "kept" (a problem --fix does
+ * not remove) or "failed" (--fix could not remove it; "error" says why).
+ * With FIX the store's lock is taken exclusively and leftovers removed. */
+int snap_check(snap_store_t *s, bool fix, cJSON **findings, ctrk_error_t *err);
+
+/* Open directory DIR and take its flock(2) exclusively, without waiting:
+ * the descriptor, or -1 (err->errnum EWOULDBLOCK when a live process holds
+ * it).  Unpacks, removals and probes hold their directories this way while
+ * no record names them, so that `check --fix` leaves them alone. */
+int snap_dir_hold(const char *dir, ctrk_error_t *err);
 
 /* Unpack IMAGE (the descriptor's `image` field): each layer becomes the
  * committed snapshot named by its chain ID.  *TOP gets the top one's. */

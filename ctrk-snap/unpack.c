@@ -35,6 +35,7 @@ struct layer {
 	char *blob;  /* its path in the store */
 	long long id; /* of the new snapshot; 0 when the layer is there */
 	char *dir;
+	int held;     /* the directory's flock while no record names it */
 	bool discard; /* another unpack recorded it first */
 };
 
@@ -67,6 +68,7 @@ parse_image(const cJSON *image, struct layer **out, size_t *n, ctrk_error_t *err
 		const char *mt = NULL;
 		char what[48];
 		snprintf(what, sizeof what, "image.layers[%zu]", i);
+		l[i].held = -1;
 		l[i].diff_id = cJSON_GetStringValue(cJSON_GetArrayItem(diff_ids, (int)i));
 		if (!cJSON_IsObject(lj) || ctrk_json_get_string(lj, "digest", true, &l[i].digest, what, err) < 0 ||
 		    ctrk_json_get_string(lj, "mediaType", true, &mt, what, err) < 0 ||
@@ -98,11 +100,15 @@ free_layers(struct layer *l, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		free(l[i].blob);
 		free(l[i].dir);
+		if (l[i].held >= 0)
+			close(l[i].held);
 	}
 	free(l);
 }
 
-/* Under the lock: which layers are missing?  Reserve ids for them. */
+/* Under the lock: which layers are missing?  Reserve ids for them, and
+ * make their directories and hold them (snap_dir_hold) before the lock is
+ * dropped, so that `check --fix` never takes them for a crash's. */
 static int
 reserve(struct unpack *u, ctrk_error_t *err)
 {
@@ -124,8 +130,15 @@ reserve(struct unpack *u, ctrk_error_t *err)
 		}
 	}
 	for (size_t i = u->first; i < u->n; i++) {
-		u->layers[i].id = snap_next_id(s);
-		u->layers[i].dir = snap_dir(s, u->layers[i].id);
+		struct layer *l = &u->layers[i];
+		l->id = snap_next_id(s);
+		l->dir = snap_dir(s, l->id);
+		if (mkdir(l->dir, 0700) < 0) {
+			ctrk_error_errno(err, "cannot create '%s'", l->dir);
+			goto out;
+		}
+		if ((l->held = snap_dir_hold(l->dir, err)) < 0)
+			goto out;
 	}
 	ret = u->first < u->n ? snap_save(s, err) : 0;
 	if (ret == 0 && u->first > 0) {
@@ -153,8 +166,6 @@ unpack_layer(struct unpack *u, size_t i, ctrk_error_t *err)
 		.parents = parents,
 		.nparents = !layered && i > 0,
 	};
-	if (mkdir(l->dir, 0700) < 0)
-		return ctrk_error_errno(err, "cannot create '%s'", l->dir);
 	if (d->ops->prepare(d, &info, err) < 0)
 		return -1;
 	cleanup_free char *fs = snap_fs_dir(l->dir);
@@ -271,8 +282,12 @@ snap_unpack(snap_store_t *s, const cJSON *image, char **top, ctrk_error_t *err)
 			goto out;
 		}
 	}
-	if (reserve(&u, err) < 0)
+	if (reserve(&u, err) < 0) {
+		for (size_t i = u.first; i < u.n; i++)
+			if (u.layers[i].held >= 0)
+				ctrk_remove_tree(u.layers[i].dir, &(ctrk_error_t){0});
 		goto out;
+	}
 	pthread_mutex_init(&u.lock, NULL);
 	if (u.first < u.n && (apply_all(&u, err) < 0 || record(&u, err) < 0)) {
 		for (size_t i = u.first; i < u.n; i++)

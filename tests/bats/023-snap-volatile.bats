@@ -384,8 +384,10 @@ mount_desc() {
 	snap -0 mounts d
 	assert_equal "$(jqs .mounts[0].source)" "$(snapdir "$did")/fs"
 	# The dropped record's directory is an orphan; the one kept is not.
-	snap -1 check
-	assert_output "orphan directory: '$(snapdir 7)' belongs to no snapshot"
+	# check --fix leaves it: volatile.json still names it.
+	snap -1 check --fix
+	assert_output "orphan directory: '$(snapdir 7)' belongs to no snapshot, but a stale record in volatile.json names it; left alone"
+	[[ -d $(snapdir 7) ]]
 	# The next id is past both files' nextId.
 	snap -0 prepare n
 	[[ $(jq -r .snapshots.n.id "$META") -ge 9 ]]
@@ -416,7 +418,7 @@ mount_desc() {
 	assert_equal "$(jqs -c 'map(.key)')" '[]'
 	snap -1 stat v
 	snap -1 check
-	assert_output "orphan directory: '$(snapdir "$vid")' belongs to no snapshot"
+	assert_output "orphan directory: '$(snapdir "$vid")' belongs to no snapshot, but a stale record in volatile.json names it; left alone"
 	# A snapshot of that key can be made again, and removed.
 	snap -0 prepare --volatile v
 	snap -0 remove v
