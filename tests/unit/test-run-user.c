@@ -32,6 +32,7 @@
 
 #include "ctrk-run/user.h"
 #include "fsutil.h"
+#include "openat2-off.h"
 #include "tap.h"
 
 #define NONE NULL, 0
@@ -575,36 +576,6 @@ run_all(void)
 
 /* --- openat2 on and off ------------------------------------------------------ */
 
-static bool
-have_openat2(void)
-{
-	struct open_how how = {.flags = O_PATH | O_CLOEXEC};
-	int fd = (int)syscall(SYS_openat2, AT_FDCWD, "/", &how, sizeof how);
-	if (fd >= 0)
-		close(fd);
-	return fd >= 0;
-}
-
-/* From here on openat2 fails with ENOSYS as before Linux 5.6.  No check of
- * the architecture: this process makes native calls only, and openat2 has
- * one number everywhere since the unified system call table. */
-static bool
-refuse_openat2(void)
-{
-	struct sock_filter filter[] = {
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_openat2, 0, 1),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-	};
-	struct sock_fprog prog = {.len = sizeof filter / sizeof *filter, .filter = filter};
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) < 0) {
-		printf("# seccomp: %s\n", strerror(errno));
-		return false;
-	}
-	return !have_openat2() && errno == ENOSYS;
-}
-
 int
 main(void)
 {
@@ -626,7 +597,7 @@ main(void)
 	if (have_openat2()) {
 		run_all();
 		pass = "walk";
-		bool refused = refuse_openat2();
+		bool refused = refuse_openat2(ENOSYS);
 		ok(refused, "openat2 refused by a seccomp filter: the walk by hand is tested too");
 		if (refused)
 			run_all();
