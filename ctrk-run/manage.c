@@ -20,8 +20,9 @@
 #include "fsutil.h"
 #include "json.h"
 #include "lock.h"
-#include "runtime.h"
 #include "paths.h"
+#include "runtime.h"
+#include "statedir.h"
 
 static const struct {
 	const char *name;
@@ -289,26 +290,6 @@ cmd_logs(const char *id, bool follow, ctrk_error_t *err)
 	return rc;
 }
 
-static void
-remove_cgroups(const char *id)
-{
-	/* The runtime removes the cgroup on delete; after a crash the empty
-	 * directories may stay.  rmdir removes only empty ones. */
-	DIR *d = opendir("/sys/fs/cgroup");
-	if (!d)
-		return;
-	struct dirent *e;
-	cleanup_free char *top = ctrk_strdup_printf("/sys/fs/cgroup/ctrk/%s", id);
-	rmdir(top);
-	while ((e = readdir(d))) {
-		if (e->d_name[0] == '.')
-			continue;
-		cleanup_free char *p = ctrk_strdup_printf("/sys/fs/cgroup/%s/ctrk/%s", e->d_name, id);
-		rmdir(p);
-	}
-	closedir(d);
-}
-
 int
 cmd_delete(const char *id, bool force, ctrk_error_t *err)
 {
@@ -337,7 +318,7 @@ cmd_delete(const char *id, bool force, ctrk_error_t *err)
 	if (runtime_call(&l.rt, delete_args, NULL, err) < 0 && !strstr(err->msg, "not exist") &&
 	    !strstr(err->msg, "not found"))
 		goto out;
-	remove_cgroups(id);
+	statedir_remove_cgroups(id);
 	rc = container_remove(&l.c, err);
 out:
 	unload(&l);

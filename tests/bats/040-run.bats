@@ -259,7 +259,7 @@ lo"
 	assert_equal "$(jq -r .root.path <<<"$output")" "$ROOTFS"
 	assert_equal "$(jq -r '.linux.namespaces | map(.type) | sort | join(",")' <<<"$output")" \
 		"ipc,mount,network,pid,uts"
-	assert_equal "$(jq -r .linux.cgroupsPath <<<"$output")" "/ctrk/$C"
+	assert_equal "$(jq -r .linux.cgroupsPath <<<"$output")" "/$(cgroup_parent)/$C"
 	run ctrk-run list -q
 	assert_output ""
 }
