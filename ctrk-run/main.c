@@ -54,7 +54,8 @@ static const char usage_text[] =
 	"      --runtime NAME|PATH   the OCI runtime (default $CTRK_RUNTIME or runc)\n"
 	"      --runtime-root DIR    the runtime's state directory\n"
 	"  -f, --follow              (logs) follow until the container ends\n"
-	"      --force               (delete) kill a running container first\n"
+	"      --force               (run) start even when a container uses the\n"
+	"                            rootfs; (delete) kill a running one first\n"
 	"      --json                (list) as JSON\n"
 	"  -q, --quiet               (list) only the ids\n"
 	"  -h, --help                show this help\n"
@@ -176,7 +177,7 @@ parse_option(int c, run_opts_t *o, flags_t *f)
 	case OPT_RUNTIME: o->runtime = optarg; break;
 	case OPT_RUNTIME_ROOT: o->runtime_root = optarg; break;
 	case 'f': f->follow = true; break;
-	case OPT_FORCE: f->force = true; break;
+	case OPT_FORCE: f->force = o->force = true; break;
 	case OPT_JSON: f->json = true; break;
 	case 'q': f->quiet = true; break;
 	default: return -2;

@@ -13,6 +13,7 @@
 #include "container.h"
 #include "descriptor.h"
 #include "fsutil.h"
+#include "inuse.h"
 #include "json.h"
 #include "lock.h"
 #include "owner.h"
@@ -61,11 +62,12 @@ cmd_config(const run_opts_t *o, ctrk_error_t *err)
 }
 
 static cJSON *
-container_object(const run_opts_t *o, const container_t *c, const runtime_t *rt)
+container_object(const run_opts_t *o, const container_t *c, const runtime_t *rt, const char *rootfs)
 {
 	cJSON *ct = cJSON_CreateObject();
 	cJSON_AddStringToObject(ct, "id", c->id);
 	cJSON_AddStringToObject(ct, "bundle", c->dir);
+	cJSON_AddStringToObject(ct, "rootfs", rootfs);
 	cJSON_AddStringToObject(ct, "status", "created");
 	cJSON_AddStringToObject(ct, "runtime", rt->path);
 	if (rt->root)
@@ -83,7 +85,19 @@ typedef struct start {
 	const container_t *c;
 	cJSON *record; /* the descriptor with "container" */
 	int hold;      /* the state directory, shared (statedir_hold) */
+	int rootfs_lock; /* the root file system (inuse_lock_rootfs); -1 with --force */
 } start_t;
+
+/* Let go of what the owner holds while the container lives. */
+static void
+release(start_t *s)
+{
+	if (s->hold >= 0)
+		close(s->hold);
+	if (s->rootfs_lock >= 0)
+		close(s->rootfs_lock);
+	s->hold = s->rootfs_lock = -1;
+}
 
 /* The runtime refused the start because it has a container of that id:
  * that container is not ours, and is left alone. */
@@ -104,9 +118,7 @@ undo_start(start_t *s, bool runtime_made)
 	if (runtime_made)
 		runtime_call(s->rt, args, NULL, &ignored);
 	container_remove(s->c, &ignored);
-	if (s->hold >= 0)
-		close(s->hold);
-	s->hold = -1;
+	release(s);
 	if (runtime_made)
 		statedir_remove_cgroups(s->c->id);
 }
@@ -134,8 +146,7 @@ own(start_t *s, owner_t *ow, int *status, int *code, ctrk_error_t *err)
 	const char *args[] = {"delete", "--force", c->id, NULL};
 	if (!ow->runtime_waits && runtime_call(ow->rt, args, NULL, err) < 0)
 		ctrk_warn("%s", err->msg); /* the state stays for `delete --force` */
-	close(s->hold);
-	s->hold = -1;
+	release(s);
 	statedir_remove_cgroups(NULL);
 	if (s->o->rm)
 		return container_remove(c, err);
@@ -254,9 +265,8 @@ run_detached(start_t *s, int *code, ctrk_error_t *err)
 		supervise(s, p[1]);
 	}
 	close(p[1]);
-	/* The supervisor holds the state directory now. */
-	close(s->hold);
-	s->hold = -1;
+	/* The supervisor holds the state directory and the rootfs now. */
+	release(s);
 	struct start_report rep;
 	ssize_t n;
 	while ((n = read(p[0], &rep, sizeof rep)) < 0 && errno == EINTR)
@@ -303,7 +313,8 @@ create_and_start(const run_opts_t *o, const runtime_t *rt, const container_t *c,
 		return -1;
 	/* The lock makes two `run`s of one id exclusive; the owner keeps it
 	 * (a detached supervisor inherits it across fork). */
-	cleanup_close int lock = ctrk_lock_file_try(c->lock, true, err);
+	int min_fd = 3 + (int)o->preserve_fds; /* none may reach the container */
+	cleanup_close int lock = inuse_fd_above(ctrk_lock_file_try(c->lock, true, err), min_fd);
 	if (lock < 0) {
 		if (err->errnum == EWOULDBLOCK)
 			ctrk_error_set(err, 0, "container '%s' already exists and is running", o->id);
@@ -316,23 +327,30 @@ create_and_start(const run_opts_t *o, const runtime_t *rt, const container_t *c,
 				      "%s already has a container '%s' in '%s', which ctrk-run did not start "
 				      "here: left alone",
 				      rt->name, o->id, rt->root);
-	start_t s = {.o = o, .rt = rt, .c = c, .record = d, .hold = statedir_hold(err)};
-	if (s.hold < 0)
+	/* One container per rootfs, unless --force: taken before the runtime
+	 * starts, held by the owner until the container has ended. */
+	start_t s = {.o = o, .rt = rt, .c = c, .record = d, .hold = -1, .rootfs_lock = -1};
+	if (!o->force && (s.rootfs_lock = inuse_lock_rootfs(rootfs, min_fd, err)) < 0) {
+		undo_start(&s, false);
 		return -1;
+	}
+	if ((s.hold = inuse_fd_above(statedir_hold(err), min_fd)) < 0) {
+		undo_start(&s, false);
+		return -1;
+	}
 	cleanup_free char *text = ctrk_json_render(config, true);
 	if (container_write_file(c, c->config, text, err) < 0) {
 		undo_start(&s, false);
 		return -1;
 	}
 	unlink(c->exit);
-	ctrk_json_set(d, "container", container_object(o, c, rt));
+	ctrk_json_set(d, "container", container_object(o, c, rt, rootfs));
 	if (container_save(c, d, err) < 0) {
 		undo_start(&s, false);
 		return -1;
 	}
 	int rc = o->detach ? run_detached(&s, code, err) : run_foreground(&s, code, err);
-	if (s.hold >= 0)
-		close(s.hold);
+	release(&s);
 	return rc;
 }
 

@@ -155,3 +155,66 @@ taken_id_left_alone() {
 	run runc --root "$root" state "$ID"
 	assert_failure
 }
+
+# --- one container per root file system --------------------------------------
+
+@test "a second container on a rootfs in use is refused, naming the first; --force overrides" {
+	export CTRK_RUNTIME=runc
+	local c1 c2
+	c1=$(cid r1) c2=$(cid r2)
+	at "$A" run -d "$c1" -- sleep 1000 <"$DA" >/dev/null
+	run --separate-stderr at "$A" run -d "$c2" -- sleep 1000 <"$DA"
+	assert_failure 125
+	assert_run_error "root file system '$(jq -r .rootfs "$DA")' is in use by container '$c1'"
+	assert_output ""
+	run at "$A" list -q
+	assert_output "$c1"
+	[[ ! -e $A/$c2 ]]
+	# In the foreground too, and from another state directory (by the
+	# owner's pid: the container is not in that one's list).
+	run --separate-stderr at "$A" run --rm "$c2" -- true <"$DA"
+	assert_failure 125
+	assert_run_error "is in use by container '$c1'"
+	run --separate-stderr at "$B" run --rm --rootfs "$(jq -r .rootfs "$DA")" "$c2" -- true
+	assert_failure 125
+	assert_run_error "is in use by another container (owner pid"
+	# --force says otherwise.
+	run at "$A" run --rm --force "$c2" -- echo forced <"$DA"
+	assert_success
+	assert_output forced
+	# A stopped container no longer uses it.
+	at "$A" kill "$c1" KILL
+	run at "$A" wait "$c1"
+	assert_failure 137
+	run at "$A" run --rm "$c2" -- echo after <"$DA"
+	assert_success
+	assert_output after
+}
+
+@test "8 parallel runs on one rootfs: exactly one wins, 7 are refused" {
+	export CTRK_RUNTIME=runc
+	local i pids=() st won=0 refused=0
+	for i in 0 1 2 3 4 5 6 7; do
+		at "$A" run -d "$(cid p$i)" -- sleep 1000 <"$DA" >"$T/p$i.out" 2>"$T/p$i.err" &
+		pids+=($!)
+	done
+	for i in 0 1 2 3 4 5 6 7; do
+		st=0
+		wait "${pids[i]}" || st=$?
+		if ((st == 0)); then
+			won=$((won + 1))
+		elif ((st == 125)) && grep -q "is in use by" "$T/p$i.err"; then
+			refused=$((refused + 1))
+		else
+			echo "# run $i: exit $st: $(cat "$T/p$i.err")" >&3
+		fi
+	done
+	assert_equal "$won" 1
+	assert_equal "$refused" 7
+	run at "$A" list -q
+	assert_equal "${#lines[@]}" 1
+	assert_equal "$(at "$A" state "${lines[0]}" | jq -r .status)" running
+	# The refused ones left nothing.
+	run bash -c "ls -d '$A'/$(cid p)* | wc -l"
+	assert_output 1
+}
