@@ -35,7 +35,8 @@ container_init(const char *id, container_t *c, ctrk_error_t *err)
 	c->id = ctrk_xstrdup(id);
 	c->dir = ctrk_strdup_printf("%s/%s", ctrk_default_run(), id);
 	c->config = ctrk_strdup_printf("%s/config.json", c->dir);
-	c->record = ctrk_strdup_printf("%s/container.json", c->dir);
+	c->record = ctrk_strdup_printf("%s/descriptor.json", c->dir);
+	c->tombstone = ctrk_strdup_printf("%s/deleted/%s.json", ctrk_default_run(), id);
 	c->lock = ctrk_strdup_printf("%s/owner.lock", c->dir);
 	c->exit = ctrk_strdup_printf("%s/exit", c->dir);
 	c->log = ctrk_strdup_printf("%s/log", c->dir);
@@ -49,7 +50,7 @@ void
 container_free(container_t *c)
 {
 	char **paths[] = {&c->id, &c->dir, &c->config, &c->record, &c->lock, &c->exit,
-			  &c->log, &c->runtime_log, &c->pidfile, &c->console};
+			  &c->log, &c->runtime_log, &c->pidfile, &c->console, &c->tombstone};
 	for (size_t i = 0; i < sizeof paths / sizeof *paths; i++) {
 		free(*paths[i]);
 		*paths[i] = NULL;
@@ -147,6 +148,26 @@ container_remove(const container_t *c, ctrk_error_t *err)
 	if (rmdir(c->dir) < 0 && errno != ENOENT && errno != ENOTEMPTY && errno != EBUSY)
 		return ctrk_error_errno(err, "cannot remove '%s'", c->dir);
 	return 0;
+}
+
+int
+container_bury(const container_t *c, const cJSON *descriptor, ctrk_error_t *err)
+{
+	cleanup_free char *dir = ctrk_strdup_printf("%s/deleted", ctrk_default_run());
+	if (ctrk_mkdir_p(dir, 0700, err) < 0)
+		return -1;
+	cleanup_free char *text = ctrk_json_render(descriptor, false);
+	cleanup_free char *line = ctrk_strdup_printf("%s\n", text);
+	return ctrk_replace_file(c->tombstone, line, strlen(line), 0600, err);
+}
+
+cJSON *
+container_tombstone(const container_t *c)
+{
+	ctrk_error_t ignored;
+	if (!ctrk_path_exists(c->tombstone))
+		return NULL;
+	return ctrk_json_read_file(c->tombstone, 16u << 20, &ignored);
 }
 
 char *

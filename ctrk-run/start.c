@@ -349,6 +349,8 @@ create_and_start(const run_opts_t *o, const runtime_t *rt, const container_t *c,
 		undo_start(&s, false);
 		return -1;
 	}
+	/* A tombstone is for teardown run again: this id lives again. */
+	unlink(c->tombstone);
 	int rc = o->detach ? run_detached(&s, code, err) : run_foreground(&s, code, err);
 	release(&s);
 	return rc;
