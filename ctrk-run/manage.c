@@ -23,7 +23,7 @@
 #include "lock.h"
 #include "paths.h"
 #include "runtime.h"
-#include "statedir.h"
+#include "rundir.h"
 
 static const struct {
 	const char *name;
@@ -454,7 +454,7 @@ cmd_delete(const char *id, bool force, bool print, ctrk_error_t *err)
 	if (runtime_call(&l.rt, delete_args, NULL, err) < 0 && !strstr(err->msg, "not exist") &&
 	    !strstr(err->msg, "not found"))
 		goto out;
-	statedir_remove_cgroups(id);
+	rundir_remove_cgroups(id);
 	/* The tombstone first: once the record is gone, it is all that says
 	 * what the container was made of. */
 	d = cJSON_Duplicate(l.record, true);

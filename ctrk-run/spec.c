@@ -21,7 +21,7 @@
 #include "cleanup.h"
 #include "fsutil.h"
 #include "json.h"
-#include "statedir.h"
+#include "rundir.h"
 #include "user.h"
 
 #ifndef CGROUP2_SUPER_MAGIC
@@ -676,7 +676,7 @@ linux_build(const run_opts_t *o, const cJSON *d, cJSON **out, ctrk_error_t *err)
 	cJSON_AddItemToObject(l, "resources", resources_build(o));
 	/* Under the state directory's own parent: another $CTRK_RUN may have a
 	 * container with the same id. */
-	cleanup_free char *parent = statedir_cgroup_parent();
+	cleanup_free char *parent = rundir_cgroup_parent();
 	cleanup_free char *cgroup = ctrk_strdup_printf("/%s/%s", parent, o->id);
 	cJSON_AddStringToObject(l, "cgroupsPath", cgroup);
 	if (!o->privileged) {

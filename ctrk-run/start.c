@@ -20,7 +20,7 @@
 #include "process.h"
 #include "runtime.h"
 #include "spec.h"
-#include "statedir.h"
+#include "rundir.h"
 
 /* The descriptor and the root file system of a container: --rootfs (stdin
  * then belongs to the container), or the descriptor's rootfs. */
@@ -84,7 +84,7 @@ typedef struct start {
 	const runtime_t *rt;
 	const container_t *c;
 	cJSON *record; /* the descriptor with "container" */
-	int hold;      /* the state directory, shared (statedir_hold) */
+	int hold;      /* the state directory, shared (rundir_hold) */
 	int rootfs_lock; /* the root file system (inuse_lock_rootfs); -1 with --force */
 } start_t;
 
@@ -120,7 +120,7 @@ undo_start(start_t *s, bool runtime_made)
 	container_remove(s->c, &ignored);
 	release(s);
 	if (runtime_made)
-		statedir_remove_cgroups(s->c->id);
+		rundir_remove_cgroups(s->c->id);
 }
 
 /* The owner's life after a successful start: record the pid, wait, remove
@@ -147,7 +147,7 @@ own(start_t *s, owner_t *ow, int *status, int *code, ctrk_error_t *err)
 	if (!ow->runtime_waits && runtime_call(ow->rt, args, NULL, err) < 0)
 		ctrk_warn("%s", err->msg); /* the state stays for `delete --force` */
 	release(s);
-	statedir_remove_cgroups(NULL);
+	rundir_remove_cgroups(NULL);
 	if (s->o->rm)
 		return container_remove(c, err);
 	if (container_write_exit(c, *status, err) < 0)
@@ -279,7 +279,7 @@ run_detached(start_t *s, int *code, ctrk_error_t *err)
 	if (rep.code) {
 		/* The supervisor undid its start; the cgroup parent may have
 		 * been ours still when it tried. */
-		statedir_remove_cgroups(s->c->id);
+		rundir_remove_cgroups(s->c->id);
 		*code = rep.code;
 		return ctrk_error_set(err, 0, "starting container '%s': %s", s->c->id, rep.msg);
 	}
@@ -334,7 +334,7 @@ create_and_start(const run_opts_t *o, const runtime_t *rt, const container_t *c,
 		undo_start(&s, false);
 		return -1;
 	}
-	if ((s.hold = inuse_fd_above(statedir_hold(err), min_fd)) < 0) {
+	if ((s.hold = inuse_fd_above(rundir_hold(err), min_fd)) < 0) {
 		undo_start(&s, false);
 		return -1;
 	}
@@ -367,7 +367,7 @@ cmd_run(const run_opts_t *o, int *code, ctrk_error_t *err)
 	/* By default the runtime keeps its state in this state directory:
 	 * another $CTRK_RUN's containers are not even visible to it. */
 	int rc = 0;
-	if (!rt.root && !(rt.root = statedir_runtime_root(rt.name, err)))
+	if (!rt.root && !(rt.root = rundir_runtime_root(rt.name, err)))
 		rc = -1;
 	if (rc == 0)
 		rc = container_init(o->id, &c, err);

@@ -1,4 +1,4 @@
-#include "statedir.h"
+#include "rundir.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -16,7 +16,7 @@
 #define DEFAULT_RUN "/run/ctrk"
 
 char *
-statedir_path(void)
+rundir_path(void)
 {
 	char buf[PATH_MAX];
 	const char *run = ctrk_default_run();
@@ -24,9 +24,9 @@ statedir_path(void)
 }
 
 char *
-statedir_cgroup_parent(void)
+rundir_cgroup_parent(void)
 {
-	cleanup_free char *run = statedir_path();
+	cleanup_free char *run = rundir_path();
 	if (strcmp(run, DEFAULT_RUN) == 0)
 		return ctrk_xstrdup("ctrk");
 	/* FNV-1a: short and stable; it only has to tell apart the few state
@@ -40,14 +40,14 @@ statedir_cgroup_parent(void)
 static char *
 runtime_dir(void)
 {
-	cleanup_free char *run = statedir_path();
+	cleanup_free char *run = rundir_path();
 	return ctrk_strdup_printf("%s/runtime", run);
 }
 
 char *
-statedir_runtime_root(const char *runtime_name, ctrk_error_t *err)
+rundir_runtime_root(const char *runtime_name, ctrk_error_t *err)
 {
-	if (ctrk_mkdir_p(ctrk_default_run(), 0711, err) < 0)
+	if (ctrk_mkdir_p(ctrk_default_run(), 0700, err) < 0)
 		return NULL;
 	cleanup_free char *dir = runtime_dir();
 	char *root = ctrk_strdup_printf("%s/%s", dir, runtime_name);
@@ -66,7 +66,7 @@ lock_path(void)
 }
 
 int
-statedir_hold(ctrk_error_t *err)
+rundir_hold(ctrk_error_t *err)
 {
 	cleanup_free char *dir = runtime_dir();
 	if (ctrk_mkdir_p(dir, 0700, err) < 0)
@@ -96,9 +96,9 @@ rmdir_everywhere(const char *name)
 }
 
 void
-statedir_remove_cgroups(const char *id)
+rundir_remove_cgroups(const char *id)
 {
-	cleanup_free char *parent = statedir_cgroup_parent();
+	cleanup_free char *parent = rundir_cgroup_parent();
 	if (id) {
 		cleanup_free char *leaf = ctrk_strdup_printf("%s/%s", parent, id);
 		rmdir_everywhere(leaf);

@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "ctrk-run/inuse.h"
-#include "ctrk-run/statedir.h"
+#include "ctrk-run/rundir.h"
 #include "error.h"
 #include "fsutil.h"
 #include "tap.h"
@@ -19,13 +19,13 @@ static void
 test_cgroup_parent(const char *tmp)
 {
 	setenv("CTRK_RUN", "/run/ctrk", 1);
-	char *p = statedir_cgroup_parent();
+	char *p = rundir_cgroup_parent();
 	is_str(p, "ctrk", "the default state directory keeps the plain 'ctrk' parent");
 	free(p);
 
 	/* FNV-1a of the path, worked out independently (python). */
 	setenv("CTRK_RUN", "/tmp/ctrk-unit-nonexistent/run", 1);
-	p = statedir_cgroup_parent();
+	p = rundir_cgroup_parent();
 	is_str(p, "ctrk-bb65c32d", "another state directory: ctrk- and the FNV-1a hash of its path");
 	free(p);
 
@@ -33,12 +33,12 @@ test_cgroup_parent(const char *tmp)
 	mkdir(real, 0700);
 	ok(symlink(real, link) == 0, "symlink made");
 	setenv("CTRK_RUN", real, 1);
-	char *a = statedir_cgroup_parent();
+	char *a = rundir_cgroup_parent();
 	setenv("CTRK_RUN", link, 1);
-	char *b = statedir_cgroup_parent();
+	char *b = rundir_cgroup_parent();
 	is_str(b, a, "a symlink to a state directory names the same parent");
 	ok(strlen(a) == 13 && strncmp(a, "ctrk-", 5) == 0, "the parent is short: '%s'", a);
-	char *path = statedir_path();
+	char *path = rundir_path();
 	is_str(path, real, "the state directory's canonical path");
 	free(path);
 	free(a);
@@ -88,7 +88,7 @@ test_rootfs_lock(const char *tmp)
 int
 main(void)
 {
-	char tmpl[] = "/tmp/test-run-statedir.XXXXXX";
+	char tmpl[] = "/tmp/test-run-rundir.XXXXXX";
 	const char *tmp = mkdtemp(tmpl);
 	if (!tmp)
 		return 2;
