@@ -291,6 +291,19 @@ run_detached(start_t *s, int *code, ctrk_error_t *err)
 	return ctrk_descriptor_write(STDOUT_FILENO, saved, err);
 }
 
+/* FD moved to MIN_FD or above (see inuse_fd_above); -1 as FD is passed on
+ * with its error. */
+static int
+above(int fd, int min_fd, ctrk_error_t *err)
+{
+	if (fd < 0)
+		return -1;
+	int moved = inuse_fd_above(fd, min_fd);
+	if (moved < 0)
+		ctrk_error_errno(err, "cannot move a descriptor above %d", min_fd);
+	return moved;
+}
+
 /* The runtime has a container ID in its state root already (one that a
  * crash left, or another user of a shared --runtime-root): runc, crun and
  * youki keep one directory per container there. */
@@ -314,7 +327,7 @@ create_and_start(const run_opts_t *o, const runtime_t *rt, const container_t *c,
 	/* The lock makes two `run`s of one id exclusive; the owner keeps it
 	 * (a detached supervisor inherits it across fork). */
 	int min_fd = 3 + (int)o->preserve_fds; /* none may reach the container */
-	cleanup_close int lock = inuse_fd_above(ctrk_lock_file_try(c->lock, true, err), min_fd);
+	cleanup_close int lock = above(ctrk_lock_file_try(c->lock, true, err), min_fd, err);
 	if (lock < 0) {
 		if (err->errnum == EWOULDBLOCK)
 			ctrk_error_set(err, 0, "container '%s' already exists and is running", o->id);
@@ -334,7 +347,7 @@ create_and_start(const run_opts_t *o, const runtime_t *rt, const container_t *c,
 		undo_start(&s, false);
 		return -1;
 	}
-	if ((s.hold = inuse_fd_above(rundir_hold(err), min_fd)) < 0) {
+	if ((s.hold = above(rundir_hold(err), min_fd, err)) < 0) {
 		undo_start(&s, false);
 		return -1;
 	}
