@@ -1,4 +1,6 @@
 /* ctrk-run: run containers through an OCI runtime. */
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -225,12 +227,33 @@ skip_dashes(int *argc, char **argv)
 	return argv;
 }
 
+/* Fill the descriptors of the --preserve-fds range that are not open
+ * with /dev/null, first thing: the runtime gets the whole range, so none of
+ * ctrk-run's own descriptors (locks, a signalfd) may land there and leak
+ * into the container. */
+static void
+reserve_passed_fds(long n)
+{
+	int null = -1;
+	for (int fd = 3; fd < 3 + n; fd++) {
+		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+			continue;
+		if (null < 0)
+			null = open("/dev/null", O_RDWR | O_CLOEXEC);
+		if (null >= 0 && null != fd)
+			dup3(null, fd, O_CLOEXEC);
+	}
+	if (null >= 3 + n)
+		close(null);
+}
+
 static int
 verb_run(void *ctx, int argc, char **argv)
 {
 	run_opts_t *o = ((ctx_t *)ctx)->o;
 	ctrk_error_t err = {0};
 	int code = 0;
+	reserve_passed_fds(o->preserve_fds);
 	o->id = argv[0];
 	argc--;
 	o->cmd = skip_dashes(&argc, argv + 1);
@@ -258,6 +281,7 @@ verb_exec(void *ctx, int argc, char **argv)
 	run_opts_t *o = ((ctx_t *)ctx)->o;
 	ctrk_error_t err = {0};
 	int code = 0;
+	reserve_passed_fds(o->preserve_fds);
 	o->id = argv[0];
 	argc--;
 	char **cmd = skip_dashes(&argc, argv + 1);

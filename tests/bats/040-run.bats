@@ -248,6 +248,16 @@ lo"
 2
 3
 4"
+	# --preserve-fds 6 with fds 5, 6 and 8 not open: ctrk-run's own
+	# descriptors (locks, signalfd) must not take their place; they come
+	# as /dev/null.
+	run --separate-stderr bash -c "exec 3<'$D' 4<'$D' 5<&- 6<&- 7</dev/null 8<&-
+		ctrk-run run --rm --preserve-fds 6 $C -- sh -c 'for f in 5 6 8; do readlink /proc/self/fd/\$f; done; ls /proc/self/fd | wc -l' <'$D'"
+	assert_success
+	assert_output "/dev/null
+/dev/null
+/dev/null
+10"
 	exec 7<&- 8>&-
 }
 
