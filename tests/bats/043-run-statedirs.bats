@@ -218,3 +218,38 @@ taken_id_left_alone() {
 	run bash -c "ls -d '$A'/$(cid p)* | wc -l"
 	assert_output 1
 }
+
+@test "a runtime that keeps its state elsewhere: its own 'already exists' still leaves the other container alone" {
+	# runc with its state one level below --root, so that ctrk-run's look
+	# for ROOT/ID misses it and only the runtime's own refusal is left.
+	mkdir -p "$T/bin"
+	cat >"$T/bin/runc-sub" <<-'SH'
+		#!/bin/sh
+		if [ "$1" = --root ]; then
+			root=$2/sub
+			shift 2
+			exec runc --root "$root" "$@"
+		fi
+		exec runc "$@"
+	SH
+	chmod +x "$T/bin/runc-sub"
+	export CTRK_RUNTIME=$T/bin/runc-sub
+	at "$A" run -d "$ID" -- sleep 1000 <"$DA" >"$T/a.json"
+	PA=$(jq -r .container.pid "$T/a.json")
+	assert_equal "$(runc --root "$A/runtime/runc-sub/sub" state "$ID" | jq -r .status)" running
+	C3=$T/run-c
+	CTRK_RUN=$C3 container_rootfs "$(cid c3)"
+	run --separate-stderr at "$C3" run -d --runtime-root "$A/runtime/runc-sub" "$ID" -- true <"$T/$(cid c3).json"
+	assert_failure 125
+	assert_run_error "already exists"
+	run --separate-stderr at "$C3" run --rm --runtime-root "$A/runtime/runc-sub" "$ID" -- true <"$T/$(cid c3).json"
+	assert_failure 125
+	assert_run_error "already exists"
+	kill -0 "$PA"
+	assert_equal "$(runc --root "$A/runtime/runc-sub/sub" state "$ID" | jq -r .status)" running
+	assert_equal "$(at "$A" state "$ID" | jq -r .status)" running
+	run at "$C3" list -q
+	assert_output ""
+	at "$A" delete --force "$ID" >/dev/null
+	run ! kill -0 "$PA"
+}
