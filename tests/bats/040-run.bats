@@ -303,6 +303,10 @@ lo"
 	run -125 --separate-stderr ctrk-run exec "$C" --
 	assert_run_error "no command given"
 	run -125 --separate-stderr ctrk-run run --no-such-option "$C"
+	run -125 --separate-stderr ctrk-run run --rootfs "$ROOTFS" runtime -- true
+	assert_run_error "invalid container id 'runtime': the name is reserved"
+	run -125 --separate-stderr ctrk-run run --rootfs "$ROOTFS" deleted -- true
+	assert_run_error "the name is reserved"
 	run -125 --separate-stderr ctrk-run wait "$(cid nosuch)"
 	assert_run_error "no container '$(cid nosuch)'"
 	assert_output ""
