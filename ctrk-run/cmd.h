@@ -20,7 +20,13 @@ int cmd_wait(const char *id, int *code, ctrk_error_t *err);
 int cmd_state(const char *id, ctrk_error_t *err);
 int cmd_list(bool json, bool quiet, ctrk_error_t *err);
 int cmd_logs(const char *id, bool follow, ctrk_error_t *err);
-int cmd_delete(const char *id, bool force, ctrk_error_t *err);
+/* Delete container ID; print its descriptor without "container" when PRINT
+ * (teardown: see ctrk-descriptor(5)).  A container that is already gone is
+ * no error. */
+int cmd_delete(const char *id, bool force, bool print, ctrk_error_t *err);
+/* The image's StopSignal (default SIGTERM), then SIGKILL after TIMEOUT
+ * seconds.  A container that has ended is no error. */
+int cmd_stop(const char *id, long timeout, ctrk_error_t *err);
 
 /* Parse a signal name ("TERM", "SIGTERM") or number. */
 int parse_signal(const char *s, int *sig, ctrk_error_t *err);

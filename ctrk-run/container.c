@@ -15,6 +15,7 @@
 #include "lock.h"
 #include "process.h"
 #include "paths.h"
+#include "statedir.h"
 
 int
 container_init(const char *id, container_t *c, ctrk_error_t *err)
@@ -29,10 +30,14 @@ container_init(const char *id, container_t *c, ctrk_error_t *err)
 				      "invalid container id '%s': use letters, digits, '_', '.' and '-' "
 				      "(not first), at most 128",
 				      id);
+	/* $CTRK_RUN/runtime and $CTRK_RUN/deleted are ctrk-run's own. */
+	if (strcmp(id, "runtime") == 0 || strcmp(id, "deleted") == 0)
+		return ctrk_error_set(err, 0, "invalid container id '%s': the name is reserved", id);
 	c->id = ctrk_xstrdup(id);
 	c->dir = ctrk_strdup_printf("%s/%s", ctrk_default_run(), id);
 	c->config = ctrk_strdup_printf("%s/config.json", c->dir);
-	c->record = ctrk_strdup_printf("%s/container.json", c->dir);
+	c->record = ctrk_strdup_printf("%s/descriptor.json", c->dir);
+	c->tombstone = ctrk_strdup_printf("%s/deleted/%s.json", ctrk_default_run(), id);
 	c->lock = ctrk_strdup_printf("%s/owner.lock", c->dir);
 	c->exit = ctrk_strdup_printf("%s/exit", c->dir);
 	c->log = ctrk_strdup_printf("%s/log", c->dir);
@@ -46,7 +51,7 @@ void
 container_free(container_t *c)
 {
 	char **paths[] = {&c->id, &c->dir, &c->config, &c->record, &c->lock, &c->exit,
-			  &c->log, &c->runtime_log, &c->pidfile, &c->console};
+			  &c->log, &c->runtime_log, &c->pidfile, &c->console, &c->tombstone};
 	for (size_t i = 0; i < sizeof paths / sizeof *paths; i++) {
 		free(*paths[i]);
 		*paths[i] = NULL;
@@ -144,6 +149,25 @@ container_remove(const container_t *c, ctrk_error_t *err)
 	if (rmdir(c->dir) < 0 && errno != ENOENT && errno != ENOTEMPTY && errno != EBUSY)
 		return ctrk_error_errno(err, "cannot remove '%s'", c->dir);
 	return 0;
+}
+
+int
+container_bury(const container_t *c, const cJSON *descriptor, ctrk_error_t *err)
+{
+	if (ctrk_private_dir(ctrk_default_run(), "deleted", err) < 0)
+		return -1;
+	cleanup_free char *text = ctrk_json_render(descriptor, false);
+	cleanup_free char *line = ctrk_strdup_printf("%s\n", text);
+	return ctrk_replace_file(c->tombstone, line, strlen(line), 0600, err);
+}
+
+cJSON *
+container_tombstone(const container_t *c)
+{
+	ctrk_error_t ignored;
+	if (!ctrk_path_exists(c->tombstone))
+		return NULL;
+	return ctrk_json_read_file(c->tombstone, 16u << 20, &ignored);
 }
 
 char *

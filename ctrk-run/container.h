@@ -2,7 +2,7 @@
  * ctrk-run's own record of the container.
  *
  *   config.json     the bundle's config, for the runtime
- *   container.json  the descriptor the container was started from, with
+ *   descriptor.json the descriptor the container was started from, with
  *                   "container" (id, pid, status, runtime, ...)
  *   owner.lock      locked by the process that owns the container (the
  *                   foreground ctrk-run, or the supervisor) for as long as
@@ -10,6 +10,9 @@
  *   exit            the exit status, written by the owner when it ends
  *   log             the output of a detached container
  *   runtime.log     the runtime's own messages (--log)
+ *
+ * `delete` keeps a tombstone, $CTRK_RUN/deleted/ID.json: the descriptor
+ * without "container", so that teardown run again carries it on.
  *
  * The rootfs ctrk-mount mounts at $CTRK_RUN/KEY/rootfs may share the
  * directory (when ID is the snapshot key); it is never touched here. */
@@ -24,6 +27,7 @@
 typedef struct container {
 	char *id;
 	char *dir, *config, *record, *lock, *exit, *log, *runtime_log, *pidfile, *console;
+	char *tombstone; /* $CTRK_RUN/deleted/ID.json */
 } container_t;
 
 /* Check ID and fill in C's paths. */
@@ -53,6 +57,12 @@ bool container_owned(const container_t *c);
 
 /* Remove ctrk-run's files and the directory when that leaves it empty. */
 int container_remove(const container_t *c, ctrk_error_t *err);
+
+/* Replace the tombstone with DESCRIPTOR (which has no "container"). */
+int container_bury(const container_t *c, const cJSON *descriptor, ctrk_error_t *err);
+
+/* The tombstone, or NULL when there is none. */
+cJSON *container_tombstone(const container_t *c);
 
 /* The time now as RFC 3339, in UTC.  The caller frees. */
 char *container_now(void);

@@ -1,4 +1,6 @@
 /* ctrk-run: run containers through an OCI runtime. */
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +11,7 @@
 #include "cmd.h"
 #include "fsutil.h"
 #include "spec.h"
+#include "verb.h"
 
 static const char usage_text[] =
 	"Usage: ctrk-run VERB [OPTION]... [ARG]...\n"
@@ -19,11 +22,14 @@ static const char usage_text[] =
 	"  config [OPTION]... ID [--] [CMD...]      print the config.json run would use\n"
 	"  exec [-t] [-d] [-e K=V] [-u U] [-w DIR] ID CMD [ARG]...   run CMD in it\n"
 	"  kill ID [SIGNAL]          send SIGNAL (default TERM)\n"
+	"  stop [-t SECS] ID...      the image's StopSignal (default TERM), then KILL\n"
+	"                            after SECS (default 10)\n"
 	"  wait ID                   wait for the end; print and return the exit status\n"
 	"  state ID                  the container as JSON\n"
-	"  list [--json] [-q]        the containers\n"
+	"  list [--json] [-q]        the containers: image, command, age, status\n"
 	"  logs [-f] ID              a detached container's output\n"
-	"  delete [--force] ID...    remove containers (bundle, runtime state, cgroup)\n"
+	"  delete [--force] ID...    remove containers (bundle, runtime state, cgroup);\n"
+	"                            with one ID print its descriptor without 'container'\n"
 	"\n"
 	"  -d, --detach              (run, exec) leave it running in the background\n"
 	"  -t, --tty                 allocate a terminal\n"
@@ -54,16 +60,18 @@ static const char usage_text[] =
 	"      --runtime NAME|PATH   the OCI runtime (default $CTRK_RUNTIME or runc)\n"
 	"      --runtime-root DIR    the runtime's state directory\n"
 	"  -f, --follow              (logs) follow until the container ends\n"
-	"      --force               (delete) kill a running container first\n"
+	"      --force               (run) start even when a container uses the\n"
+	"                            rootfs; (delete) kill a running one first\n"
 	"      --json                (list) as JSON\n"
 	"  -q, --quiet               (list) only the ids\n"
 	"  -h, --help                show this help\n"
 	"      --version             show the version\n"
 	"\n"
 	"Exit status: run, exec and wait return the command's status, or 125 when\n"
-	"ctrk-run failed, 126 when the command cannot be run, 127 when it is not\n"
-	"found, 128+N when it was killed by signal N.  Other verbs: 0 done,\n"
-	"1 failed, 2 usage error.  See ctrk-run(1).\n";
+	"ctrk-run failed (a usage error, an unknown container, not root), 126 when\n"
+	"the command cannot be run, 127 when it is not found, 128+N when it was\n"
+	"killed by signal N.  Other verbs: 0 done, 1 failed, 2 usage error.\n"
+	"Every verb needs root.  See ctrk-run(1).\n";
 
 enum {
 	OPT_RM = 256, OPT_ROOTFS, OPT_ENV_FILE, OPT_ENTRYPOINT, OPT_GROUP_ADD, OPT_HOSTNAME, OPT_ULIMIT,
@@ -111,6 +119,7 @@ static const struct option long_options[] = {
 
 typedef struct flags {
 	bool follow, force, json, quiet;
+	long timeout; /* stop -t */
 } flags_t;
 
 static int
@@ -176,7 +185,7 @@ parse_option(int c, run_opts_t *o, flags_t *f)
 	case OPT_RUNTIME: o->runtime = optarg; break;
 	case OPT_RUNTIME_ROOT: o->runtime_root = optarg; break;
 	case 'f': f->follow = true; break;
-	case OPT_FORCE: f->force = true; break;
+	case OPT_FORCE: f->force = o->force = true; break;
 	case OPT_JSON: f->json = true; break;
 	case 'q': f->quiet = true; break;
 	default: return -2;
@@ -193,68 +202,199 @@ opts_free(run_opts_t *o)
 		strv_free(lists[i]);
 }
 
-/* Run VERB with the arguments left after the options. */
+/* What the verbs get: the options, parsed. */
+typedef struct ctx {
+	run_opts_t *o;
+	flags_t *f;
+} ctx_t;
+
+/* The exit code for ERR: a closed stdout ends quietly; run, exec and wait
+ * use 125 for their own failures (1 could be the command's status). */
 static int
-dispatch(const char *verb, run_opts_t *o, const flags_t *f, int argc, char **argv)
+failed(const ctrk_error_t *err, int code)
+{
+	int rc = ctrk_fail(err);
+	return code ? code : rc;
+}
+
+static char **
+skip_dashes(int *argc, char **argv)
+{
+	if (*argc > 0 && strcmp(argv[0], "--") == 0) {
+		(*argc)--;
+		return argv + 1;
+	}
+	return argv;
+}
+
+/* Fill the descriptors of the --preserve-fds range that are not open
+ * with /dev/null, first thing: the runtime gets the whole range, so none of
+ * ctrk-run's own descriptors (locks, a signalfd) may land there and leak
+ * into the container. */
+static void
+reserve_passed_fds(long n)
+{
+	int null = -1;
+	for (int fd = 3; fd < 3 + n; fd++) {
+		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+			continue;
+		if (null < 0)
+			null = open("/dev/null", O_RDWR | O_CLOEXEC);
+		if (null >= 0 && null != fd)
+			dup3(null, fd, O_CLOEXEC);
+	}
+	if (null >= 3 + n)
+		close(null);
+}
+
+static int
+verb_run(void *ctx, int argc, char **argv)
+{
+	run_opts_t *o = ((ctx_t *)ctx)->o;
+	ctrk_error_t err = {0};
+	int code = 0;
+	reserve_passed_fds(o->preserve_fds);
+	o->id = argv[0];
+	argc--;
+	o->cmd = skip_dashes(&argc, argv + 1);
+	o->ncmd = (size_t)argc;
+	if (cmd_run(o, &code, &err) == 0)
+		return code;
+	return failed(&err, code ? code : RUN_EXIT_FAILED);
+}
+
+static int
+verb_config(void *ctx, int argc, char **argv)
+{
+	run_opts_t *o = ((ctx_t *)ctx)->o;
+	ctrk_error_t err = {0};
+	o->id = argv[0];
+	argc--;
+	o->cmd = skip_dashes(&argc, argv + 1);
+	o->ncmd = (size_t)argc;
+	return cmd_config(o, &err) == 0 ? 0 : failed(&err, 0);
+}
+
+static int
+verb_exec(void *ctx, int argc, char **argv)
+{
+	run_opts_t *o = ((ctx_t *)ctx)->o;
+	ctrk_error_t err = {0};
+	int code = 0;
+	reserve_passed_fds(o->preserve_fds);
+	o->id = argv[0];
+	argc--;
+	char **cmd = skip_dashes(&argc, argv + 1);
+	if (argc < 1) {
+		ctrk_usage_error("exec: no command given");
+		return RUN_EXIT_FAILED;
+	}
+	if (cmd_exec(o, cmd, (size_t)argc, &code, &err) == 0)
+		return code;
+	return failed(&err, code ? code : RUN_EXIT_FAILED);
+}
+
+static int
+verb_kill(void *ctx, int argc, char **argv)
 {
 	ctrk_error_t err = {0};
-	int code = 0, rc;
-	bool starts = !strcmp(verb, "run") || !strcmp(verb, "config") || !strcmp(verb, "exec");
-	if (starts || !strcmp(verb, "kill") || !strcmp(verb, "wait") || !strcmp(verb, "state") ||
-	    !strcmp(verb, "logs")) {
-		if (argc < 1)
-			return ctrk_usage_error("%s: no container id given", verb);
-		o->id = argv[0];
-		argc--, argv++;
+	return cmd_kill(argv[0], argc > 1 ? argv[1] : NULL, &err) == 0 ? 0 : failed(&err, 0);
+}
+
+static int
+verb_stop(void *ctx, int argc, char **argv)
+{
+	int rc = 0;
+	for (int i = 0; i < argc; i++) {
+		ctrk_error_t err = {0};
+		if (cmd_stop(argv[i], ((ctx_t *)ctx)->f->timeout, &err) < 0)
+			rc = failed(&err, 0);
 	}
-	if (argc > 0 && !strcmp(argv[0], "--") && starts)
-		argc--, argv++;
-	if (!strcmp(verb, "run") || !strcmp(verb, "config")) {
-		o->cmd = argv;
-		o->ncmd = (size_t)argc;
-		if (!strcmp(verb, "config"))
-			rc = cmd_config(o, &err);
-		else if ((rc = cmd_run(o, &code, &err)) == 0)
-			return code;
-	} else if (!strcmp(verb, "exec")) {
-		if (argc < 1)
-			return ctrk_usage_error("exec: no command given");
-		if ((rc = cmd_exec(o, argv, (size_t)argc, &code, &err)) == 0)
-			return code;
-	} else if (!strcmp(verb, "kill")) {
-		if (argc > 1)
-			return ctrk_usage_error("kill: too many arguments");
-		rc = cmd_kill(o->id, argc ? argv[0] : NULL, &err);
-	} else if (!strcmp(verb, "wait")) {
-		if ((rc = cmd_wait(o->id, &code, &err)) == 0) {
-			printf("%d\n", code);
-			return code;
-		}
-		code = 1;
-	} else if (!strcmp(verb, "state")) {
-		rc = cmd_state(o->id, &err);
-	} else if (!strcmp(verb, "logs")) {
-		rc = cmd_logs(o->id, f->follow, &err);
-	} else if (!strcmp(verb, "list")) {
-		rc = cmd_list(f->json, f->quiet, &err);
-	} else if (!strcmp(verb, "delete")) {
-		if (argc < 1)
-			return ctrk_usage_error("delete: no container id given");
-		rc = 0;
-		for (int i = 0; i < argc; i++) {
-			ctrk_error_t one = {0};
-			if (cmd_delete(argv[i], f->force, &one) < 0) {
-				ctrk_report(&one);
-				rc = 1;
-			}
-		}
-		return rc;
-	} else
-		return ctrk_usage_error("unknown verb '%s'", verb);
-	if (rc == 0)
-		return 0;
-	int failed = ctrk_fail(&err);
-	return starts && code ? code : failed;
+	return rc;
+}
+
+static int
+verb_wait(void *ctx, int argc, char **argv)
+{
+	ctrk_error_t err = {0};
+	int code;
+	if (cmd_wait(argv[0], &code, &err) < 0)
+		return failed(&err, RUN_EXIT_FAILED);
+	printf("%d\n", code);
+	return code;
+}
+
+static int
+verb_state(void *ctx, int argc, char **argv)
+{
+	ctrk_error_t err = {0};
+	return cmd_state(argv[0], &err) == 0 ? 0 : failed(&err, 0);
+}
+
+static int
+verb_list(void *ctx, int argc, char **argv)
+{
+	const flags_t *f = ((ctx_t *)ctx)->f;
+	ctrk_error_t err = {0};
+	return cmd_list(f->json, f->quiet, &err) == 0 ? 0 : failed(&err, 0);
+}
+
+static int
+verb_logs(void *ctx, int argc, char **argv)
+{
+	ctrk_error_t err = {0};
+	return cmd_logs(argv[0], ((ctx_t *)ctx)->f->follow, &err) == 0 ? 0 : failed(&err, 0);
+}
+
+static int
+verb_delete(void *ctx, int argc, char **argv)
+{
+	int rc = 0;
+	for (int i = 0; i < argc; i++) {
+		ctrk_error_t err = {0};
+		/* One id: its descriptor goes on down a teardown pipeline. */
+		if (cmd_delete(argv[i], ((ctx_t *)ctx)->f->force, argc == 1, &err) < 0)
+			rc = failed(&err, 0);
+	}
+	return rc;
+}
+
+/* Every verb, its argument counts and its usage exit code: run, exec and
+ * wait return the command's status, so their own errors are 125. */
+static const ctrk_verb_t verbs[] = {
+	{"run", 1, CTRK_VERB_ARGS_ANY, true, RUN_EXIT_FAILED, verb_run},
+	{"config", 1, CTRK_VERB_ARGS_ANY, true, 0, verb_config},
+	{"exec", 2, CTRK_VERB_ARGS_ANY, true, RUN_EXIT_FAILED, verb_exec},
+	{"kill", 1, 2, true, 0, verb_kill},
+	{"stop", 1, CTRK_VERB_ARGS_ANY, true, 0, verb_stop},
+	{"wait", 1, 1, true, RUN_EXIT_FAILED, verb_wait},
+	{"state", 1, 1, true, 0, verb_state},
+	{"list", 0, 0, true, 0, verb_list},
+	{"logs", 1, 1, true, 0, verb_logs},
+	{"delete", 1, CTRK_VERB_ARGS_ANY, true, 0, verb_delete},
+};
+#define NVERBS (sizeof verbs / sizeof *verbs)
+
+/* stop's own options: -t is its timeout there, as in `docker stop`. */
+static const struct option stop_options[] = {
+	{"time", required_argument, NULL, 't'},
+	{"timeout", required_argument, NULL, 't'},
+	{"help", no_argument, NULL, 'h'},
+	{"version", no_argument, NULL, OPT_VERSION},
+	{NULL, 0, NULL, 0},
+};
+
+/* --help and --version work for anybody; every verb is root's: the state
+ * directories are root's alone.  -1 when running as root. */
+static int
+require_root(const char *verb)
+{
+	if (geteuid() == 0)
+		return -1;
+	ctrk_require_root();
+	/* run, exec and wait: 125, as for every failure of ctrk-run's own. */
+	int usage = ctrk_verb_usage_exit(verbs, NVERBS, verb);
+	return usage == RUN_EXIT_FAILED ? RUN_EXIT_FAILED : CTRK_EXIT_FAILURE;
 }
 
 int
@@ -272,37 +412,40 @@ main(int argc, char **argv)
 		return 0;
 	}
 	const char *verb = argv[1];
+	bool stop = strcmp(verb, "stop") == 0;
 	run_opts_t o = {.stop_timeout = 10};
-	flags_t f = {0};
-	int c, rc = 0;
+	flags_t f = {.timeout = 10};
+	int c, rc = -1;
 	opterr = 0;
 	/* '+': options end at the id, so the command's own options stay its. */
-	while ((c = getopt_long(argc - 1, argv + 1, "+:dte:w:u:fqh", long_options, NULL)) != -1) {
+	while ((c = getopt_long(argc - 1, argv + 1, stop ? "+:t:h" : "+:dte:w:u:fqh", stop ? stop_options : long_options,
+				NULL)) != -1) {
+		int r = 0;
 		if (c == 'h') {
 			fputs(usage_text, stdout);
-			goto out;
-		}
-		if (c == OPT_VERSION) {
+			rc = 0;
+		} else if (c == OPT_VERSION) {
 			ctrk_print_version();
-			goto out;
-		}
-		int r = parse_option(c, &o, &f);
-		if (r == -2) {
+			rc = 0;
+		} else if (stop && c == 't')
+			r = ctrk_parse_int("-t", optarg, 0, 86400, &f.timeout);
+		else if ((r = parse_option(c, &o, &f)) == -2)
 			rc = ctrk_getopt_error(c, argv + 1);
-			goto out;
-		}
-		if (r < 0) {
-			rc = 2;
-			goto out;
-		}
+		if (r == -1)
+			rc = CTRK_EXIT_USAGE;
+		if (rc >= 0)
+			break;
 	}
-	rc = dispatch(verb, &o, &f, argc - 1 - optind, argv + 1 + optind);
-out:
+	if (rc < 0 && ctrk_verb_find(verbs, NVERBS, verb))
+		rc = require_root(verb);
+	if (rc < 0) {
+		ctx_t ctx = {&o, &f};
+		rc = ctrk_verb_dispatch(verbs, NVERBS, verb, argc - 1 - optind, argv + 1 + optind, &ctx);
+	} else if (rc == CTRK_EXIT_USAGE)
+		/* A usage error of run, exec or wait is ctrk-run's failure: 2
+		 * could be the command's own status. */
+		rc = ctrk_verb_usage_exit(verbs, NVERBS, verb);
 	opts_free(&o);
-	/* A usage error of run or exec is ctrk-run's failure: 2 could be the
-	 * command's own status. */
-	if (rc == CTRK_EXIT_USAGE && c != -1 && (!strcmp(verb, "run") || !strcmp(verb, "exec")))
-		rc = RUN_EXIT_FAILED;
 	return rc;
 }
 

@@ -30,6 +30,7 @@ typedef struct run_opts {
 	const char *id;
 	const char *rootfs;      /* --rootfs: instead of the descriptor's */
 	bool detach, tty, rm, privileged, read_only;
+	bool force;              /* run: start even when the rootfs is in use */
 	strv_t env, env_files;
 	const char *entrypoint;  /* --entrypoint; NULL when not given */
 	const char *workdir, *user, *hostname;

@@ -21,6 +21,7 @@
 #include "cleanup.h"
 #include "fsutil.h"
 #include "json.h"
+#include "rundir.h"
 #include "user.h"
 
 #ifndef CGROUP2_SUPER_MAGIC
@@ -673,7 +674,10 @@ linux_build(const run_opts_t *o, const cJSON *d, cJSON **out, ctrk_error_t *err)
 	if (cgroup2_only())
 		add_namespace(nss, "cgroup", NULL);
 	cJSON_AddItemToObject(l, "resources", resources_build(o));
-	cleanup_free char *cgroup = ctrk_strdup_printf("/ctrk/%s", o->id);
+	/* Under the state directory's own parent: another $CTRK_RUN may have a
+	 * container with the same id. */
+	cleanup_free char *parent = rundir_cgroup_parent();
+	cleanup_free char *cgroup = ctrk_strdup_printf("/%s/%s", parent, o->id);
 	cJSON_AddStringToObject(l, "cgroupsPath", cgroup);
 	if (!o->privileged) {
 		cJSON_AddItemToObject(l, "maskedPaths",

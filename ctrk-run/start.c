@@ -14,6 +14,7 @@
 #include "container.h"
 #include "descriptor.h"
 #include "fsutil.h"
+#include "inuse.h"
 #include "json.h"
 #include "lock.h"
 #include "owner.h"
@@ -21,6 +22,7 @@
 #include "process.h"
 #include "runtime.h"
 #include "spec.h"
+#include "rundir.h"
 #include "statedir.h"
 
 /* The descriptor and the root file system of a container: --rootfs (stdin
@@ -63,11 +65,12 @@ cmd_config(const run_opts_t *o, ctrk_error_t *err)
 }
 
 static cJSON *
-container_object(const run_opts_t *o, const container_t *c, const runtime_t *rt)
+container_object(const run_opts_t *o, const container_t *c, const runtime_t *rt, const char *rootfs)
 {
 	cJSON *ct = cJSON_CreateObject();
 	cJSON_AddStringToObject(ct, "id", c->id);
 	cJSON_AddStringToObject(ct, "bundle", c->dir);
+	cJSON_AddStringToObject(ct, "rootfs", rootfs);
 	cJSON_AddStringToObject(ct, "status", "created");
 	cJSON_AddStringToObject(ct, "runtime", rt->path);
 	if (rt->root)
@@ -78,23 +81,59 @@ container_object(const run_opts_t *o, const container_t *c, const runtime_t *rt)
 	return ct;
 }
 
-/* A start failed: take down whatever the runtime made, and our files. */
+/* One start: what it runs, and what it holds while the container lives. */
+typedef struct start {
+	const run_opts_t *o;
+	const runtime_t *rt;
+	const container_t *c;
+	cJSON *record; /* the descriptor with "container" */
+	int hold;      /* the state directory, shared (rundir_hold) */
+	int rootfs_lock; /* the root file system (inuse_lock_rootfs); -1 with --force */
+} start_t;
+
+/* Let go of what the owner holds while the container lives. */
 static void
-undo_start(const runtime_t *rt, const container_t *c)
+release(start_t *s)
+{
+	if (s->hold >= 0)
+		close(s->hold);
+	if (s->rootfs_lock >= 0)
+		close(s->rootfs_lock);
+	s->hold = s->rootfs_lock = -1;
+}
+
+/* The runtime refused the start because it has a container of that id:
+ * that container is not ours, and is left alone. */
+static bool
+refused_as_taken(const ctrk_error_t *err)
+{
+	return strstr(err->msg, "already exists") != NULL;
+}
+
+/* A start failed: take down what this start made — the runtime's
+ * container unless the runtime refused it as taken (it is then someone
+ * else's), our files, and the cgroups when no other container needs them. */
+static void
+undo_start(start_t *s, bool runtime_made)
 {
 	ctrk_error_t ignored;
-	const char *args[] = {"delete", "--force", c->id, NULL};
-	runtime_call(rt, args, NULL, &ignored);
-	container_remove(c, &ignored);
+	const char *args[] = {"delete", "--force", s->c->id, NULL};
+	if (runtime_made)
+		runtime_call(s->rt, args, NULL, &ignored);
+	container_remove(s->c, &ignored);
+	release(s);
+	if (runtime_made)
+		rundir_remove_cgroups(s->c->id);
 }
 
 /* The owner's life after a successful start: record the pid, wait, remove
  * the runtime's container, record the exit.  *CODE is run's exit code when
  * the runtime turns out to have failed after all. */
 static int
-own(owner_t *ow, cJSON *record, bool rm, int *status, int *code, ctrk_error_t *err)
+own(start_t *s, owner_t *ow, int *status, int *code, ctrk_error_t *err)
 {
-	const container_t *c = ow->c;
+	const container_t *c = s->c;
+	cJSON *record = s->record;
 	cJSON *ct = cJSON_GetObjectItemCaseSensitive(record, "container");
 	/* With runtime_waits the pid is the runtime's: `state` asks it. */
 	if (!ow->runtime_waits)
@@ -103,14 +142,16 @@ own(owner_t *ow, cJSON *record, bool rm, int *status, int *code, ctrk_error_t *e
 		return -1;
 	if (owner_wait(ow, status, code, err) < 0) {
 		if (*code != RUN_EXIT_FAILED || ow->runtime_waits)
-			undo_start(ow->rt, c);
+			undo_start(s, !refused_as_taken(err));
 		return -1;
 	}
 	ctrk_error_t ignored;
 	const char *args[] = {"delete", "--force", c->id, NULL};
 	if (!ow->runtime_waits && runtime_call(ow->rt, args, NULL, err) < 0)
 		ctrk_warn("%s", err->msg); /* the state stays for `delete --force` */
-	if (rm)
+	release(s);
+	rundir_remove_cgroups(NULL);
+	if (s->o->rm)
 		return container_remove(c, err);
 	if (container_write_exit(c, *status, err) < 0)
 		return -1;
@@ -119,11 +160,11 @@ own(owner_t *ow, cJSON *record, bool rm, int *status, int *code, ctrk_error_t *e
 }
 
 static int
-run_foreground(const run_opts_t *o, const runtime_t *rt, const container_t *c, cJSON *record, int *code,
-	       ctrk_error_t *err)
+run_foreground(start_t *s, int *code, ctrk_error_t *err)
 {
+	const run_opts_t *o = s->o;
 	owner_t ow = {
-		.rt = rt, .c = c, .tty = o->tty, .stdio = {0, 1, 2}, .term_in = -1, .term_out = STDOUT_FILENO,
+		.rt = s->rt, .c = s->c, .tty = o->tty, .stdio = {0, 1, 2}, .term_in = -1, .term_out = STDOUT_FILENO,
 		.keep_fds = (int)o->preserve_fds, .stop_timeout = o->stop_timeout, .runtime_waits = !o->tty,
 	};
 	cleanup_close int devtty = -1;
@@ -137,16 +178,16 @@ run_foreground(const run_opts_t *o, const runtime_t *rt, const container_t *c, c
 	int status = 0, rc = -1;
 	if (owner_prepare(&ow, err) < 0 || owner_start(&ow, code, err) < 0) {
 		owner_finish(&ow);
-		undo_start(rt, c);
+		undo_start(s, !refused_as_taken(err));
 		if (*code == 0)
 			*code = RUN_EXIT_FAILED;
-		return ctrk_error_wrap(err, "starting container '%s'", c->id);
+		return ctrk_error_wrap(err, "starting container '%s'", s->c->id);
 	}
 	*code = RUN_EXIT_FAILED;
-	rc = own(&ow, record, o->rm, &status, code, err);
+	rc = own(s, &ow, &status, code, err);
 	owner_finish(&ow);
 	if (rc < 0)
-		return ctrk_error_wrap(err, "starting container '%s'", c->id);
+		return ctrk_error_wrap(err, "starting container '%s'", s->c->id);
 	*code = ctrk_exit_code(status);
 	return 0;
 }
@@ -158,8 +199,9 @@ struct start_report {
 };
 
 static void __attribute__((noreturn))
-supervise(const run_opts_t *o, const runtime_t *rt, const container_t *c, cJSON *record, int report)
+supervise(start_t *s, int report)
 {
+	const container_t *c = s->c;
 	ctrk_error_t err = {0};
 	struct start_report rep = {RUN_EXIT_FAILED, ""};
 	int status, code = RUN_EXIT_FAILED;
@@ -173,20 +215,20 @@ supervise(const run_opts_t *o, const runtime_t *rt, const container_t *c, cJSON 
 		goto fail;
 	}
 	owner_t ow = {
-		.rt = rt, .c = c, .tty = o->tty, .stdio = {0, 1, 2}, .term_in = -1, .term_out = log,
-		.keep_fds = 0, .stop_timeout = o->stop_timeout,
+		.rt = s->rt, .c = c, .tty = s->o->tty, .stdio = {0, 1, 2}, .term_in = -1, .term_out = log,
+		.keep_fds = 0, .stop_timeout = s->o->stop_timeout,
 	};
 	if (owner_prepare(&ow, &err) < 0 || owner_start(&ow, &code, &err) < 0) {
 		owner_finish(&ow);
-		undo_start(rt, c);
+		undo_start(s, !refused_as_taken(&err));
 		goto fail;
 	}
-	cJSON *ct = cJSON_GetObjectItemCaseSensitive(record, "container");
+	cJSON *ct = cJSON_GetObjectItemCaseSensitive(s->record, "container");
 	ctrk_json_set(ct, "pid", cJSON_CreateNumber(ow.pid));
 	ctrk_json_set(ct, "status", cJSON_CreateString("running"));
-	if (container_save(c, record, &err) < 0) {
+	if (container_save(c, s->record, &err) < 0) {
 		owner_finish(&ow);
-		undo_start(rt, c);
+		undo_start(s, true);
 		goto fail;
 	}
 	rep.code = 0;
@@ -194,7 +236,7 @@ supervise(const run_opts_t *o, const runtime_t *rt, const container_t *c, cJSON 
 		/* The command is gone; the container runs on regardless. */
 	}
 	close(report);
-	if (own(&ow, record, o->rm, &status, &code, &err) < 0)
+	if (own(s, &ow, &status, &code, &err) < 0)
 		fprintf(stderr, "ctrk-run: error: supervising container '%s': %s\n", c->id, err.msg);
 	owner_finish(&ow);
 	_exit(0);
@@ -208,8 +250,7 @@ fail:
 }
 
 static int
-run_detached(const run_opts_t *o, const runtime_t *rt, const container_t *c, cJSON *record, int *code,
-	     ctrk_error_t *err)
+run_detached(start_t *s, int *code, ctrk_error_t *err)
 {
 	int p[2];
 	*code = RUN_EXIT_FAILED;
@@ -224,28 +265,58 @@ run_detached(const run_opts_t *o, const runtime_t *rt, const container_t *c, cJS
 	}
 	if (pid == 0) {
 		close(p[0]);
-		supervise(o, rt, c, record, p[1]);
+		supervise(s, p[1]);
 	}
 	close(p[1]);
+	/* The supervisor holds the state directory and the rootfs now. */
+	release(s);
 	struct start_report rep;
 	ssize_t n;
 	while ((n = read(p[0], &rep, sizeof rep)) < 0 && errno == EINTR)
 		;
 	close(p[0]);
 	if (n != sizeof rep) {
-		undo_start(rt, c);
-		return ctrk_error_set(err, 0, "the supervisor of '%s' died before the container started", c->id);
+		undo_start(s, true);
+		return ctrk_error_set(err, 0, "the supervisor of '%s' died before the container started", s->c->id);
 	}
 	if (rep.code) {
+		/* The supervisor undid its start; the cgroup parent may have
+		 * been ours still when it tried. */
+		rundir_remove_cgroups(s->c->id);
 		*code = rep.code;
-		return ctrk_error_set(err, 0, "starting container '%s': %s", c->id, rep.msg);
+		return ctrk_error_set(err, 0, "starting container '%s': %s", s->c->id, rep.msg);
 	}
 	/* The supervisor saved the record with the pid. */
-	cleanup_json cJSON *saved = container_load(c, err);
+	cleanup_json cJSON *saved = container_load(s->c, err);
 	if (!saved)
 		return -1;
 	*code = 0;
 	return ctrk_descriptor_write(STDOUT_FILENO, saved, err);
+}
+
+/* FD moved to MIN_FD or above (see inuse_fd_above); -1 as FD is passed on
+ * with its error. */
+static int
+above(int fd, int min_fd, ctrk_error_t *err)
+{
+	if (fd < 0)
+		return -1;
+	int moved = inuse_fd_above(fd, min_fd);
+	if (moved < 0)
+		ctrk_error_errno(err, "cannot move a descriptor above %d", min_fd);
+	return moved;
+}
+
+/* The runtime has a container ID in its state root already (one that a
+ * crash left, or another user of a shared --runtime-root): runc, crun and
+ * youki keep one directory per container there. */
+static bool
+runtime_has(const runtime_t *rt, const char *id)
+{
+	if (!rt->root)
+		return false;
+	cleanup_free char *path = ctrk_strdup_printf("%s/%s", rt->root, id);
+	return ctrk_path_exists(path);
 }
 
 static int
@@ -258,7 +329,8 @@ create_and_start(const run_opts_t *o, const runtime_t *rt, const container_t *c,
 		return -1;
 	/* The lock makes two `run`s of one id exclusive; the owner keeps it
 	 * (a detached supervisor inherits it across fork). */
-	cleanup_close int lock = ctrk_lock_file_try(c->lock, true, err);
+	int min_fd = 3 + (int)o->preserve_fds; /* none may reach the container */
+	cleanup_close int lock = above(ctrk_lock_file_try(c->lock, true, err), min_fd, err);
 	if (lock < 0) {
 		if (err->errnum == EWOULDBLOCK)
 			ctrk_error_set(err, 0, "container '%s' already exists and is running", o->id);
@@ -266,23 +338,46 @@ create_and_start(const run_opts_t *o, const runtime_t *rt, const container_t *c,
 	}
 	if (ctrk_path_exists(c->record))
 		return ctrk_error_set(err, 0, "container '%s' already exists (delete it first)", o->id);
-	cleanup_free char *text = ctrk_json_render(config, true);
-	if (container_write_file(c, c->config, text, err) < 0)
+	if (runtime_has(rt, o->id))
+		return ctrk_error_set(err, 0,
+				      "%s already has a container '%s' in '%s', which ctrk-run did not start "
+				      "here: left alone",
+				      rt->name, o->id, rt->root);
+	/* One container per rootfs, unless --force: taken before the runtime
+	 * starts, held by the owner until the container has ended. */
+	start_t s = {.o = o, .rt = rt, .c = c, .record = d, .hold = -1, .rootfs_lock = -1};
+	if (!o->force && (s.rootfs_lock = inuse_lock_rootfs(rootfs, min_fd, err)) < 0) {
+		undo_start(&s, false);
 		return -1;
+	}
+	if ((s.hold = above(rundir_hold(err), min_fd, err)) < 0) {
+		undo_start(&s, false);
+		return -1;
+	}
+	cleanup_free char *text = ctrk_json_render(config, true);
+	if (container_write_file(c, c->config, text, err) < 0) {
+		undo_start(&s, false);
+		return -1;
+	}
 	/* The runtime appends to its log, keeping the mode of one that exists:
 	 * 0600, whatever the umask. */
 	cleanup_close int rtlog = open(c->runtime_log, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-	if (rtlog < 0 || fchmod(rtlog, 0600) < 0)
-		return ctrk_error_errno(err, "cannot create '%s'", c->runtime_log);
-	unlink(c->exit);
-	ctrk_json_set(d, "container", container_object(o, c, rt));
-	if (container_save(c, d, err) < 0) {
-		container_remove(c, &(ctrk_error_t){0});
+	if (rtlog < 0 || fchmod(rtlog, 0600) < 0) {
+		ctrk_error_errno(err, "cannot create '%s'", c->runtime_log);
+		undo_start(&s, false);
 		return -1;
 	}
-	if (o->detach)
-		return run_detached(o, rt, c, d, code, err);
-	return run_foreground(o, rt, c, d, code, err);
+	unlink(c->exit);
+	ctrk_json_set(d, "container", container_object(o, c, rt, rootfs));
+	if (container_save(c, d, err) < 0) {
+		undo_start(&s, false);
+		return -1;
+	}
+	/* A tombstone is for teardown run again: this id lives again. */
+	unlink(c->tombstone);
+	int rc = o->detach ? run_detached(&s, code, err) : run_foreground(&s, code, err);
+	release(&s);
+	return rc;
 }
 
 int
@@ -293,7 +388,13 @@ cmd_run(const run_opts_t *o, int *code, ctrk_error_t *err)
 	container_t c;
 	if (runtime_open(o->runtime, o->runtime_root, &rt, err) < 0)
 		return -1;
-	int rc = container_init(o->id, &c, err);
+	/* By default the runtime keeps its state in this state directory:
+	 * another $CTRK_RUN's containers are not even visible to it. */
+	int rc = 0;
+	if (!rt.root && !(rt.root = rundir_runtime_root(rt.name, err)))
+		rc = -1;
+	if (rc == 0)
+		rc = container_init(o->id, &c, err);
 	if (rc == 0)
 		rc = create_and_start(o, &rt, &c, code, err);
 	container_free(&c);

@@ -28,7 +28,7 @@ free_port() {
 # What an earlier demo left running goes first.
 if [ -d "$demo/run" ]; then
 	for id in $("$bin/ctrk-run" list -q 2>/dev/null); do
-		"$bin/ctrk-run" delete --force "$id" || true
+		"$bin/ctrk-run" delete --force "$id" >/dev/null || true
 	done
 	for m in $(findmnt -rn -o TARGET | grep "^$demo/" | sort -r); do
 		umount "$m" || umount -l "$m"

@@ -248,6 +248,16 @@ lo"
 2
 3
 4"
+	# --preserve-fds 6 with fds 5, 6 and 8 not open: ctrk-run's own
+	# descriptors (locks, signalfd) must not take their place; they come
+	# as /dev/null.
+	run --separate-stderr bash -c "exec 3<'$D' 4<'$D' 5<&- 6<&- 7</dev/null 8<&-
+		ctrk-run run --rm --preserve-fds 6 $C -- sh -c 'for f in 5 6 8; do readlink /proc/self/fd/\$f; done; ls /proc/self/fd | wc -l' <'$D'"
+	assert_success
+	assert_output "/dev/null
+/dev/null
+/dev/null
+10"
 	exec 7<&- 8>&-
 }
 
@@ -259,7 +269,7 @@ lo"
 	assert_equal "$(jq -r .root.path <<<"$output")" "$ROOTFS"
 	assert_equal "$(jq -r '.linux.namespaces | map(.type) | sort | join(",")' <<<"$output")" \
 		"ipc,mount,network,pid,uts"
-	assert_equal "$(jq -r .linux.cgroupsPath <<<"$output")" "/ctrk/$C"
+	assert_equal "$(jq -r .linux.cgroupsPath <<<"$output")" "/$(cgroup_parent)/$C"
 	run ctrk-run list -q
 	assert_output ""
 }
@@ -281,4 +291,69 @@ lo"
 		sh -c "ctrk-run run -t --rm $C -- sh -c 'trap \"echo got-int; exit 9\" INT; sleep 5 & wait' <'$D'"
 	assert_failure 9
 	assert_output --partial got-int
+}
+
+@test "verbs: argument counts are checked before anything is done; exit codes as ctrk-run(1) says" {
+	# run, exec and wait: 125 for ctrk-run's own failures (2 or 1 could be
+	# the command's status).
+	run -125 --separate-stderr ctrk-run run
+	assert_run_error "'run' takes at least 1 argument, not 0"
+	run -125 --separate-stderr ctrk-run exec "$C"
+	assert_run_error "'exec' takes at least 2 arguments, not 1"
+	run -125 --separate-stderr ctrk-run exec "$C" --
+	assert_run_error "no command given"
+	run -125 --separate-stderr ctrk-run run --no-such-option "$C"
+	run -125 --separate-stderr ctrk-run run --rootfs "$ROOTFS" runtime -- true
+	assert_run_error "invalid container id 'runtime': the name is reserved"
+	run -125 --separate-stderr ctrk-run run --rootfs "$ROOTFS" deleted -- true
+	assert_run_error "the name is reserved"
+	run -125 --separate-stderr ctrk-run wait "$(cid nosuch)"
+	assert_run_error "no container '$(cid nosuch)'"
+	assert_output ""
+	# The other verbs: 2 for usage, 1 for failures.
+	run -2 ctrk-run
+	run -2 ctrk-run bogus
+	run -2 ctrk-run config
+	run -2 ctrk-run list extra
+	run -2 ctrk-run state a b
+	run -2 ctrk-run logs a b
+	run -2 ctrk-run delete
+	run -2 ctrk-run stop
+	run -2 ctrk-run stop -t x a
+	run -2 ctrk-run list --no-such-option
+	run -1 ctrk-run state "$(cid nosuch)"
+	run -1 ctrk-run kill "$(cid nosuch)"
+	run -1 ctrk-run stop "$(cid nosuch)"
+	run -1 ctrk-run logs "$(cid nosuch)"
+	# Extra arguments are refused, not half done: the container is not
+	# killed, wait does not wait.
+	ctrk-run run -d "$C" -- sleep 1000 <"$D" >/dev/null
+	run -2 --separate-stderr ctrk-run kill "$C" KILL extra
+	assert_run_error "'kill' takes at most 2 arguments, not 3"
+	run -125 --separate-stderr timeout 5 ctrk-run wait "$C" "$C"
+	assert_run_error "'wait' takes 1 argument, not 2"
+	assert_equal "$(ctrk-run state "$C" | jq -r .status)" running
+}
+
+@test "as a non-root user every verb says in one line that it needs root; --help and --version work" {
+	local as=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+	local msg="ctrk-run: error: must be run as root (effective uid 65534)"
+	local verb
+	for verb in "list" "state $C" "kill $C" "stop $C" "logs $C" "delete $C" "config $C"; do
+		# shellcheck disable=SC2086
+		run -1 --separate-stderr "${as[@]}" ctrk-run $verb
+		assert_equal "$stderr" "$msg"
+		assert_output ""
+	done
+	for verb in "run $C" "exec $C true" "wait $C"; do
+		# shellcheck disable=SC2086
+		run -125 --separate-stderr "${as[@]}" ctrk-run $verb </dev/null
+		assert_equal "$stderr" "$msg"
+	done
+	run -0 "${as[@]}" ctrk-run --help
+	assert_line --partial "Usage: ctrk-run"
+	run -0 "${as[@]}" ctrk-run run --help
+	assert_line --partial "Usage: ctrk-run"
+	run -0 "${as[@]}" ctrk-run --version
+	assert_output --partial "ctrk-run"
 }

@@ -45,7 +45,10 @@ supervisor_pid() {
 	assert_success
 	assert_equal "$(jq -r .status <<<"$output")" running
 	run ctrk-run list
-	assert_line --regexp "^$C +$pid +running +$CTRK_RUNTIME "
+	assert_line --index 0 --regexp "^ID +IMAGE +COMMAND +CREATED +STATUS +PID +RUNTIME$"
+	assert_line --index 1 --regexp "^$C +oci:.*:single +sh -c echo out; .*\.\.\. +[0-9]+ seconds? ago +running +$pid +$CTRK_RUNTIME$"
+	assert_equal "$(ctrk-run list --json | jq -c '.[0] | [.image, .command[0:2], (.age | test("ago$"))]')" \
+		"[\"oci:$CTRK_FIXTURES:single\",[\"sh\",\"-c\"],true]"
 	assert_equal "$(ctrk-run list --json | jq -r '.[0].id')" "$C"
 	sleep 0.3
 	run ctrk-run logs "$C"
@@ -67,8 +70,11 @@ err"
 err
 term"
 	assert_equal "$(ctrk-run state "$C" | jq -c '[.status, .exitCode]')" '["stopped",42]'
+	run ctrk-run list
+	assert_line --index 1 --regexp "^$C .* stopped \(42\) +$pid "
+	assert_equal "$(ctrk-run list --json | jq -c '.[0] | [.status, .exitCode]')" '["stopped",42]'
 	run ! kill -0 "$pid"
-	ctrk-run delete "$C"
+	ctrk-run delete "$C" >/dev/null
 	run ctrk-run list -q
 	assert_output ""
 	run ls "$CTRK_RUN/$C"
@@ -101,7 +107,7 @@ line 3"
 	detach --rm "$C" -- sh -c 'sleep 0.3'
 	local i
 	for ((i = 0; i < 50; i++)); do
-		[[ -e $CTRK_RUN/$C/container.json ]] || break
+		[[ -e $CTRK_RUN/$C/descriptor.json ]] || break
 		sleep 0.1
 	done
 	run ctrk-run list -q
@@ -165,10 +171,11 @@ line 3"
 	ctrk-run wait "$C" >"$T/wait.out" 2>&1 &
 	local waiter=$! st=0
 	track_pid "$waiter"
-	ctrk-run delete --force "$C"
-	# Nobody knows the exit status now, and wait says so.
+	ctrk-run delete --force "$C" >/dev/null
+	# Nobody knows the exit status now, and wait says so (125: not the
+	# container's own status).
 	wait "$waiter" || st=$?
-	assert_equal "$st" 1
+	assert_equal "$st" 125
 	run cat "$T/wait.out"
 	assert_output --partial "unknown"
 	local i

@@ -4,8 +4,8 @@
 load helpers
 
 @test "no containers, runtime states, cgroups, mounts or netns of the tests are left" {
-	run bash -c 'ls -d /run/runc/ct[0-9]*-* /run/crun/ct[0-9]*-* /sys/fs/cgroup/*/ctrk/ct[0-9]*-* \
-		/sys/fs/cgroup/ctrk/ct[0-9]*-* /run/netns/ct[0-9]*-* 2>/dev/null'
+	run bash -c 'ls -d /run/runc/ct[0-9]*-* /run/crun/ct[0-9]*-* /sys/fs/cgroup/*/ctrk*/ct[0-9]*-* \
+		/sys/fs/cgroup/ctrk*/ct[0-9]*-* /run/netns/ct[0-9]*-* 2>/dev/null'
 	assert_output ""
 	run bash -c "findmnt -rn -o TARGET | grep -F '$BATS_RUN_TMPDIR' || true"
 	assert_output ""

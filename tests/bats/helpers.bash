@@ -577,19 +577,36 @@ container_rootfs() {
 		>"$BATS_TEST_TMPDIR/$key.json"
 }
 
-# run_teardown: delete every container of this test, unmount its rootfs,
-# and fail when a runtime state, a cgroup or a process of it is left.
+# cgroup_parent [RUN]: the cgroup parent ctrk-run uses for the state
+# directory RUN (default $CTRK_RUN): "ctrk" for /run/ctrk, else "ctrk-" and
+# the FNV-1a hash of its canonical path, as ctrk-run(1) says.
+cgroup_parent() {
+	local s h=2166136261 i c
+	s=$(realpath -m "${1:-$CTRK_RUN}")
+	[[ $s != /run/ctrk ]] || { echo ctrk; return; }
+	for ((i = 0; i < ${#s}; i++)); do
+		printf -v c '%d' "'${s:i:1}"
+		h=$((((h ^ c) * 16777619) & 0xffffffff))
+	done
+	printf 'ctrk-%08x\n' "$h"
+}
+
+# run_teardown [RUN...]: delete every container of this test (in $CTRK_RUN
+# and each RUN), unmount its rootfs, and fail when a runtime state, a cgroup
+# or a process of it is left.
 run_teardown() {
-	local id leftovers=""
-	for id in $(ctrk-run list -q 2>/dev/null); do
-		ctrk-run delete --force "$id" || true
+	local id run leftovers="" parent
+	for run in "$CTRK_RUN" "$@"; do
+		for id in $(CTRK_RUN=$run ctrk-run list -q 2>/dev/null); do
+			CTRK_RUN=$run ctrk-run delete --force "$id" >/dev/null || true
+		done
+		parent=$(cgroup_parent "$run")
+		leftovers+=$(ls -d "$run"/runtime/*/ct* /sys/fs/cgroup/*/"$parent" /sys/fs/cgroup/"$parent" 2>/dev/null)
 	done
 	unmount_test_mounts
 	ctrk_teardown
-	local prefix
-	prefix=$(cid "")
-	leftovers+=$(ls -d /run/runc/"$prefix"* /run/crun/"$prefix"* 2>/dev/null)
-	leftovers+=$(ls -d /sys/fs/cgroup/*/ctrk/"$prefix"* /sys/fs/cgroup/ctrk/"$prefix"* 2>/dev/null)
+	# Only this test's state directories: the host-wide runtime roots and
+	# cgroups hold other suites' containers (099-leftovers checks them).
 	if [[ -n $leftovers ]]; then
 		echo "# left behind: $leftovers" >&3
 		return 1

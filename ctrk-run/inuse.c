@@ -1,0 +1,105 @@
+#include "inuse.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "container.h"
+#include "fsutil.h"
+#include "paths.h"
+
+int
+inuse_fd_above(int fd, int min_fd)
+{
+	if (fd < 0 || fd >= min_fd)
+		return fd;
+	int moved = fcntl(fd, F_DUPFD_CLOEXEC, min_fd);
+	close(fd);
+	return moved;
+}
+
+/* The container of this state directory whose recorded rootfs is ROOTFS
+ * and whose owner lives.  Caller frees; NULL when none. */
+static char *
+holder_here(const char *rootfs)
+{
+	DIR *d = opendir(ctrk_default_run());
+	if (!d)
+		return NULL;
+	char *found = NULL;
+	struct dirent *e;
+	while (!found && (e = readdir(d))) {
+		container_t c;
+		ctrk_error_t ignored;
+		if (e->d_name[0] == '.' || container_init(e->d_name, &c, &ignored) < 0)
+			continue;
+		cleanup_json cJSON *r = ctrk_path_exists(c.record) ? container_load(&c, &ignored) : NULL;
+		const cJSON *ct = cJSON_GetObjectItemCaseSensitive(r, "container");
+		const char *p = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ct, "rootfs"));
+		if (p && strcmp(p, rootfs) == 0 && container_owned(&c))
+			found = ctrk_xstrdup(c.id);
+		container_free(&c);
+	}
+	closedir(d);
+	return found;
+}
+
+/* The pid that holds a flock on the inode of ST, from /proc/locks; 0 when
+ * it cannot be told. */
+static long
+holder_pid(const struct stat *st)
+{
+	cleanup_fclose FILE *f = fopen("/proc/locks", "re");
+	char line[256];
+	while (f && fgets(line, sizeof line, f)) {
+		char kind[16];
+		long pid;
+		unsigned maj, min;
+		unsigned long ino;
+		if (sscanf(line, "%*[^:]: %15s %*s %*s %ld %x:%x:%lu", kind, &pid, &maj, &min, &ino) == 5 &&
+		    strcmp(kind, "FLOCK") == 0 && ino == st->st_ino && makedev(maj, min) == st->st_dev)
+			return pid;
+	}
+	return 0;
+}
+
+#define HINT ": stop it first, or use --force"
+
+int
+inuse_lock_rootfs(const char *rootfs, int min_fd, ctrk_error_t *err)
+{
+	int fd = inuse_fd_above(open(rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC), min_fd);
+	if (fd < 0)
+		return ctrk_error_errno(err, "cannot open root file system '%s'", rootfs);
+	while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		if (errno == EINTR)
+			continue;
+		int saved = errno;
+		struct stat st;
+		bool have_st = fstat(fd, &st) == 0;
+		close(fd);
+		if (saved != EWOULDBLOCK) {
+			errno = saved;
+			return ctrk_error_errno(err, "cannot lock root file system '%s'", rootfs);
+		}
+		cleanup_free char *id = holder_here(rootfs);
+		if (id)
+			return ctrk_error_set(err, 0, "root file system '%s' is in use by container '%s'%s", rootfs,
+					      id, HINT);
+		long pid = have_st ? holder_pid(&st) : 0;
+		if (pid > 0)
+			return ctrk_error_set(err, 0,
+					      "root file system '%s' is in use by another container (owner pid %ld)%s",
+					      rootfs, pid, HINT);
+		return ctrk_error_set(err, 0, "root file system '%s' is in use by another container%s", rootfs,
+				      HINT);
+	}
+	return fd;
+}
