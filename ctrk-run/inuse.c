@@ -36,7 +36,7 @@ holder_here(const char *rootfs)
 	char *found = NULL;
 	struct dirent *e;
 	while (!found && (e = readdir(d))) {
-		container_t c;
+		container_t c = {0};
 		ctrk_error_t ignored;
 		if (e->d_name[0] == '.' || container_init(e->d_name, &c, &ignored) < 0)
 			continue;

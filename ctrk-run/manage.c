@@ -353,7 +353,7 @@ cmd_list(bool json, bool quiet, ctrk_error_t *err)
 int
 cmd_logs(const char *id, bool follow, ctrk_error_t *err)
 {
-	container_t c;
+	container_t c = {0};
 	if (container_init(id, &c, err) < 0)
 		return -1;
 	int rc = -1;

@@ -360,13 +360,17 @@ create_and_start(const run_opts_t *o, const runtime_t *rt, const container_t *c,
 		return -1;
 	}
 	/* The runtime appends to its log, keeping the mode of one that exists:
-	 * 0600, whatever the umask. */
-	cleanup_close int rtlog = open(c->runtime_log, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	 * 0600, whatever the umask.  Closed at once: an fd held here could
+	 * take a number in the --preserve-fds range. */
+	int rtlog = open(c->runtime_log, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
 	if (rtlog < 0 || fchmod(rtlog, 0600) < 0) {
 		ctrk_error_errno(err, "cannot create '%s'", c->runtime_log);
+		if (rtlog >= 0)
+			close(rtlog);
 		undo_start(&s, false);
 		return -1;
 	}
+	close(rtlog);
 	unlink(c->exit);
 	ctrk_json_set(d, "container", container_object(o, c, rt, rootfs));
 	if (container_save(c, d, err) < 0) {
@@ -385,7 +389,7 @@ cmd_run(const run_opts_t *o, int *code, ctrk_error_t *err)
 {
 	*code = RUN_EXIT_FAILED;
 	runtime_t rt;
-	container_t c;
+	container_t c = {0};
 	if (runtime_open(o->runtime, o->runtime_root, &rt, err) < 0)
 		return -1;
 	/* By default the runtime keeps its state in this state directory:
@@ -477,7 +481,7 @@ int
 cmd_exec(const run_opts_t *o, char **args, size_t nargs, int *code, ctrk_error_t *err)
 {
 	*code = RUN_EXIT_FAILED;
-	container_t c;
+	container_t c = {0};
 	if (container_init(o->id, &c, err) < 0)
 		return -1;
 	int rc = exec_in(o, &c, args, nargs, code, err);

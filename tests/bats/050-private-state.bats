@@ -244,12 +244,16 @@ modes_of() {
 	# Directories of ctrk's own (not the image's contents in fs/, rootfs/
 	# and overlay's work/): 0700.  Files: 0600, except the pid file, which
 	# the runtime writes itself (a temp file renamed, 0666 less the umask):
-	# the directory keeps it from others.
-	run find "$CTRK_ROOT" "$CTRK_RUN" \( -name fs -o -name rootfs -o -name work \) -prune \
-		-o -type d ! -perm 0700 -printf '%m %p\n'
+	# the directory keeps it from others.  What the runtime makes in its
+	# state root ($CTRK_RUN/runtime/NAME, 0700: runc's own ID/ is 0711) is
+	# the runtime's.
+	run find "$CTRK_ROOT" "$CTRK_RUN" \( -name fs -o -name rootfs -o -name work \
+		-o -path "$CTRK_RUN/runtime/*/*" \) -prune -o -type d ! -perm 0700 -printf '%m %p\n'
 	assert_output ""
-	run find "$CTRK_ROOT" "$CTRK_RUN" \( -name fs -o -name rootfs -o -name work \) -prune \
-		-o -type f -perm /077 ! -path "$CTRK_RUN/$KEY/pid" -printf '%m %p\n'
+	assert_equal "$(stat -c %a "$CTRK_RUN/runtime/runc")" 700
+	run find "$CTRK_ROOT" "$CTRK_RUN" \( -name fs -o -name rootfs -o -name work \
+		-o -path "$CTRK_RUN/runtime/*/*" \) -prune -o -type f -perm /077 ! -path "$CTRK_RUN/$KEY/pid" \
+		-printf '%m %p\n'
 	assert_output ""
 	[[ -s $CTRK_RUN/$KEY/config.json && -e $CTRK_RUN/$KEY/log ]]
 }
