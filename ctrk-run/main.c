@@ -247,6 +247,16 @@ reserve_passed_fds(long n)
 		close(null);
 }
 
+/* "ID [--] [CMD [ARG]...]" of run and config. */
+static void
+take_id_and_cmd(run_opts_t *o, int argc, char **argv)
+{
+	o->id = argv[0];
+	argc--;
+	o->cmd = skip_dashes(&argc, argv + 1);
+	o->ncmd = (size_t)argc;
+}
+
 static int
 verb_run(void *ctx, int argc, char **argv)
 {
@@ -254,10 +264,7 @@ verb_run(void *ctx, int argc, char **argv)
 	ctrk_error_t err = {0};
 	int code = 0;
 	reserve_passed_fds(o->preserve_fds);
-	o->id = argv[0];
-	argc--;
-	o->cmd = skip_dashes(&argc, argv + 1);
-	o->ncmd = (size_t)argc;
+	take_id_and_cmd(o, argc, argv);
 	if (cmd_run(o, &code, &err) == 0)
 		return code;
 	return failed(&err, code ? code : RUN_EXIT_FAILED);
@@ -268,10 +275,7 @@ verb_config(void *ctx, int argc, char **argv)
 {
 	run_opts_t *o = ((ctx_t *)ctx)->o;
 	ctrk_error_t err = {0};
-	o->id = argv[0];
-	argc--;
-	o->cmd = skip_dashes(&argc, argv + 1);
-	o->ncmd = (size_t)argc;
+	take_id_and_cmd(o, argc, argv);
 	return cmd_config(o, &err) == 0 ? 0 : failed(&err, 0);
 }
 

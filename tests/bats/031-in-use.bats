@@ -19,18 +19,7 @@ teardown() {
 		ctrk-run delete --force "$id" || true
 	done
 	ctrk_teardown
-	local m i
-	for ((i = 0; i < 10; i++)); do
-		[[ -n $(mounts_under "$T") ]] || break
-		while read -r m; do
-			umount -l "$m" 2>/dev/null
-		done < <(mounts_under "$T" | tac)
-	done
-}
-
-# mounts_under DIR: mount points at or below DIR, in mount order.
-mounts_under() {
-	findmnt -rn -o TARGET | awk -v d="$1" 'index($0, d) == 1'
+	unmount_under "$T"
 }
 
 # prepare DRIVER KEY [view]: snapshot KEY of the fixture image; its

@@ -14,17 +14,7 @@ setup() {
 
 teardown() {
 	ctrk_teardown
-	local m i
-	for ((i = 0; i < 10; i++)); do
-		[[ -n $(mounts_under "$T") ]] || break
-		while read -r m; do
-			umount -l "$m" 2>/dev/null
-		done < <(mounts_under "$T" | tac)
-	done
-}
-
-mounts_under() {
-	findmnt -rn -o TARGET | awk -v d="$1" 'index($0, d) == 1'
+	unmount_under "$T"
 }
 
 # start KEY [DRIVER]: prepare | mount, with an unknown field added; the

@@ -40,22 +40,18 @@ setup() {
 }
 
 teardown() {
-	local id m i
+	local id left parent
 	for id in $(ctrk-run list -q 2>/dev/null); do
 		ctrk-run delete --force "$id" >/dev/null || true
 	done
-	for ((i = 0; i < 10; i++)); do
-		[[ -n $(mounts_under "$P") ]] || break
-		while read -r m; do
-			umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null
-		done < <(mounts_under "$P" | tac)
-	done
+	# This state directory's runtime state and cgroup parent (ctrk-run(1)).
+	parent=$(cgroup_parent)
+	left=$(ls -d "$CTRK_RUN"/runtime/*/*/ /sys/fs/cgroup/*/"$parent" /sys/fs/cgroup/"$parent" 2>/dev/null)
+	unmount_under "$P"
 	ctrk_teardown
-	local left
-	left=$(mounts_under "$P")
+	left+=$(mounts_under "$P")
 	# Never through a mount that is still there.
-	[[ -n $left ]] || rm -rf --one-file-system "$P"
-	left+=$(ls -d /run/runc/"$N"-* /run/crun/"$N"-* /sys/fs/cgroup/ctrk/"$N"-* 2>/dev/null)
+	[[ -n $(mounts_under "$P") ]] || rm -rf --one-file-system "$P"
 	if [[ -n $left ]]; then
 		echo "# left behind: $left" >&3
 		return 1
@@ -99,11 +95,6 @@ put_blob() {
 	h=$(sha256sum "$2" | cut -d' ' -f1)
 	cp "$2" "$1/blobs/sha256/$h"
 	echo "sha256:$h"
-}
-
-# mounts_under DIR: mount points at or below DIR, in mount order.
-mounts_under() {
-	findmnt -rn -o TARGET | awk -v d="$1/" 'index($0 "/", d) == 1'
 }
 
 # as_user CMD...: CMD as uid:gid $U with no supplementary groups.  Through

@@ -630,3 +630,20 @@ wait_running() {
 	done
 	echo "container $1 did not start" | fail
 }
+
+# mounts_under DIR: mount points at or below DIR, in mount order.
+mounts_under() {
+	findmnt -rn -o TARGET | awk -v d="$1" '$0 == d || index($0, d "/") == 1'
+}
+
+# unmount_under DIR: every mount at or below DIR goes, newest first, lazily
+# when busy, so that nothing can stop it; kill what keeps mounts busy first.
+unmount_under() {
+	local m i
+	for ((i = 0; i < 10; i++)); do
+		[[ -n $(mounts_under "$1") ]] || return 0
+		while read -r m; do
+			umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null
+		done < <(mounts_under "$1" | tac)
+	done
+}

@@ -613,18 +613,7 @@ main(void)
 	int fds = count_fds();
 	build_root();
 
-	if (have_openat2()) {
-		run_all();
-		pass = "walk";
-		bool refused = refuse_openat2(EPERM);
-		ok(refused, "openat2 refused by a seccomp filter (EPERM): the walk by hand is tested too");
-		if (refused)
-			run_all();
-	} else {
-		printf("# no openat2 here: the walk by hand only\n");
-		pass = "walk";
-		run_all();
-	}
+	run_with_and_without_openat2(run_all, &pass, EPERM);
 
 	free(deeper_path);
 	close(rootfd);

@@ -594,19 +594,7 @@ main(void)
 	close(decoy);
 	free(d);
 
-	if (have_openat2()) {
-		run_all();
-		pass = "walk";
-		bool refused = refuse_openat2(ENOSYS);
-		ok(refused, "openat2 refused by a seccomp filter: the walk by hand is tested too");
-		if (refused)
-			run_all();
-	} else {
-		/* valgrind 3.19, old kernels: the walk is all there is. */
-		printf("# no openat2 here: the walk by hand only\n");
-		pass = "walk";
-		run_all();
-	}
+	run_with_and_without_openat2(run_all, &pass, ENOSYS);
 	ok(count_fds() == fds, "no descriptor leaked (%d before, %d after)", fds, count_fds());
 
 	rm_rf(sandbox);
