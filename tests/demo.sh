@@ -66,10 +66,11 @@ find "$CTRK_ROOT/content" -type f | sort
 
 ref=127.0.0.1:$port/demo/busybox
 step "ctrk-snap prepare --volatile --image $ref hello | ctrk-mount | ctrk-run run --rm hello -- ..."
-"$bin/ctrk-snap" prepare --volatile --image "$ref" hello </dev/null | "$bin/ctrk-mount" |
-	"$bin/ctrk-run" run --rm hello -- sh -c 'echo "hello from $(hostname), pid $$, as $(id -un)"; ls /'
-"$bin/ctrk-mount" --unmount "$CTRK_RUN/hello/rootfs"
-"$bin/ctrk-snap" remove hello
+"$bin/ctrk-snap" prepare --volatile --image "$ref" hello </dev/null | "$bin/ctrk-mount" >"$demo/hello.json"
+"$bin/ctrk-run" run --rm hello -- sh -c 'echo "hello from $(hostname), pid $$, as $(id -un)"; ls /' \
+	<"$demo/hello.json"
+step "teardown: ctrk-mount --unmount | ctrk-snap remove (each takes away what it added)"
+"$bin/ctrk-mount" --unmount <"$demo/hello.json" | "$bin/ctrk-snap" remove | jq -c 'keys'
 
 step "a detached container: ctrk-run run -d web"
 "$bin/ctrk-snap" prepare --image "$ref" web </dev/null | "$bin/ctrk-mount" |
@@ -85,8 +86,6 @@ The container 'web' is running.  Try:
     export CTRK_ROOT=$CTRK_ROOT CTRK_RUN=$CTRK_RUN PATH=$bin:\$PATH
     ctrk-run exec -t web sh
     ctrk-run logs -f web
-and to take it down:
-    ctrk-run delete --force web
-    ctrk-mount --unmount $CTRK_RUN/web/rootfs
-    ctrk-snap remove web
+and to take it down, one pipeline (each tool takes away what it added):
+    ctrk-run delete --force web | ctrk-mount --unmount | ctrk-snap remove
 EOF

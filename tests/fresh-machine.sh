@@ -83,9 +83,11 @@ in_namespace() {
 	# shellcheck disable=SC2016 # expanded in the root
 	phase "demo teardown" 'cd /root/ctrk && export CTRK_ROOT=/tmp/ctrk-demo/root CTRK_RUN=/tmp/ctrk-demo/run &&
 		test "$(build/bin/ctrk-run state web | jq -r .status)" = running &&
-		build/bin/ctrk-run delete --force web &&
-		build/bin/ctrk-mount --unmount "$CTRK_RUN/web/rootfs" &&
-		build/bin/ctrk-snap remove web' || return 1
+		set -o pipefail &&
+		build/bin/ctrk-run delete --force web | build/bin/ctrk-mount --unmount |
+			build/bin/ctrk-snap remove >/dev/null &&
+		! build/bin/ctrk-snap stat web 2>/dev/null &&
+		test -z "$(findmnt -rn -o TARGET | grep "^$CTRK_RUN/")"' || return 1
 }
 
 # mount_cgroups ROOT: the host's cgroup mounts again, under ROOT/sys/fs/cgroup.
