@@ -80,10 +80,12 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(CTRK_LIBS)
 
+# Through a temp file: a page scdoc refuses must not be left half written,
+# where make would take it as done.
 man: $(MAN_PAGES)
 $(BUILD)/man/%: man/%.scd
 	@mkdir -p $(dir $@)
-	@if command -v scdoc >/dev/null; then scdoc < $< > $@; else echo "scdoc missing: skipping $@"; fi
+	@if command -v scdoc >/dev/null; then scdoc < $< > $@.tmp && mv $@.tmp $@ || { rm -f $@.tmp; exit 1; }; else echo "scdoc missing: skipping $@"; fi
 
 # Installs only the Debian packages that are missing. demo, check and
 # check-asan run it first, then build with a new make, which reads this
