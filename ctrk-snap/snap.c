@@ -632,13 +632,18 @@ check_not_mounted(snap_store_t *s, const char *key, const cJSON *e, const snap_i
 {
 	ctrk_mount_table_t t = {0};
 	cleanup_free size_t *found = NULL;
+	/* Declared before the first goto: a jump over a cleanup variable's
+	 * declaration would free garbage at the end of the scope. */
+	cleanup_free char *where = NULL;
 	size_t nfound = 0;
 	int ret = 0;
-	if (find_users(s, e, b, locks, &t, &found, &nfound, err) < 0)
+	if (find_users(s, e, b, locks, &t, &found, &nfound, err) < 0) {
+		ret = -1; /* fail closed: not knowing is not "not mounted" */
 		goto out;
+	}
 	if (nfound == 0)
 		goto out;
-	cleanup_free char *where = ctrk_mount_targets(&t, found, nfound);
+	where = ctrk_mount_targets(&t, found, nfound);
 	bool elsewhere = false;
 	for (size_t i = 0; i < nfound; i++)
 		elsewhere |= t.v[found[i]].ns_pid != 0;

@@ -345,18 +345,19 @@ lookup_ref(const ctrk_store_t *s, const char *name, char **ref, ctrk_error_t *er
 cJSON *
 ctrk_image_from_store(const ctrk_store_t *s, const char *name, ctrk_error_t *err)
 {
-	cleanup_free char *ref = NULL;
+	/* Every cleanup variable before the first goto: a jump over one's
+	 * declaration would free garbage on the way out. */
+	cleanup_free char *ref = NULL, *body = NULL, *cbody = NULL;
 	cleanup_json cJSON *entry = lookup_ref(s, name, &ref, err);
 	if (!entry)
 		return NULL;
 	const char *digest = NULL, *mt = NULL;
 	long long size = 0;
+	size_t len = 0, clen = 0;
 	if (ctrk_json_get_string(entry, "digest", true, &digest, "index.json entry", err) < 0 ||
 	    ctrk_json_get_int64(entry, "size", true, &size, "index.json entry", err) < 0 ||
 	    ctrk_json_get_string(entry, "mediaType", false, &mt, "index.json entry", err) < 0)
 		goto fail;
-	cleanup_free char *body = NULL, *cbody = NULL;
-	size_t len = 0, clen = 0;
 	if (ctrk_store_read_blob(s, digest, CTRK_MANIFEST_MAX, &body, &len, err) < 0)
 		goto fail;
 	ctrk_manifest_t m;
