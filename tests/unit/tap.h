@@ -3,6 +3,7 @@
 #define CTRK_TAP_H
 
 #include <dirent.h>
+#include <ftw.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -43,6 +44,22 @@ count_fds(void)
 	if (d)
 		closedir(d);
 	return n;
+}
+
+static inline int
+tap_rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st, (void)flag, (void)ftw;
+	remove(path);
+	return 0;
+}
+
+/* rm -rf PATH without a shell: symlinks are not followed and other file
+ * systems (a test's mounts) are not entered. */
+static inline int
+rm_rf(const char *path)
+{
+	return nftw(path, tap_rm_one, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
 }
 
 static inline int

@@ -291,15 +291,6 @@ test_helpers(void)
 	reset_env();
 }
 
-static int
-rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 int
 main(void)
 {
@@ -327,6 +318,6 @@ main(void)
 	errno = 0;
 	ok(waitpid(-1, NULL, WNOHANG) == -1 && errno == ECHILD, "every helper was reaped");
 
-	ok(nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS) == 0, "temp dir removed");
+	ok(rm_rf(tmp) == 0, "temp dir removed");
 	return done_testing();
 }

@@ -591,13 +591,6 @@ run_all(void)
 
 /* --- openat2 on and off ------------------------------------------------------- */
 
-static int
-rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	remove(path);
-	return 0;
-}
-
 int
 main(void)
 {
@@ -624,7 +617,7 @@ main(void)
 		umount2(p, MNT_DETACH);
 		free(p);
 	}
-	nftw(sandbox, rm_one, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+	rm_rf(sandbox);
 	struct stat st;
 	ok(stat(sandbox, &st) < 0 && errno == ENOENT, "the sandbox is gone");
 	return done_testing();

@@ -88,19 +88,6 @@ static const char decoy_group[] = "decoy:x:667:alice,root\n";
 
 /* --- sandbox -------------------------------------------------------------- */
 
-static int
-rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	remove(path);
-	return 0;
-}
-
-static void
-rm_rf(const char *path)
-{
-	nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
 /* A fresh, empty SANDBOX/NAME, as an O_PATH descriptor like ctrk-run's. */
 static int
 fresh_root(const char *name)

@@ -36,14 +36,6 @@ run(const char *cmd)
 	return rc;
 }
 
-static void
-rm_rf(const char *path)
-{
-	char *cmd = ctrk_strdup_printf("rm -rf '%s'", path);
-	run(cmd);
-	free(cmd);
-}
-
 /* A fresh, empty root; its descriptor. */
 static int
 fresh_root(void)

@@ -13,15 +13,6 @@
 
 static char top[] = "/tmp/ctrk-test-statedir-XXXXXX";
 
-static void
-rm_rf(const char *path)
-{
-	char *cmd = ctrk_strdup_printf("rm -rf '%s'", path);
-	if (system(cmd) != 0)
-		printf("# cleanup of %s failed\n", path);
-	free(cmd);
-}
-
 static unsigned
 mode_of(const char *path)
 {

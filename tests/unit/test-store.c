@@ -13,15 +13,6 @@
 static char root[] = "/tmp/ctrk-test-store-XXXXXX";
 
 static void
-rm_rf(const char *path)
-{
-	char *cmd = ctrk_strdup_printf("rm -rf '%s'", path);
-	if (system(cmd) != 0)
-		printf("# cleanup of %s failed\n", path);
-	free(cmd);
-}
-
-static void
 test_ingest(ctrk_store_t *s)
 {
 	const char data[] = "hello, content store";
