@@ -118,8 +118,18 @@ undo_start(start_t *s, bool runtime_made)
 {
 	ctrk_error_t ignored;
 	const char *args[] = {"delete", "--force", s->c->id, NULL};
-	if (runtime_made)
+	if (runtime_made) {
 		runtime_call(s->rt, args, NULL, &ignored);
+		/* The container was ours and is gone, but the rootfs and the
+		 * snapshot of its descriptor are still there: keep the
+		 * descriptor as a tombstone, so that `ctrk-run delete ID |
+		 * ctrk-mount --unmount | ctrk-snap remove` takes them down as
+		 * after any other end (ctrk-descriptor(5), TEARDOWN). */
+		cleanup_json cJSON *d = cJSON_Duplicate(s->record, true);
+		cJSON_DeleteItemFromObjectCaseSensitive(d, "container");
+		if (d)
+			container_bury(s->c, d, &ignored);
+	}
 	container_remove(s->c, &ignored);
 	release(s);
 	if (runtime_made)
