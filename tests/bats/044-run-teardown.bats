@@ -170,3 +170,29 @@ same_json() {
 	same_json "$T/again.json" "$T/down.json"
 	[[ $stderr == *"ctrk-run: note: container '$k' was already deleted"* ]]
 }
+
+@test "a start that fails keeps its descriptor: the teardown pipeline still takes rootfs and snapshot down" {
+	local k
+	k=$(cid fail)
+	ctrk-snap prepare --image "oci:$CTRK_FIXTURES:single" "$k" </dev/null | ctrk-mount >"$T/$k.json"
+	run --separate-stderr ctrk-run run -d "$k" -- /no/such/command <"$T/$k.json"
+	assert_failure 127
+	assert_equal "$(stat -c %a "$CTRK_RUN/deleted/$k.json")" 600
+	run --separate-stderr bash -c "ctrk-run delete $k | ctrk-mount --unmount | ctrk-snap remove"
+	assert_success
+	[[ $stderr == *"ctrk-run: note: container '$k' was already deleted"* ]]
+	assert_equal "$(jq -c '[has("container"), has("rootfs"), has("snapshot")]' <<<"$output")" '[false,false,false]'
+	run findmnt -rn -o TARGET
+	refute_output --partial "$CTRK_RUN/$k"
+	run ctrk-snap list
+	refute_output --partial "$k"
+	# Refused before the runtime ran (the rootfs is another container's):
+	# no tombstone, so a teardown cannot take that container's rootfs.
+	local other
+	other=$(cid other)
+	container_rootfs "$other"
+	ctrk-run run -d "$other" -- sleep 1000 <"$T/$other.json" >/dev/null
+	run --separate-stderr ctrk-run run -d "$k-2" -- true <"$T/$other.json"
+	assert_failure 125
+	[[ ! -e $CTRK_RUN/deleted/$k-2.json ]]
+}
