@@ -9,8 +9,16 @@
 
 #include "error.h"
 
+/* Nesting deeper than this is refused ("too deeply nested"); cJSON's own
+ * limit (CJSON_NESTING_LIMIT) is the same. */
+#define CTRK_JSON_MAX_DEPTH 1000
+
 /* Parse one JSON document of LEN bytes; trailing garbage other than white
- * space is an error.  WHAT names the input in messages. */
+ * space is an error.  Strictly, as Go, Python and jq read it, so that no
+ * other tool reads another meaning into the same bytes: a string with an
+ * escaped NUL (\u0000), invalid UTF-8, a key twice in one object, and
+ * nesting deeper than CTRK_JSON_MAX_DEPTH are refused, naming the field.
+ * WHAT names the input in messages. */
 cJSON *ctrk_json_parse(const char *buf, size_t len, const char *what, ctrk_error_t *err);
 
 /* Read all of FD (at most MAX bytes) and parse it as one document. */

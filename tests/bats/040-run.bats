@@ -357,3 +357,22 @@ lo"
 	run -0 "${as[@]}" ctrk-run --version
 	assert_output --partial "ctrk-run"
 }
+
+@test "a descriptor read two ways is refused: a key twice, an escaped NUL, invalid UTF-8" {
+	local desc
+	desc=$(jq -c . "$D")
+	# A second "rootfs" (Go, Python and jq would take it; cJSON the first).
+	printf '%s' "${desc%\}},\"rootfs\":\"/\"}" >"$T/dup.json"
+	RIN=$T/dup.json r -125 -- true
+	assert_run_error "key 'rootfs' appears twice in the top object"
+	# A user cut short at an escaped NUL, and a working directory that is
+	# not UTF-8.
+	jq -c '.image.config.User = "nobody"' "$D" | sed 's/"nobody"/"root\\u0000nobody"/' >"$T/nul.json"
+	RIN=$T/nul.json r -125 -- true
+	assert_run_error "field 'image.config.User' holds a NUL character"
+	jq -c '.image.config.WorkingDir = "/tmp/X"' "$D" | sed 's|/tmp/X|/tmp/\xff|' >"$T/utf8.json"
+	RIN=$T/utf8.json r -125 -- true
+	assert_run_error "field 'image.config.WorkingDir' is not valid UTF-8"
+	# The same descriptor without them runs.
+	r -0 -- true
+}
