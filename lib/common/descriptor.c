@@ -61,6 +61,28 @@ ctrk_mount_validate(const cJSON *m, const char *what, ctrk_error_t *err)
 }
 
 int
+ctrk_image_config_validate(const cJSON *config, const char *what, ctrk_error_t *err)
+{
+	static const char *const string_arrays[] = {"Env", "Entrypoint", "Cmd", NULL};
+	static const char *const strings[] = {"WorkingDir", "User", "StopSignal", NULL};
+	static const char *const objects[] = {"Volumes", "ExposedPorts", "Labels", NULL};
+	const cJSON *a;
+	const char *s;
+	if (!cJSON_IsObject(config))
+		return ctrk_error_set(err, 0, "%s: must be an object", what);
+	for (const char *const *k = string_arrays; *k; k++)
+		if (ctrk_json_get_string_array(config, *k, false, &a, what, err) < 0)
+			return -1;
+	for (const char *const *k = strings; *k; k++)
+		if (ctrk_json_get_string(config, *k, false, &s, what, err) < 0)
+			return -1;
+	for (const char *const *k = objects; *k; k++)
+		if (ctrk_json_get_object(config, *k, false, &a, what, err) < 0)
+			return -1;
+	return 0;
+}
+
+int
 ctrk_descriptor_validate(const cJSON *d, ctrk_error_t *err)
 {
 	static const char what[] = "descriptor";
@@ -84,6 +106,13 @@ ctrk_descriptor_validate(const cJSON *d, ctrk_error_t *err)
 	for (const char *const *k = strings; *k; k++)
 		if (ctrk_json_get_string(d, *k, false, &str, what, err) < 0)
 			return -1;
+	/* The run-time defaults ctrk-run acts on: a User that is a number, or
+	 * a Cmd that is a string, is an error, never a default (root, the
+	 * image's own) that grants more. */
+	const cJSON *image = cJSON_GetObjectItemCaseSensitive(d, "image"), *config = NULL;
+	if (ctrk_json_get_object(image, "config", false, &config, "descriptor: image", err) < 0 ||
+	    (config && ctrk_image_config_validate(config, "descriptor: image.config", err) < 0))
+		return -1;
 
 	const cJSON *network = cJSON_GetObjectItemCaseSensitive(d, "network");
 	if (network && !cJSON_IsObject(network) && !cJSON_IsArray(network) && !cJSON_IsNull(network))

@@ -34,6 +34,12 @@ cJSON *ctrk_descriptor_read(int fd, bool optional, ctrk_error_t *err);
 /* Check the types of every field ctrk knows; unknown fields are allowed. */
 int ctrk_descriptor_validate(const cJSON *d, ctrk_error_t *err);
 
+/* Check the types of an image config's run-time defaults (Env, Entrypoint,
+ * Cmd: arrays of strings; WorkingDir, User, StopSignal: strings; Volumes,
+ * ExposedPorts, Labels: objects), as an image's config or the descriptor's
+ * image.config.  WHAT names it in messages. */
+int ctrk_image_config_validate(const cJSON *config, const char *what, ctrk_error_t *err);
+
 /* Check one mount object {type, source, target, options[]}. */
 int ctrk_mount_validate(const cJSON *m, const char *what, ctrk_error_t *err);
 

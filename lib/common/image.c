@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cleanup.h"
+#include "descriptor.h"
 #include "fsutil.h"
 #include "json.h"
 #include "reference.h"
@@ -241,20 +242,8 @@ ctrk_config_parse(const char *body, size_t len, const ctrk_manifest_t *m, cJSON 
 	if ((size_t)cJSON_GetArraySize(diff_ids) != m->nlayers)
 		return ctrk_error_set(err, 0, "image config lists %d diff_ids for %zu layers",
 				      cJSON_GetArraySize(diff_ids), m->nlayers);
-	static const char *const string_arrays[] = {"Env", "Entrypoint", "Cmd", NULL};
-	static const char *const strings[] = {"WorkingDir", "User", "StopSignal", NULL};
-	static const char *const objects[] = {"Volumes", "ExposedPorts", "Labels", NULL};
-	const cJSON *a;
-	const char *s;
-	for (const char *const *k = string_arrays; *k; k++)
-		if (ctrk_json_get_string_array(config, *k, false, &a, what, err) < 0)
-			return -1;
-	for (const char *const *k = strings; *k; k++)
-		if (ctrk_json_get_string(config, *k, false, &s, what, err) < 0)
-			return -1;
-	for (const char *const *k = objects; *k; k++)
-		if (ctrk_json_get_object(config, *k, false, &a, what, err) < 0)
-			return -1;
+	if (config && ctrk_image_config_validate(config, "image config: config", err) < 0)
+		return -1;
 	*out = steal_pointer(&doc);
 	return 0;
 }

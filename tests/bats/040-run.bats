@@ -376,3 +376,13 @@ lo"
 	# The same descriptor without them runs.
 	r -0 -- true
 }
+
+@test "image config fields of the wrong type are refused, never read as a default that grants more" {
+	local field
+	for field in '.User = 0' '.User = ["nobody"]' '.Env = "A=1"' '.Cmd = "sh"' '.WorkingDir = 1'; do
+		jq -c ".image.config |= ($field)" "$D" >"$T/bad.json"
+		RIN=$T/bad.json r -125 -- id -u
+		assert_run_error "descriptor: image.config: field '$(sed -E 's/^\.([A-Za-z]+).*/\1/' <<<"$field")' must be"
+		assert_output ""
+	done
+}

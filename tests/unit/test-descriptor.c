@@ -38,6 +38,16 @@ test_validation(void)
 	expect_error("[]", "must be a JSON object");
 	expect_error("{\"version\":2}", "version 2 is not supported");
 	expect_error("{\"version\":\"1\"}", "'version' must be a number");
+	/* The image's run-time defaults: a wrong type is an error naming the
+	 * field, never a default that grants more (root, the image's Cmd). */
+	expect_error("{\"image\":{\"config\":{\"User\":0}}}", "image.config: field 'User' must be a string");
+	expect_error("{\"image\":{\"config\":{\"User\":[\"nobody\"]}}}", "field 'User' must be a string");
+	expect_error("{\"image\":{\"config\":{\"Env\":\"A=1\"}}}", "field 'Env' must be an array");
+	expect_error("{\"image\":{\"config\":{\"Cmd\":\"sh\"}}}", "field 'Cmd' must be an array");
+	expect_error("{\"image\":{\"config\":{\"Entrypoint\":[\"sh\",1]}}}", "field 'Entrypoint' must be an array of strings");
+	expect_error("{\"image\":{\"config\":{\"WorkingDir\":1}}}", "field 'WorkingDir' must be a string");
+	expect_error("{\"image\":{\"config\":{\"StopSignal\":9}}}", "field 'StopSignal' must be a string");
+	expect_error("{\"image\":{\"config\":[]}}", "field 'config' must be an object");
 	expect_error("{} {}", "trailing data");
 	expect_error("{\"rootfs\":3}", "'rootfs' must be a string");
 	expect_error("{\"image\":[]}", "'image' must be an object");
