@@ -30,7 +30,7 @@ UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 MAN_SRC   := $(wildcard man/*.scd)
 MAN_PAGES := $(MAN_SRC:man/%.scd=$(BUILD)/man/%)
 
-.PHONY: all check check-asan check-unit check-bats valgrind deps build-deps install uninstall clean format demo bench man
+.PHONY: all check check-asan check-unit check-bats valgrind deps build-deps install uninstall clean format demo bench man fuzz
 
 all: $(BINS) $(UNIT_BINS) man
 
@@ -117,6 +117,29 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	@CTRK_BUILD=$(abspath $(BUILD)) bash tests/demo.sh
 
+# libFuzzer targets (tests/fuzz/fuzz-*.c) over the code that first meets
+# untrusted bytes, with ASan and UBSan; each runs FUZZ_SECONDS on a corpus
+# kept in build-fuzz/corpus-NAME.  A crash leaves its input in build-fuzz/.
+FUZZ_SECONDS ?= 60
+FUZZ_SRC     := $(wildcard tests/fuzz/fuzz-*.c)
+FUZZ_LIB     := lib/common/json.c lib/common/descriptor.c lib/common/error.c lib/common/fsutil.c
+fuzz:
+	@sh tests/deps.sh --fuzz
+	@mkdir -p build-fuzz
+	@set -e; for src in $(FUZZ_SRC); do \
+		name=$$(basename $$src .c); \
+		clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
+			-fno-sanitize-recover=all -I. -Ilib/common $(PKG_CFLAGS) \
+			-o build-fuzz/$$name $$src $(FUZZ_LIB) -lcjson; \
+		mkdir -p build-fuzz/corpus-$$name; \
+		echo "fuzz: $$name for $(FUZZ_SECONDS) s"; \
+		if ! (cd build-fuzz && ./$$name -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+				corpus-$$name ../tests/fuzz/seeds >$$name.log 2>&1); then \
+			tail -n 40 build-fuzz/$$name.log; echo "fuzz: $$name FAILED"; exit 1; \
+		fi; \
+		grep 'stat::number_of_executed_units' build-fuzz/$$name.log; \
+	done
+
 bench: all
 	@CTRK_BUILD=$(abspath $(BUILD)) bash bench/pull.sh
 	@CTRK_BUILD=$(abspath $(BUILD)) bash bench/unpack.sh
@@ -138,6 +161,6 @@ format:
 	clang-format -i lib/common/*.[ch] ctrk-*/*.[ch] tests/unit/*.[ch]
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

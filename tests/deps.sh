@@ -6,6 +6,7 @@
 #   sh tests/deps.sh                 install what is missing
 #   sh tests/deps.sh --check-build   install nothing; exit 1 naming what is
 #                                    missing to build (what `make` runs first)
+#   sh tests/deps.sh --fuzz          also clang and libFuzzer (`make fuzz`)
 #
 # Every command the build, tests/demo.sh, tests/run.sh and the bats suite
 # run comes from one of these packages or from one that every Debian has
@@ -28,6 +29,9 @@ TEST_PKGS="bats bats-support bats-assert skopeo umoci docker-registry busybox-st
 apache2-utils openssl ca-certificates jq python3 curl iproute2 psmisc procps zstd runc
 crun valgrind strace"
 
+# What `make fuzz` adds: clang with libFuzzer's runtime.
+FUZZ_PKGS="clang libclang-rt-14-dev"
+
 # missing PKGS...: prints those of PKGS that are not installed.
 missing() {
 	# One dpkg-query for all: packages it does not know are not printed.
@@ -47,8 +51,10 @@ if [ "${1:-}" = --check-build ]; then
 	exit 1
 fi
 
+extra=""
+[ "${1:-}" = --fuzz ] && extra=$FUZZ_PKGS
 # shellcheck disable=SC2086
-m=$(missing $BUILD_PKGS $TEST_PKGS)
+m=$(missing $BUILD_PKGS $TEST_PKGS $extra)
 [ -z "$m" ] && exit 0
 
 echo "deps: installing:$m"

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -161,9 +162,11 @@ compare_names(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* A key twice in one object, anywhere in NODE (PATH is where NODE is). */
+/* Anywhere in NODE (PATH is where NODE is): a key twice in one object, or a
+ * number too large for a double (cJSON makes it infinite and writes it
+ * back as null: a field passed through would change). */
 static int
-check_repeated_keys(const cJSON *node, char *path, size_t plen, size_t size, const char *what, ctrk_error_t *err)
+check_tree(const cJSON *node, char *path, size_t plen, size_t size, const char *what, ctrk_error_t *err)
 {
 	size_t n = 0, i = 0;
 	const cJSON *c;
@@ -185,6 +188,13 @@ check_repeated_keys(const cJSON *node, char *path, size_t plen, size_t size, con
 	i = 0;
 	cJSON_ArrayForEach(c, node)
 	{
+		if (cJSON_IsNumber(c) && !isfinite(c->valuedouble)) {
+			if (cJSON_IsObject(node))
+				return ctrk_error_set(err, 0, "%s: field '%s%s%s' is a number out of range", what, path,
+						      plen ? "." : "", c->string);
+			return ctrk_error_set(err, 0, "%s: a number in '%s' is out of range", what,
+					      plen ? path : "(the top)");
+		}
 		if (!cJSON_IsObject(c) && !cJSON_IsArray(c)) {
 			i++;
 			continue;
@@ -192,7 +202,7 @@ check_repeated_keys(const cJSON *node, char *path, size_t plen, size_t size, con
 		int w = cJSON_IsObject(node) ? snprintf(path + plen, size - plen, "%s%s", plen ? "." : "", c->string)
 					     : snprintf(path + plen, size - plen, "[%zu]", i);
 		size_t next = w < 0 || (size_t)w >= size - plen ? plen : plen + (size_t)w;
-		if (check_repeated_keys(c, path, next, size, what, err) < 0)
+		if (check_tree(c, path, next, size, what, err) < 0)
 			return -1;
 		path[plen] = '\0';
 		i++;
@@ -209,7 +219,10 @@ ctrk_json_parse(const char *buf, size_t len, const char *what, ctrk_error_t *err
 	cJSON *doc = cJSON_ParseWithLengthOpts(buf, len, &end, false);
 	if (!doc) {
 		size_t off = end && end >= buf ? (size_t)(end - buf) : 0;
-		if (len == 0 || strspn(buf, " \t\r\n") == len)
+		size_t blank = 0;
+		while (blank < len && strchr(" \t\r\n", buf[blank]) && buf[blank])
+			blank++;
+		if (blank == len) /* BUF need not end in a NUL: LEN bytes only */
 			ctrk_error_set(err, 0, "%s: empty input, expected a JSON document", what);
 		else
 			ctrk_error_set(err, 0, "%s: invalid JSON near byte %zu", what, off);
@@ -226,7 +239,12 @@ ctrk_json_parse(const char *buf, size_t len, const char *what, ctrk_error_t *err
 		}
 	}
 	char path[256] = "";
-	if (check_repeated_keys(doc, path, 0, sizeof path, what, err) < 0) {
+	if (cJSON_IsNumber(doc) && !isfinite(doc->valuedouble)) {
+		cJSON_Delete(doc);
+		ctrk_error_set(err, 0, "%s: the number is out of range", what);
+		return NULL;
+	}
+	if (check_tree(doc, path, 0, sizeof path, what, err) < 0) {
 		cJSON_Delete(doc);
 		return NULL;
 	}

@@ -75,6 +75,12 @@ main(void)
 	cJSON_Delete(d);
 	free(deep);
 
+	/* A number a double cannot hold would be written back as null. */
+	refused("{\"image\":{\"size\":1e400}}", "field 'image.size' is a number out of range");
+	refused("[1,-2e999]", "a number in '(the top)' is out of range");
+	refused("1e400", "the number is out of range");
+	accepted("{\"n\":1.7e308,\"m\":-1e-400}");
+
 	/* What was refused before still is. */
 	refused("{\"a\":1} x", "trailing data");
 	refused("{\"a\":", "invalid JSON");
