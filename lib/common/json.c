@@ -312,8 +312,10 @@ ctrk_json_get_int64(const cJSON *obj, const char *key, bool required, long long 
 	if (!item)
 		return 0;
 	double v = item->valuedouble;
-	/* 2^53: beyond it a double no longer holds every integer. */
-	if (v != (double)(long long)v || v < -9007199254740992.0 || v > 9007199254740992.0)
+	/* 2^53: beyond it a double no longer holds every integer.  The range
+	 * first: converting a double outside long long's is undefined (found
+	 * by make fuzz: "version": 7.7e99). */
+	if (!(v >= -9007199254740992.0 && v <= 9007199254740992.0) || v != (double)(long long)v)
 		return ctrk_error_set(err, 0, "%s: field '%s' must be an integer", what, key);
 	*out = (long long)v;
 	return 0;

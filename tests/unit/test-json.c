@@ -81,6 +81,20 @@ main(void)
 	refused("1e400", "the number is out of range");
 	accepted("{\"n\":1.7e308,\"m\":-1e-400}");
 
+	/* Integers: only what a double holds exactly, checked before any
+	 * conversion (7.7e99 to long long is undefined). */
+	const char *big = "{\"version\":7.7e99,\"n\":-1e300,\"f\":1.5,\"ok\":9007199254740992}";
+	cJSON *ints = ctrk_json_parse(big, strlen(big), "doc", &err);
+	long long v = 0;
+	ok(ints && ctrk_json_get_int64(ints, "version", false, &v, "doc", &err) < 0 &&
+		   strstr(err.msg, "'version' must be an integer"),
+	   "7.7e99 is not an integer here (%s)", err.msg);
+	ok(ints && ctrk_json_get_int64(ints, "n", false, &v, "doc", &err) < 0, "nor is -1e300");
+	ok(ints && ctrk_json_get_int64(ints, "f", false, &v, "doc", &err) < 0, "nor 1.5");
+	ok(ints && ctrk_json_get_int64(ints, "ok", false, &v, "doc", &err) == 0 && v == 9007199254740992LL,
+	   "2^53 is");
+	cJSON_Delete(ints);
+
 	/* What was refused before still is. */
 	refused("{\"a\":1} x", "trailing data");
 	refused("{\"a\":", "invalid JSON");
