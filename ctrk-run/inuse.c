@@ -5,7 +5,6 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -13,6 +12,7 @@
 #include "cleanup.h"
 #include "container.h"
 #include "fsutil.h"
+#include "lock.h"
 #include "paths.h"
 
 int
@@ -75,31 +75,26 @@ holder_pid(const struct stat *st)
 int
 inuse_lock_rootfs(const char *rootfs, int min_fd, ctrk_error_t *err)
 {
-	int fd = inuse_fd_above(open(rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC), min_fd);
-	if (fd < 0)
-		return ctrk_error_errno(err, "cannot open root file system '%s'", rootfs);
-	while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		if (errno == EINTR)
-			continue;
-		int saved = errno;
-		struct stat st;
-		bool have_st = fstat(fd, &st) == 0;
-		close(fd);
-		if (saved != EWOULDBLOCK) {
-			errno = saved;
-			return ctrk_error_errno(err, "cannot lock root file system '%s'", rootfs);
-		}
-		cleanup_free char *id = holder_here(rootfs);
-		if (id)
-			return ctrk_error_set(err, 0, "root file system '%s' is in use by container '%s'%s", rootfs,
-					      id, HINT);
-		long pid = have_st ? holder_pid(&st) : 0;
-		if (pid > 0)
-			return ctrk_error_set(err, 0,
-					      "root file system '%s' is in use by another container (owner pid %ld)%s",
-					      rootfs, pid, HINT);
-		return ctrk_error_set(err, 0, "root file system '%s' is in use by another container%s", rootfs,
-				      HINT);
+	int fd = ctrk_lock_dir(rootfs, false, err);
+	if (fd < 0 && err->errnum != EWOULDBLOCK)
+		return ctrk_error_set(err, err->errnum, "cannot open root file system '%s'", rootfs);
+	if (fd >= 0) {
+		/* The copy above MIN_FD shares the open file, so the lock. */
+		if ((fd = inuse_fd_above(fd, min_fd)) < 0)
+			return ctrk_error_errno(err, "cannot move a descriptor above %d", min_fd);
+		return fd;
 	}
-	return fd;
+	struct stat st;
+	bool have_st = stat(rootfs, &st) == 0;
+	cleanup_free char *id = holder_here(rootfs);
+	if (id)
+		return ctrk_error_set(err, 0, "root file system '%s' is in use by container '%s'%s", rootfs,
+				      id, HINT);
+	long pid = have_st ? holder_pid(&st) : 0;
+	if (pid > 0)
+		return ctrk_error_set(err, 0,
+				      "root file system '%s' is in use by another container (owner pid %ld)%s",
+				      rootfs, pid, HINT);
+	return ctrk_error_set(err, 0, "root file system '%s' is in use by another container%s", rootfs,
+			      HINT);
 }

@@ -123,7 +123,7 @@ fix_one(cJSON *f, const char *path, bool file, bool fix)
 			ctrk_json_set(f, "error", cJSON_CreateString(strerror(errno)));
 		return;
 	}
-	cleanup_close int held = snap_dir_hold(path, &err);
+	cleanup_close int held = ctrk_lock_dir(path, false, &err);
 	if (held < 0 && err.errnum == EWOULDBLOCK) {
 		set_state(f, "in use");
 		return;

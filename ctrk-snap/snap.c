@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -35,22 +34,8 @@ snap_kind_name(snap_kind_t k)
 
 /* ---- opening, locking, metadata ----------------------------------------- */
 
-int
-snap_dir_hold(const char *dir, ctrk_error_t *err)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return ctrk_error_errno(err, "cannot open '%s'", dir);
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		ctrk_error_errno(err, "cannot lock '%s'", dir);
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
 /* The driver's probe, in a scratch directory made under the store's lock
- * and held (snap_dir_hold) before the lock is dropped: `check --fix`, which
+ * and held (ctrk_lock_dir) before the lock is dropped: `check --fix`, which
  * takes that lock exclusively, sees the directory only once it is held, and
  * removes it only when the probe that made it was killed. */
 static int
@@ -63,7 +48,7 @@ probe(snap_store_t *s, ctrk_error_t *err)
 		return -1;
 	if (!mkdtemp(scratch))
 		return ctrk_error_errno(err, "cannot create a directory in '%s' for the probe", s->dir);
-	cleanup_close int held = snap_dir_hold(scratch, err);
+	cleanup_close int held = ctrk_lock_dir(scratch, false, err);
 	close(steal_fd(&store_lock));
 	int rc = held < 0 ? -1 : s->driver.ops->probe(&s->driver, s->dir, scratch, err);
 	ctrk_remove_tree(scratch, &(ctrk_error_t){0});
@@ -704,7 +689,7 @@ snap_remove(snap_store_t *s, const char *key, bool force, char **detached, ctrk_
 	if (snap_save(s, err) < 0)
 		goto out;
 	/* Held until its files are gone, so that `check --fix` leaves them. */
-	held = snap_dir_hold(b.dir, &(ctrk_error_t){0});
+	held = ctrk_lock_dir(b.dir, false, &(ctrk_error_t){0});
 	trash = ctrk_strdup_printf("%s/trash-%lld", s->dir, b.info.id);
 	if (rename(b.dir, trash) < 0 && errno != ENOENT) {
 		ctrk_error_errno(err, "cannot move '%s' to '%s'", b.dir, trash);

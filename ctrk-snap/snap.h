@@ -27,6 +27,7 @@
 
 #include "driver.h"
 #include "error.h"
+#include "lock.h"
 
 typedef struct snap_store {
 	char *root; /* $CTRK_ROOT, absolute */
@@ -102,11 +103,9 @@ int snap_usage(snap_store_t *s, const char *key, cJSON **out, ctrk_error_t *err)
  * With FIX the store's lock is taken exclusively and leftovers removed. */
 int snap_check(snap_store_t *s, bool fix, cJSON **findings, ctrk_error_t *err);
 
-/* Open directory DIR and take its flock(2) exclusively, without waiting:
- * the descriptor, or -1 (err->errnum EWOULDBLOCK when a live process holds
- * it).  Unpacks, removals and probes hold their directories this way while
- * no record names them, so that `check --fix` leaves them alone. */
-int snap_dir_hold(const char *dir, ctrk_error_t *err);
+/* Unpacks, removals and probes hold their directories with
+ * ctrk_lock_dir(DIR, false) (lock.h) while no record names them, so that
+ * `check --fix` leaves them alone. */
 
 /* Unpack IMAGE (the descriptor's `image` field): each layer becomes the
  * committed snapshot named by its chain ID.  *TOP gets the top one's. */

@@ -107,7 +107,7 @@ free_layers(struct layer *l, size_t n)
 }
 
 /* Under the lock: which layers are missing?  Reserve ids for them, and
- * make their directories and hold them (snap_dir_hold) before the lock is
+ * make their directories and hold them (ctrk_lock_dir) before the lock is
  * dropped, so that `check --fix` never takes them for a crash's. */
 static int
 reserve(struct unpack *u, ctrk_error_t *err)
@@ -137,7 +137,7 @@ reserve(struct unpack *u, ctrk_error_t *err)
 			ctrk_error_errno(err, "cannot create '%s'", l->dir);
 			goto out;
 		}
-		if ((l->held = snap_dir_hold(l->dir, err)) < 0)
+		if ((l->held = ctrk_lock_dir(l->dir, false, err)) < 0)
 			goto out;
 	}
 	ret = u->first < u->n ? snap_save(s, err) : 0;

@@ -19,4 +19,10 @@ int ctrk_lock_file(const char *path, bool exclusive, ctrk_error_t *err);
  * err->errnum EWOULDBLOCK. */
 int ctrk_lock_file_try(const char *path, bool exclusive, ctrk_error_t *err);
 
+/* Open the directory PATH and lock it exclusively (flock(2) on the
+ * directory itself: nothing is created), waiting for other holders when
+ * WAIT, else failing at once with err->errnum EWOULDBLOCK.  Returns the
+ * descriptor, or -1. */
+int ctrk_lock_dir(const char *path, bool wait, ctrk_error_t *err);
+
 #endif

@@ -14,6 +14,7 @@
 
 #include "cleanup.h"
 #include "fsutil.h"
+#include "lock.h"
 
 /* --- reading the table ------------------------------------------------------ */
 
@@ -527,20 +528,12 @@ ctrk_dir_locks_take(ctrk_dir_locks_t *l, char *const *dirs, size_t n, ctrk_error
 		struct stat held, now;
 		if (i > 0 && strcmp(sorted[i], sorted[i - 1]) == 0)
 			continue;
-		int fd = open(sorted[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (fd < 0 && (errno == ENOENT || errno == ENOTDIR))
+		int fd = ctrk_lock_dir(sorted[i], true, err);
+		if (fd < 0 && (err->errnum == ENOENT || err->errnum == ENOTDIR))
 			continue;
-		if (fd < 0) {
-			ctrk_error_errno(err, "cannot open '%s' to lock it", sorted[i]);
+		if (fd < 0)
 			goto fail;
-		}
 		l->fds[l->n++] = fd;
-		while (flock(fd, LOCK_EX) < 0) {
-			if (errno != EINTR) {
-				ctrk_error_errno(err, "cannot lock '%s'", sorted[i]);
-				goto fail;
-			}
-		}
 		/* Whoever held it may have removed the directory meanwhile. */
 		if (fstat(fd, &held) < 0 || stat(sorted[i], &now) < 0 || held.st_dev != now.st_dev ||
 		    held.st_ino != now.st_ino) {
