@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -51,8 +52,42 @@ holder_here(const char *rootfs)
 	return found;
 }
 
-/* The pid that holds a flock on the inode of ST, from /proc/locks; 0 when
- * it cannot be told. */
+/* A process other than this one with the directory ST open: the owner
+ * keeps its locked descriptor for the container's life.  For where
+ * /proc/locks cannot tell (a /proc of another pid namespace shows the
+ * holder as -1 or 0; an overlay's inode number there need not be the one
+ * stat gives).  0 when none is found. */
+static long
+holder_by_fd(const struct stat *st)
+{
+	DIR *procs = opendir("/proc");
+	struct dirent *p;
+	long found = 0;
+	while (!found && procs && (p = readdir(procs))) {
+		char *end;
+		long pid = strtol(p->d_name, &end, 10);
+		if (*end || pid <= 0 || pid == (long)getpid())
+			continue;
+		char path[64];
+		snprintf(path, sizeof path, "/proc/%ld/fd", pid);
+		DIR *fds = opendir(path);
+		struct dirent *f;
+		while (!found && fds && (f = readdir(fds))) {
+			struct stat got;
+			if (f->d_name[0] != '.' && fstatat(dirfd(fds), f->d_name, &got, 0) == 0 && S_ISDIR(got.st_mode) &&
+			    got.st_dev == st->st_dev && got.st_ino == st->st_ino)
+				found = pid;
+		}
+		if (fds)
+			closedir(fds);
+	}
+	if (procs)
+		closedir(procs);
+	return found;
+}
+
+/* The pid that holds a flock on the inode of ST, from /proc/locks, else
+ * a process that has it open; 0 when it cannot be told. */
 static long
 holder_pid(const struct stat *st)
 {
@@ -64,10 +99,10 @@ holder_pid(const struct stat *st)
 		unsigned maj, min;
 		unsigned long ino;
 		if (sscanf(line, "%*[^:]: %15s %*s %*s %ld %x:%x:%lu", kind, &pid, &maj, &min, &ino) == 5 &&
-		    strcmp(kind, "FLOCK") == 0 && ino == st->st_ino && makedev(maj, min) == st->st_dev)
+		    strcmp(kind, "FLOCK") == 0 && ino == st->st_ino && makedev(maj, min) == st->st_dev && pid > 0)
 			return pid;
 	}
-	return 0;
+	return holder_by_fd(st);
 }
 
 #define HINT ": stop it first, or use --force"
