@@ -5,6 +5,8 @@
  *   - match the grammar of the distribution project's reference package
  *     (its ReferenceRegexp, as a POSIX regex here), so that ctrk accepts no
  *     name that docker and podman would refuse;
+ *   - be all the grammar accepts, but for what ctrk refuses on purpose
+ *     (see refused_on_purpose);
  *   - render (ctrk_reference_string) to a string that parses again to the
  *     same four fields and renders to itself: normalising is idempotent, and
  *     the name stored in a descriptor means the same image when read back.
@@ -43,6 +45,27 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
+/* What the grammar allows and ctrk refuses on purpose, by the message:
+ * digests other than sha256 (which ctrk cannot verify); ports past 65535
+ * and IPv6 addresses inet_pton(3) does not take; a name of 64 hex digits
+ * (an image ID); a normalised name over 255 characters (distribution's
+ * limit); a first component that looks like a host but is none ("a_b.c/x":
+ * docker's splitDockerDomain takes it as the domain, then fails), or that
+ * the grammar reads as an IPv6 address without a ':', which none is
+ * ("[ff]/a": splitDockerDomain takes it as a path component, then fails). */
+static bool
+refused_on_purpose(const char *msg)
+{
+	static const char *const why[] = {
+		"unsupported digest algorithm", "expected 64 lowercase hex", "invalid port", "invalid IPv6",
+		"image ID", "must not be more than 255", "invalid domain", "invalid path component '[",
+	};
+	for (size_t i = 0; i < sizeof why / sizeof *why; i++)
+		if (strstr(msg, why[i]))
+			return true;
+	return false;
+}
+
 static bool
 same(const char *a, const char *b)
 {
@@ -66,6 +89,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (ctrk_reference_parse(s, &ref, &err) < 0) {
 		/* A failed parse leaves nothing to free and says why. */
 		if (ref.domain || ref.path || ref.tag || ref.digest || !err.msg[0])
+			abort();
+		/* Refused, though docker's grammar has it: only on purpose. */
+		if (strlen(s) == size && regexec(&grammar, s, 0, NULL, 0) == 0 && !refused_on_purpose(err.msg))
 			abort();
 		free(s);
 		return 0;
