@@ -135,7 +135,9 @@ FUZZ_RUN     := $(patsubst fuzz-%,%,$(FUZZ))
 FUZZ_CFLAGS  := -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined \
 	-fno-sanitize-recover=all
 # A harness's extra sources, from its one `/* fuzz-sources: a.c b.c */` line.
-fuzz_objs = $(patsubst %.c,$(BUILD)/%.o,$(shell sed -n 's|^/\* fuzz-sources: \(.*\) \*/$$|\1|p' tests/fuzz/fuzz-$(1).c))
+fuzz_objs = $(patsubst %.c,$(BUILD)/%.o,$(shell sed -n \
+	's|^[[:space:]]*/\*[[:space:]]*fuzz-sources:[[:space:]]*\(.*[^[:space:]]\)[[:space:]]*\*/.*$$|\1|p' \
+	tests/fuzz/fuzz-$(1).c))
 $(BUILD)/fuzz-%: $(BUILD)/tests/fuzz/fuzz-%.o $(LIB_OBJ) $$(call fuzz_objs,$$*)
 	$(CC) $(CFLAGS) -fsanitize=fuzzer,address,undefined $(LDFLAGS) -o $@ $^ $(CTRK_LIBS)
 
