@@ -582,7 +582,12 @@ static int
 mounts_build(const run_opts_t *o, const cJSON *d, cJSON **out, ctrk_error_t *err)
 {
 	cleanup_json cJSON *user = cJSON_CreateArray();
-	size_t n = (size_t)cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(d, "mounts")) + o->mounts.n + o->tmpfs.n;
+	size_t n = o->mounts.n + o->tmpfs.n;
+	const cJSON *dm;
+	cJSON_ArrayForEach(dm, cJSON_GetObjectItemCaseSensitive(d, "mounts")) {
+		const cJSON *target = cJSON_GetObjectItemCaseSensitive(dm, "target");
+		n += !cJSON_IsString(target) || strcmp(target->valuestring, "/") != 0;
+	}
 	if (n > RUN_MOUNTS_MAX)
 		return ctrk_error_set(err, 0, "too many mounts: %zu (descriptor mounts, --mount, --tmpfs), more than %u",
 				      n, RUN_MOUNTS_MAX);
@@ -766,6 +771,9 @@ spec_exec_process(const cJSON *config, const run_opts_t *o, char **args, size_t 
 		return NULL;
 	if (o->tty && !run_env_has(&env, "TERM") && run_env_set(&env, "TERM=xterm", "Env", err) < 0)
 		return NULL;
+	for (size_t i = 0; i < o->env_files.n; i++)
+		if (env_apply_file(&env, o->env_files.v[i], err) < 0)
+			return NULL;
 	for (size_t i = 0; i < o->env.n; i++)
 		if (env_apply_arg(&env, o->env.v[i], "--env", err) < 0)
 			return NULL;
