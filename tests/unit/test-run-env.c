@@ -63,7 +63,7 @@ test_merge(void)
 
 	/* Many names in one table: every one found after the table grew. */
 	run_env_init(&e, 5000);
-	char kv[32];
+	char kv[64];
 	for (int i = 0; i < 5000; i++) {
 		snprintf(kv, sizeof kv, "V%d=%d", i, i);
 		run_env_set(&e, kv, "t", &err);
@@ -89,7 +89,7 @@ test_linear(void)
 	run_env_t e;
 	ctrk_error_t err = {0};
 	run_env_init(&e, RUN_ENV_MAX);
-	char kv[32];
+	char kv[64];
 	double t0 = now();
 	int failed = 0;
 	for (int round = 0; round < 2; round++)

@@ -584,9 +584,42 @@ run_all(void)
 
 /* --- openat2 on and off ------------------------------------------------------ */
 
+/* run_user_resolve_text: the files' text as given, in buffers of their
+ * exact size (no NUL after them), as the fuzz harness passes them. */
+static void
+test_text(void)
+{
+	static const char pw[] = {'a', 'p', 'p', ':', 'x', ':', '7', ':', '8', ':', ':', '/', 'h', ':', '/', 's'};
+	static const char gr[] = {'g', ':', 'x', ':', '9', ':', 'a', 'p', 'p'};
+	char *pwbuf = ctrk_xmalloc(sizeof pw), *grbuf = ctrk_xmalloc(sizeof gr);
+	memcpy(pwbuf, pw, sizeof pw);
+	memcpy(grbuf, gr, sizeof gr);
+	run_user_t u;
+	ctrk_error_t err = {0};
+	ok(run_user_resolve_text(pwbuf, sizeof pw, grbuf, sizeof gr, "app", NULL, 0, &u, &err) == 0 && u.uid == 7 &&
+		   u.gid == 8 && u.n_additional == 1 && u.additional_gids[0] == 9 && strcmp(u.home, "/h") == 0,
+	   "text: an entry at the very end of an unterminated buffer: %s", err.msg);
+	run_user_free(&u);
+	/* The last field cut at the buffer's end: "ap" is no member "app". */
+	ok(run_user_resolve_text(pwbuf, sizeof pw, grbuf, sizeof gr - 1, "app", NULL, 0, &u, &err) == 0 &&
+		   u.n_additional == 0,
+	   "text: a member name cut short is not the member");
+	run_user_free(&u);
+	ok(run_user_resolve_text(NULL, 0, NULL, 0, "app", NULL, 0, &u, &err) < 0 &&
+		   strstr(err.msg, "the container has no /etc/passwd"),
+	   "text: no files: %s", err.msg);
+	ok(run_user_resolve_text(NULL, 0, NULL, 0, "5:6", (const char *[]){"7"}, 1, &u, &err) == 0 && u.uid == 5 &&
+		   u.gid == 6 && u.n_additional == 1,
+	   "text: numbers need no files");
+	run_user_free(&u);
+	free(pwbuf);
+	free(grbuf);
+}
+
 int
 main(void)
 {
+	test_text();
 	/* A read that blocks (a fifo) must fail the test, not hang it. */
 	alarm(120);
 	if (!mkdtemp(sandbox)) {
