@@ -54,9 +54,10 @@ pid_t ctrk_spawn(const ctrk_spawn_t *s, ctrk_error_t *err);
 int ctrk_spawn_capture(const ctrk_spawn_t *s, const char *in, size_t inlen, size_t max, char **out,
 		       size_t *outlen, char **err_out, int *status, ctrk_error_t *err);
 
-/* Close every descriptor from 3 up but the N in KEEP: for a process that
- * outlives its caller (a supervisor), which must not hold the caller's
- * pipes, files and directories open. */
+/* Close every descriptor from 3 up but the N in KEEP (at most 64; entries
+ * below 3 are ignored): for a process that outlives its caller (a
+ * supervisor), which must not hold the caller's pipes, files and
+ * directories open. */
 void ctrk_close_fds_except(const int *keep, size_t n);
 
 /* waitpid(PID) retrying on EINTR. */
