@@ -146,6 +146,42 @@ no_container() {
 	done
 }
 
+@test "exec limits: what is accepted runs: Env filled to exactly the limit runs, one variable more is refused" {
+	local rt
+	run --separate-stderr ctrk-run config --ulimit stack=8388608 "$C" -- /bin/sh -c 'echo ok' <"$D"
+	assert_success
+	printf '%s\n' "$output" >"$T/config.json"
+	# --env-file lines that bring the count, as ctrk-run(1) gives it (each
+	# string with its NUL, a pointer each and two more, PATH_MAX for the
+	# program's path), to exactly ARG_MAX for an 8 MiB stack: 2 MiB.
+	"$PYTHON" - "$T/config.json" "$T/fill.env" <<-'EOF'
+		import json, sys
+		p = json.load(open(sys.argv[1]))["process"]
+		strings = p["args"] + p["env"]
+		total = lambda extra: (sum(len(s) + 1 for s in strings + extra)
+		                       + (len(strings) + len(extra) + 2) * 8 + 4096)
+		extra = []
+		while total(extra + ["V%d=%s" % (len(extra), "a" * 120000)]) <= 2097152:
+		    extra.append("V%d=%s" % (len(extra), "a" * 120000))
+		last = "LAST="
+		extra.append(last + "b" * (2097152 - total(extra) - 8 - 1 - len(last)))
+		assert total(extra) == 2097152
+		open(sys.argv[2], "w").write("".join(e + "\n" for e in extra))
+	EOF
+	# --env-file reads at most 1 MiB a file.
+	split -l 6 "$T/fill.env" "$T/part."
+	local files=()
+	for f in "$T"/part.*; do files+=(--env-file "$f"); done
+	echo ONE=x >"$T/one.env" # 6 bytes and a pointer: 2097166
+	for rt in runc crun; do
+		r -0 --runtime "$rt" --ulimit stack=8388608 "${files[@]}" -- /bin/sh -c 'echo ok'
+		assert_output ok
+		r -125 --runtime "$rt" --ulimit stack=8388608 "${files[@]}" --env-file "$T/one.env" -- /bin/sh -c 'echo ok'
+		assert_run_error "Env and Cmd take 2097166 bytes"
+	done
+	no_container
+}
+
 @test "ids outside 0..2^31-1 are refused before the start, with runc and crun alike" {
 	local rt
 	printf 'root:x:0:0:root:/root:/bin/sh\nbig:x:2147483648:0::/:/bin/sh\nbiggid:x:1000:3000000000::/:/bin/sh\nerin:x:1001:1001::/:/bin/sh\n' \
