@@ -136,6 +136,41 @@ transfer_fail(struct transfer *t, const ctrk_error_t *err)
 	pthread_mutex_unlock(&t->lock);
 }
 
+/* Transfer one blob.  A resumed transfer (a partial file from an earlier
+ * run) that fails verification, or that the server cannot resume (416),
+ * has had its partial file discarded: it gets one fresh start in this run,
+ * instead of the failure repeating in every later run. */
+static int
+transfer_one(struct transfer *t, void *w, const struct job *job, ctrk_error_t *err)
+{
+	for (int attempt = 0;; attempt++) {
+		ctrk_ingest_t in;
+		int rc = ctrk_ingest_open(&in, t->store, job->blob->digest, job->blob->size, err);
+		if (rc < 0)
+			return -1;
+		if (rc == 1) {
+			progress_bar_exists(t->progress, job->bar);
+			return 0;
+		}
+		if (attempt > 0 && in.offset > 0) {
+			/* The partial file was kept (a network failure): that first
+			 * error stands. */
+			ctrk_ingest_close(&in);
+			return -1;
+		}
+		struct progress_ctx pc = {t, job->bar};
+		progress_bar_start(t->progress, job->bar, in.offset);
+		ctrk_error_t this_err = {0};
+		if (t->src->ops->fetch_blob(t->src, w, &in, on_progress, &pc, &this_err) == 0) {
+			progress_bar_done(t->progress, job->bar);
+			return 0;
+		}
+		*err = this_err;
+		if (!in.resumed || attempt > 0 || atomic_load(&t->failed))
+			return -1;
+	}
+}
+
 static void *
 worker(void *arg)
 {
@@ -143,21 +178,9 @@ worker(void *arg)
 	void *w = t->src->ops->worker_new ? t->src->ops->worker_new(t->src) : NULL;
 	int i;
 	while (!atomic_load(&t->failed) && (i = atomic_fetch_add(&t->next, 1)) < t->njobs) {
-		const struct job *job = &t->jobs[i];
 		ctrk_error_t err = {0};
-		ctrk_ingest_t in;
-		int rc = ctrk_ingest_open(&in, t->store, job->blob->digest, job->blob->size, &err);
-		if (rc == 1) {
-			progress_bar_exists(t->progress, job->bar);
-			continue;
-		}
-		struct progress_ctx pc = {t, job->bar};
-		if (rc == 0)
-			progress_bar_start(t->progress, job->bar, in.offset);
-		if (rc < 0 || t->src->ops->fetch_blob(t->src, w, &in, on_progress, &pc, &err) < 0)
+		if (transfer_one(t, w, &t->jobs[i], &err) < 0)
 			transfer_fail(t, &err);
-		else
-			progress_bar_done(t->progress, job->bar);
 	}
 	if (t->src->ops->worker_free)
 		t->src->ops->worker_free(w);
