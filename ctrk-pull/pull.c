@@ -265,8 +265,9 @@ check_platform(const struct resolved *r, const ctrk_store_t *store, const pull_o
 	if (ctrk_platform_from_json(config, out, err) < 0)
 		return ctrk_error_wrap(err, "image config %s", r->manifest.config.digest);
 	const ctrk_platform_t *want = r->index_digest[0] ? &r->platform : &opts->platform;
-	/* A variant is compared only where the config gives one. */
-	if (ctrk_platform_match(out, want) && ctrk_platform_match(&(ctrk_platform_t){want->os, want->arch, NULL}, out))
+	/* os and architecture must be equal; a variant is compared only where
+	 * the config gives one (many configs leave it out). */
+	if (ctrk_platform_match(out, want))
 		return 0;
 	cleanup_free char *ws = ctrk_platform_string(want);
 	cleanup_free char *gs = ctrk_platform_string(out);
