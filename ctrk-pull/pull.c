@@ -137,9 +137,11 @@ transfer_fail(struct transfer *t, const ctrk_error_t *err)
 }
 
 /* Transfer one blob.  A resumed transfer (a partial file from an earlier
- * run) that fails verification, or that the server cannot resume (416),
- * has had its partial file discarded: it gets one fresh start in this run,
- * instead of the failure repeating in every later run. */
+ * run, or a Range request after a broken connection in this one) that fails
+ * verification, or that the server cannot resume (416), has had its partial
+ * file discarded: it gets one fresh start in this run, instead of the
+ * failure repeating in every later run.  A fresh transfer that fails is not
+ * repeated: the source itself is wrong. */
 static int
 transfer_one(struct transfer *t, void *w, const struct job *job, ctrk_error_t *err)
 {
