@@ -32,7 +32,9 @@ int ctrk_store_open(ctrk_store_t *s, const char *root, ctrk_error_t *err);
 void ctrk_store_close(ctrk_store_t *s);
 
 char *ctrk_store_blob_path(const ctrk_store_t *s, const char *digest);
-/* Is the blob present (with SIZE bytes, unless SIZE < 0)? */
+/* Is the blob present (with SIZE bytes, unless SIZE < 0)?  By name and size
+ * only: whether it is right is for ctrk_store_read_blob() (which hashes) or
+ * the reader's own check (ctrk-snap compares each layer's diff_id). */
 bool ctrk_store_has_blob(const ctrk_store_t *s, const char *digest, long long size);
 /* Read a blob of at most MAX bytes and check its digest. */
 int ctrk_store_read_blob(const ctrk_store_t *s, const char *digest, size_t max, char **buf, size_t *len,
