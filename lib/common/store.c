@@ -517,8 +517,21 @@ ctrk_store_commit_blob(const ctrk_store_t *s, const char *digest, ctrk_error_t *
 	if (rc == 0)
 		return 0;
 	if (errno == EEXIST) {
-		unlink(from);
-		return 0;
+		/* Rare (another pull committed it first, or a stale verified
+		 * file): worth hashing both, so that neither a bad blob that
+		 * appeared since ctrk_ingest_open() nor a bad verified file
+		 * survives. */
+		if (blob_state(to, digest, -1, NULL) == BLOB_GOOD) {
+			unlink(from);
+			return 0;
+		}
+		if (blob_state(from, digest, -1, NULL) != BLOB_GOOD) {
+			unlink(from);
+			return ctrk_error_set(err, 0, "commit blob %s: neither the store's copy nor the verified one is intact",
+					      digest);
+		}
+		if (rename(from, to) == 0)
+			return 0;
 	}
 	/* A concurrent transfer of the same blob may have moved it first. */
 	if (errno == ENOENT && ctrk_store_has_blob(s, digest, -1))

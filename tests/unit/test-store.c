@@ -128,6 +128,18 @@ test_leftovers(ctrk_store_t *s)
 	   "a stale verified file does not replace it");
 	ok(!ctrk_path_exists(verified), "and is removed");
 
+	/* At the commit, a bad blob in the store (it appeared since the ingest
+	 * began) gives way to a good verified one; two bad ones are an error. */
+	put_file(blob, bad, len);
+	put_file(verified, good, len);
+	ok(ctrk_store_commit_blob(s, digest, &err) == 0 && file_is(blob, good),
+	   "a bad blob in the store is replaced at the commit");
+	put_file(blob, bad, len);
+	put_file(verified, bad, len);
+	ok(ctrk_store_commit_blob(s, digest, &err) < 0 && strstr(err.msg, "neither"),
+	   "two bad copies are an error (%s)", err.msg);
+	ok(!ctrk_path_exists(verified), "and the bad verified file is gone");
+
 	/* A symlink or a fifo where the blob should be is no blob. */
 	unlink(blob);
 	ok(symlink(partial, blob) == 0, "symlink made");
