@@ -274,12 +274,13 @@ check_platform(const struct resolved *r, const ctrk_store_t *store, const pull_o
 	cleanup_free char *ws = ctrk_platform_string(want);
 	cleanup_free char *gs = ctrk_platform_string(out);
 	if (r->index_digest[0])
-		return ctrk_error_set(err, 0, "the index lists manifest %s for %s, but its config says %s", r->digest, ws,
-				      gs);
+		return ctrk_error_set(err, 0, "the index lists manifest %s for %s, but its config says %s",
+				      r->digest, ws, gs);
 	if (opts->platform_given)
 		return ctrk_error_set(err, 0, "the image is for %s, not %s", gs, ws);
-	return ctrk_error_set(err, 0, "the image is for %s, not %s (this host); pull it with --platform %s to take it anyway",
-			      gs, ws, gs);
+	return ctrk_error_set(err, 0,
+			      "the image is for %s, not %s (this host); pull it with --platform %s to take it anyway", gs,
+			      ws, gs);
 }
 
 static int

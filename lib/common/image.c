@@ -135,8 +135,9 @@ ctrk_doc_kind(const char *body, size_t len, const char *media_type, ctrk_doc_kin
 		mt = NULL;
 	/* A generic type from a server ("application/json") says nothing. */
 	if (mt && given && ctrk_is_doc_type(given) && strcmp(mt, given) != 0)
-		return ctrk_error_set(err, 0, "its mediaType '%s' disagrees with '%s', the type it was served or described as",
-				      mt, given);
+		return ctrk_error_set(err, 0,
+				      "its mediaType '%s' disagrees with '%s', the type it was served or described as", mt,
+				      given);
 	if (!mt)
 		mt = given;
 	if (!mt) {
@@ -157,11 +158,11 @@ ctrk_doc_kind(const char *body, size_t len, const char *media_type, ctrk_doc_kin
 	else
 		return ctrk_error_set(err, 0, "unknown manifest media type '%s'", mt);
 	if (*kind == CTRK_DOC_MANIFEST && has_index)
-		return ctrk_error_set(err, 0, "its type is '%s', an image manifest, but it has 'manifests' as an index does",
-				      mt);
+		return ctrk_error_set(err, 0,
+				      "its type is '%s', an image manifest, but it has 'manifests' as an index does", mt);
 	if (*kind == CTRK_DOC_INDEX && (has_config || has_layers))
-		return ctrk_error_set(err, 0, "its type is '%s', an index, but it has '%s' as an image manifest does", mt,
-				      image_key);
+		return ctrk_error_set(err, 0, "its type is '%s', an index, but it has '%s' as an image manifest does",
+				      mt, image_key);
 	if (resolved)
 		*resolved = ctrk_xstrdup(mt);
 	return 0;
@@ -183,8 +184,8 @@ ctrk_manifest_parse(const char *body, size_t len, const char *media_type, ctrk_m
 	    ctrk_json_get_array(doc, "layers", true, &layers, "manifest", err) < 0)
 		return -1;
 	if (cJSON_GetArraySize(layers) > CTRK_LAYERS_MAX)
-		return ctrk_error_set(err, 0, "the image has %d layers, more than the %d ctrk accepts", cJSON_GetArraySize(layers),
-				      CTRK_LAYERS_MAX);
+		return ctrk_error_set(err, 0, "the image has %d layers, more than the %d ctrk accepts",
+				      cJSON_GetArraySize(layers), CTRK_LAYERS_MAX);
 	m->media_type = steal_pointer(&mt);
 	if (ctrk_blob_parse(config, &m->config, "manifest config", err) < 0)
 		goto fail;

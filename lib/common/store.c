@@ -527,7 +527,8 @@ ctrk_store_commit_blob(const ctrk_store_t *s, const char *digest, ctrk_error_t *
 		}
 		if (blob_state(from, digest, -1, NULL) != BLOB_GOOD) {
 			unlink(from);
-			return ctrk_error_set(err, 0, "commit blob %s: neither the store's copy nor the verified one is intact",
+			return ctrk_error_set(err, 0,
+					      "commit blob %s: neither the store's copy nor the verified one is intact",
 					      digest);
 		}
 		if (rename(from, to) == 0)
