@@ -269,8 +269,13 @@ check_platform(const struct resolved *r, const ctrk_store_t *store, const pull_o
 	const ctrk_platform_t *want = r->index_digest[0] ? &r->platform : &opts->platform;
 	/* os and architecture must be equal; a variant is compared only where
 	 * the config gives one (many configs leave it out). */
-	if (ctrk_platform_match(out, want))
+	if (ctrk_platform_match(out, want)) {
+		/* The index entry may name a variant the config leaves out:
+		 * record the entry's, as before. */
+		if (r->index_digest[0] && want->variant && !out->variant)
+			out->variant = ctrk_xstrdup(want->variant);
 		return 0;
+	}
 	cleanup_free char *ws = ctrk_platform_string(want);
 	cleanup_free char *gs = ctrk_platform_string(out);
 	if (r->index_digest[0])
