@@ -22,6 +22,7 @@
 #include "fsutil.h"
 #include "json.h"
 #include "rundir.h"
+#include "seccomp.h"
 #include "user.h"
 
 #ifndef CGROUP2_SUPER_MAGIC
@@ -708,6 +709,8 @@ spec_build(const run_opts_t *o, const cJSON *d, const char *rootfs, ctrk_error_t
 	if (linux_build(o, d, &linux_, err) < 0)
 		return NULL;
 	cJSON_AddItemToObject(c, "linux", linux_);
+	if (run_seccomp_add(c, o->seccomp, o->privileged, err) < 0)
+		return NULL;
 	return steal_pointer(&c);
 }
 
