@@ -105,6 +105,20 @@ personality EPERM
 clone3 ENOSYS"
 }
 
+@test "exec: a process exec'd into the container gets its filter" {
+	ctrk-run run -d "$C" -- sleep 1000 <"$D" >/dev/null
+	run -0 --separate-stderr ctrk-run exec "$C" syscall-probe keyctl personality
+	assert_output "keyctl EPERM
+personality EPERM"
+	C2=$(cid u)
+	container_rootfs "$C2"
+	cp "$PROBE" "$(jq -r .rootfs "$T/$C2.json")/bin/syscall-probe"
+	ctrk-run run -d --security-opt seccomp=unconfined "$C2" -- sleep 1000 <"$T/$C2.json" >/dev/null
+	run -0 --separate-stderr ctrk-run exec "$C2" syscall-probe keyctl personality
+	assert_output "keyctl ok
+personality ok"
+}
+
 @test "seccomp=unconfined: no filter; the same calls get the kernel's own answers" {
 	run -0 --separate-stderr ctrk-run config --security-opt seccomp=unconfined "$C" -- true <"$D"
 	jq -e '.linux | has("seccomp") | not' <<<"$output"
