@@ -17,6 +17,7 @@
 #include "cleanup.h"
 #include "fsutil.h"
 #include "json.h"
+#include "seccomp_bpf.h"
 
 /* seccomp_profile.c: seccomp-default.json as it is in the tree. */
 extern const char run_seccomp_default_json[], run_seccomp_default_json_end[];
@@ -486,9 +487,10 @@ run_seccomp_default(ctrk_error_t *err)
 }
 
 int
-run_seccomp_add(cJSON *config, const char *spec, bool privileged, ctrk_error_t *err)
+run_seccomp_add(cJSON *config, const run_opts_t *o, ctrk_error_t *err)
 {
-	if (spec ? strcmp(spec, "unconfined") == 0 : privileged)
+	const char *spec = o->seccomp;
+	if (spec ? strcmp(spec, "unconfined") == 0 : o->privileged)
 		return 0;
 	cleanup_json cJSON *profile = NULL;
 	cleanup_free char *what = NULL;
@@ -521,5 +523,6 @@ run_seccomp_add(cJSON *config, const char *spec, bool privileged, ctrk_error_t *
 	if (!cJSON_IsObject(linux_))
 		ctrk_json_set(config, "linux", linux_ = cJSON_CreateObject());
 	ctrk_json_set(linux_, "seccomp", seccomp);
+	run_seccomp_bpf_annotate(config, o->runtime);
 	return 0;
 }

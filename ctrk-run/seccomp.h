@@ -12,6 +12,7 @@
 #include <cjson/cJSON.h>
 
 #include "error.h"
+#include "run.h"
 
 /* What a profile's conditions are resolved against. */
 typedef struct run_seccomp_host {
@@ -39,10 +40,11 @@ cJSON *run_seccomp_default(ctrk_error_t *err);
 int run_seccomp_resolve(const cJSON *profile, const char *what, const run_seccomp_host_t *host,
 			const char *const *caps, size_t ncaps, cJSON **out, ctrk_error_t *err);
 
-/* Set CONFIG's linux.seccomp from --security-opt seccomp=SPEC (NULL when
- * not given): "unconfined" sets none; a path, that profile; else the
- * built-in one, or none when PRIVILEGED.  The capabilities are CONFIG's
- * process.capabilities.bounding. */
-int run_seccomp_add(cJSON *config, const char *spec, bool privileged, ctrk_error_t *err);
+/* Set CONFIG's linux.seccomp from O's --security-opt seccomp=SPEC (NULL
+ * when not given): "unconfined" sets none; a path, that profile; else the
+ * built-in one, or none with --privileged.  The capabilities are CONFIG's
+ * process.capabilities.bounding.  For crun, the filter compiled ahead too
+ * (seccomp_bpf.h). */
+int run_seccomp_add(cJSON *config, const run_opts_t *o, ctrk_error_t *err);
 
 #endif

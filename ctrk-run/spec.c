@@ -709,7 +709,7 @@ spec_build(const run_opts_t *o, const cJSON *d, const char *rootfs, ctrk_error_t
 	if (linux_build(o, d, &linux_, err) < 0)
 		return NULL;
 	cJSON_AddItemToObject(c, "linux", linux_);
-	if (run_seccomp_add(c, o->seccomp, o->privileged, err) < 0)
+	if (run_seccomp_add(c, o, err) < 0)
 		return NULL;
 	return steal_pointer(&c);
 }
