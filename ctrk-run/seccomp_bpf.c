@@ -214,16 +214,20 @@ compile(const scmp_t *s, const cJSON *seccomp, int fd, ctrk_error_t *err)
 	return rc;
 }
 
-/* The cache file's name: what the program depends on, hashed: the filter
- * and the machine (libseccomp's tables are per architecture).  ctrk's
- * version too, so that a change of how it compiles starts a new entry. */
+/* The cache file's name: what the program depends on, hashed: the filter,
+ * the machine (libseccomp's tables are per architecture) and the kernel
+ * (libseccomp asks it what it supports), as crun's own cache key has them;
+ * ctrk's version too, so that a change of how it compiles starts a new
+ * entry.  Not libseccomp's version, which would mean loading it at every
+ * start: a program an older one made is what crun made with it. */
 static char *
 cache_key(const cJSON *seccomp)
 {
 	cleanup_free char *text = cJSON_PrintUnformatted(seccomp);
 	struct utsname u = {0};
 	uname(&u);
-	cleanup_free char *all = ctrk_strdup_printf("%s\n%s\n%s", CTRK_VERSION, u.machine, text);
+	cleanup_free char *all =
+		ctrk_strdup_printf("%s\n%s\n%s\n%s\n%s", CTRK_VERSION, u.machine, u.release, u.version, text);
 	char digest[CTRK_DIGEST_LEN + 1];
 	ctrk_digest_bytes(all, strlen(all), digest);
 	return ctrk_xstrdup(ctrk_digest_hex(digest));
