@@ -24,6 +24,7 @@
 #include "fsutil.h"
 #include "json.h"
 #include "rundir.h"
+#include "seccomp.h"
 #include "user.h"
 
 #ifndef CGROUP2_SUPER_MAGIC
@@ -749,6 +750,8 @@ spec_build(const run_opts_t *o, const cJSON *d, const char *rootfs, ctrk_error_t
 	if (linux_build(o, d, &linux_, err) < 0)
 		return NULL;
 	cJSON_AddItemToObject(c, "linux", linux_);
+	if (run_seccomp_add(c, o, err) < 0)
+		return NULL;
 	return steal_pointer(&c);
 }
 
