@@ -55,6 +55,10 @@ $(BUILD)/bin/%: $$(call tool_objs,$$*) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(CTRK_LIBS)
 
+# ctrk-run's built-in seccomp profile is put in with .incbin, which the
+# compiler's -MMD does not see.
+$(BUILD)/ctrk-run/seccomp_profile.o: ctrk-run/seccomp-default.json
+
 # ctrk-snap links libarchive statically: the shared one loads 14 more
 # libraries (libxml2, ICU, libstdc++, nettle, ...), 1.3 ms of every run, also
 # of prepare and view, which never read an archive.  The pax writer pulls in

@@ -26,7 +26,8 @@
 #     private CTRK_ROOT and ctrk-snap unpacks it; a private containerd
 #     imports (and unpacks) it with ctr images import;
 #   * N rounds; each round runs every row once, starting order rotated per
-#     round (bench_rounds), stdin /dev/null, stdout /dev/null:
+#     round and reversed every second round (start_rounds), stdin
+#     /dev/null, stdout /dev/null:
 #       ctrk-RT   ctrk-snap prepare --volatile --image IMG ID | ctrk-mount |
 #                 ctrk-run run --rm [--runtime crun] ID -- true;
 #                 ctrk-mount --unmount $CTRK_RUN/ID/rootfs; ctrk-snap remove ID
@@ -36,6 +37,11 @@
 #       ctrk-runc-sync  the same with runc and a durable snapshot (prepare
 #                 without --volatile: two fsyncs in prepare, two in remove);
 #                 shown, not a target
+#       ctrk-RT-unconfined  ctrk-RT with --security-opt seccomp=unconfined:
+#                 no seccomp filter.  ctrk-RT minus this row is what
+#                 Docker's default profile costs a start: ctrk-run's part
+#                 (parse, resolve, write it into config.json) and the
+#                 runtime's (libseccomp compiling it for 3 architectures)
 #       floor-RT  mount -t overlay (lowerdir = the layer ctrk-snap unpacked,
 #                 an empty upper made before, untimed); RT run -b BUNDLE ID;
 #                 umount.  BUNDLE is made once, `runc spec` with process
@@ -60,7 +66,11 @@
 #     the output is checked); a ctrk row whose check or run fails is
 #     reported as "n/a (ctrk-run failed: ...)" and the others go on;
 #   * prints a table of medians and checks the targets:
-#       ctrk / floor <= 1.15 (runc and crun), ctrk-runc / ctr-runc <= 0.35.
+#       ctrk / floor <= 1.15 (runc and crun), ctrk-runc / ctr-runc <= 0.35,
+#       ctrk-RT - ctrk-RT-unconfined <= 1 ms (the difference of the
+#       medians; the median of the per-round differences is shown too:
+#       the two rows run in every round, so it pairs runs made under the
+#       same load).
 #     Exit 0 even on MISS, and when ctrk-run is not built yet (n/a rows);
 #     non-zero when a run or a check failed.
 
@@ -172,6 +182,8 @@ else
 	NA[ctrk-runc]="ctrk-run failed: no binary at $CTRK_RUN_SRC (not built yet?)"
 	NA[ctrk-crun]=${NA[ctrk-runc]}
 	NA[ctrk-runc-sync]=${NA[ctrk-runc]}
+	NA[ctrk-runc-unconfined]=${NA[ctrk-runc]}
+	NA[ctrk-crun-unconfined]=${NA[ctrk-runc]}
 	CTRK_RUN_DESC="none at $CTRK_RUN_SRC"
 	RUN=
 fi
@@ -298,14 +310,18 @@ fi
 
 # ------------------------------------------------- the timed commands
 
-# ctrk_start RUNTIME[-sync] ID CMD... — the whole ctrk pipeline, with a
-# volatile snapshot unless -sync.  CTRK_PS: the exit statuses of prepare,
-# mount and run, then of unmount and remove.
+# ctrk_start RUNTIME[-sync|-unconfined] ID CMD... — the whole ctrk
+# pipeline, with a volatile snapshot unless -sync, without a seccomp filter
+# with -unconfined.  CTRK_PS: the exit statuses of prepare, mount and run,
+# then of unmount and remove.
 ctrk_start() {
-	local rt=${1%-sync} id=$2 ra=() pa=(--volatile) ps
-	[ "$rt" = "$1" ] || pa=()
+	local rt=$1 id=$2 ra=() pa=(--volatile) ps
+	case $rt in
+	*-sync) rt=${rt%-sync} pa=() ;;
+	*-unconfined) rt=${rt%-unconfined} ra=(--security-opt seccomp=unconfined) ;;
+	esac
 	shift 2
-	[ "$rt" = runc ] || ra=(--runtime "$rt")
+	[ "$rt" = runc ] || ra+=(--runtime "$rt")
 	"$SNAP" prepare "${pa[@]}" --image "$IMG" "$id" | "$MOUNT" | "$RUN" run --rm "${ra[@]}" "$id" -- "$@"
 	ps="${PIPESTATUS[*]}"
 	"$MOUNT" --unmount "$CTRK_RUN/$id/rootfs"
@@ -430,14 +446,14 @@ row_failed() {
 
 # ------------------------------------------------------------ the rows
 
-TOOLS=(ctrk-runc ctrk-runc-sync floor-runc ctr-runc runc-bare)
-[ -n "$CRUN_SKIP" ] || TOOLS+=(ctrk-crun floor-crun ctr-crun crun-bare)
+TOOLS=(ctrk-runc ctrk-runc-unconfined ctrk-runc-sync floor-runc ctr-runc runc-bare)
+[ -n "$CRUN_SKIP" ] || TOOLS+=(ctrk-crun ctrk-crun-unconfined floor-crun ctr-crun crun-bare)
 if [ -n "$CONTAINERD_SKIP" ]; then
 	NA[ctr-runc]="SKIP: $CONTAINERD_SKIP"
 	NA[ctr-crun]=${NA[ctr-runc]}
 fi
 if [ -n "$CRUN_SKIP" ]; then
-	for t in ctrk-crun floor-crun ctr-crun crun-bare; do NA[$t]="SKIP: $CRUN_SKIP"; done
+	for t in ctrk-crun ctrk-crun-unconfined floor-crun ctr-crun crun-bare; do NA[$t]="SKIP: $CRUN_SKIP"; done
 fi
 
 # The check (untimed): each row once; ctrk and ctr echo a word.
@@ -523,13 +539,29 @@ run_tool() {
 		return 0
 	fi
 	WALL[$t]+="$BENCH_MS "
-	printf '  round %d  %-14s %8.3f ms\n' "$r" "$t" "$BENCH_MS" >&2
+	printf '  round %d  %-21s %8.3f ms\n' "$r" "$t" "$BENCH_MS" >&2
 	rm -f "$ERR"
+}
+
+# start_rounds: bench_rounds, but every second round runs the rows in the
+# reverse order.  A run leaves work behind (writeback, cgroup and mount
+# teardown) that the next run pays for: with one order only, each row would
+# always follow the same one, and ctrk-RT-unconfined always ctrk-RT.
+start_rounds() {
+	local r i k n=${#TOOLS[@]}
+	for ((r = 1; r <= ROUNDS; r++)); do
+		bench_log "round $r/$ROUNDS"
+		for ((i = 0; i < n; i++)); do
+			k=$(((i + r - 1) % n))
+			((r % 2)) || k=$((n - 1 - k))
+			run_tool "${TOOLS[k]}" "$r"
+		done
+	done
 }
 
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 T0=$SECONDS
-bench_rounds
+start_rounds
 bench_log "runs done in $((SECONDS - T0)) s"
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 
@@ -545,23 +577,25 @@ echo "ctrk $CTRK_BIN; ctrk-run $CTRK_RUN_DESC"
 [ -z "$CRUN_NOTE" ] || echo "$CRUN_NOTE"
 [ -z "$CTR_CRUN_NOTE" ] || echo "$CTR_CRUN_NOTE"
 echo
-printf '%-14s %9s %9s %9s %8s %8s\n' "" median min max ratio ratio
-printf '%-14s %9s %9s %9s %8s %8s\n' row ms ms ms /floor /ctr
-for t in ctrk-runc ctrk-runc-sync floor-runc ctr-runc runc-bare ctrk-crun floor-crun ctr-crun crun-bare; do
+printf '%-21s %9s %9s %9s %8s %8s\n' "" median min max ratio ratio
+printf '%-21s %9s %9s %9s %8s %8s\n' row ms ms ms /floor /ctr
+for t in ctrk-runc ctrk-runc-unconfined ctrk-runc-sync floor-runc ctr-runc runc-bare \
+	ctrk-crun ctrk-crun-unconfined floor-crun ctr-crun crun-bare; do
 	if [ -z "${MED_W[$t]:-}" ] || [ -n "${NA[$t]:-}" ]; then
-		printf '%-14s n/a (%s)\n' "$t" "${NA[$t]:-no result}"
+		printf '%-21s n/a (%s)\n' "$t" "${NA[$t]:-no result}"
 		continue
 	fi
 	rt=${t#*-}
 	rt=${rt%-sync}
+	rt=${rt%-unconfined}
 	[ "${t%-bare}" = "$t" ] || rt=${t%-bare}
-	printf '%-14s %9.2f %9.2f %9.2f %8s %8s\n' "$t" "${MED_W[$t]}" "${MIN_W[$t]}" "${MAX_W[$t]}" \
+	printf '%-21s %9.2f %9.2f %9.2f %8s %8s\n' "$t" "${MED_W[$t]}" "${MIN_W[$t]}" "${MAX_W[$t]}" \
 		"$(ratio "${MED_W[$t]}" "${MED_W[floor-$rt]:-}")" "$(ratio "${MED_W[$t]}" "${MED_W[ctr-$rt]:-}")"
 done
 echo "(wall ms from fork to exit; /floor and /ctr against the same runtime's row)"
 echo "wall per run (ms):"
 for t in "${TOOLS[@]}"; do
-	[ -z "${NA[$t]:-}" ] && printf '  %-14s %s\n' "$t" "${WALL[$t]:-}"
+	[ -z "${NA[$t]:-}" ] && printf '  %-21s %s\n' "$t" "${WALL[$t]:-}"
 done
 echo
 
@@ -594,6 +628,27 @@ fi
 cm=$(med ctrk-crun) dm=$(med ctr-crun)
 [ -n "$cm" ] && [ -n "$dm" ] &&
 	echo "info  ctrk-crun / ctr-crun = $(ratio "$cm" "$dm") ($cm ms vs $dm ms; not a target)"
+# paired_diff ROW1 ROW2 — the median of ROW1 - ROW2 over the rounds (both
+# rows ran in each: a failed run makes its row n/a, so the lists align).
+paired_diff() {
+	local -a a b
+	read -ra a <<<"${WALL[$1]:-}"
+	read -ra b <<<"${WALL[$2]:-}"
+	[ "${#a[@]}" -gt 0 ] && [ "${#a[@]}" = "${#b[@]}" ] || return 0
+	for i in "${!a[@]}"; do echo "${a[i]} ${b[i]}"; done |
+		awk '{print $1 - $2}' | sort -g | awk '{v[NR] = $1} END {
+			m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.3f", m }'
+}
+for rt in runc crun; do
+	cm=$(med "ctrk-$rt") um=$(med "ctrk-$rt-unconfined")
+	if [ -z "$cm" ] || [ -z "$um" ]; then
+		echo "n/a   seccomp: ctrk-$rt - ctrk-$rt-unconfined <= 1 ms  (${NA[ctrk-$rt]:-${NA[ctrk-$rt-unconfined]:-no result}})"
+		continue
+	fi
+	d=$(awk -v c="$cm" -v u="$um" 'BEGIN{printf "%.3f", c - u}')
+	check "seccomp: ctrk-$rt - ctrk-$rt-unconfined <= 1 ms  ($d ms: $cm ms vs $um ms; per-round median difference $(paired_diff "ctrk-$rt" "ctrk-$rt-unconfined") ms)" \
+		"$(awk -v d="$d" 'BEGIN{print (d <= 1) ? 1 : 0}')"
+done
 cm=$(med ctrk-runc-sync) fm=$(med floor-runc) dm=$(med ctr-runc)
 [ -n "$cm" ] && [ -n "$fm" ] &&
 	echo "info  ctrk-runc-sync (durable snapshot) / floor-runc = $(ratio "$cm" "$fm")$([ -n "$dm" ] && echo ", / ctr-runc = $(ratio "$cm" "$dm")") ($cm ms; not a target)"
@@ -602,7 +657,7 @@ if [ "$FAILED" != 0 ]; then
 	bench_log "some runs or checks FAILED (logs were in $M/logs)"
 	exit 1
 fi
-for t in ctrk-runc ctrk-runc-sync ctrk-crun; do
+for t in ctrk-runc ctrk-runc-unconfined ctrk-runc-sync ctrk-crun ctrk-crun-unconfined; do
 	case ${NA[$t]:-} in
 	"ctrk-run failed: no binary"*) ;;
 	"ctrk-run failed"*)

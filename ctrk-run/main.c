@@ -45,7 +45,10 @@ static const char usage_text[] =
 	"      --hostname NAME       host name (default: ID)\n"
 	"      --ulimit N=S[:H]      a resource limit, e.g. nofile=1024:2048\n"
 	"      --cap-add CAP, --cap-drop CAP   change the default capabilities\n"
-	"      --privileged          all capabilities and devices, no masked paths\n"
+	"      --privileged          all capabilities and devices, no masked paths,\n"
+	"                            no seccomp filter\n"
+	"      --security-opt seccomp=unconfined|FILE   no seccomp filter, or the\n"
+	"                            profile in FILE instead of Docker's default\n"
 	"      --read-only           mount the root file system read-only\n"
 	"      --memory SIZE         memory limit (k, m, g suffixes)\n"
 	"      --cpus N              CPU limit, e.g. 0.5\n"
@@ -77,7 +80,7 @@ enum {
 	OPT_RM = 256, OPT_ROOTFS, OPT_ENV_FILE, OPT_ENTRYPOINT, OPT_GROUP_ADD, OPT_HOSTNAME, OPT_ULIMIT,
 	OPT_CAP_ADD, OPT_CAP_DROP, OPT_PRIVILEGED, OPT_READ_ONLY, OPT_MEMORY, OPT_CPUS, OPT_PIDS_LIMIT,
 	OPT_NET, OPT_PID, OPT_MOUNT, OPT_TMPFS, OPT_PRESERVE_FDS, OPT_STOP_TIMEOUT, OPT_RUNTIME,
-	OPT_RUNTIME_ROOT, OPT_FORCE, OPT_JSON, OPT_VERSION,
+	OPT_RUNTIME_ROOT, OPT_FORCE, OPT_JSON, OPT_VERSION, OPT_SECURITY_OPT,
 };
 
 static const struct option long_options[] = {
@@ -96,6 +99,7 @@ static const struct option long_options[] = {
 	{"cap-add", required_argument, NULL, OPT_CAP_ADD},
 	{"cap-drop", required_argument, NULL, OPT_CAP_DROP},
 	{"privileged", no_argument, NULL, OPT_PRIVILEGED},
+	{"security-opt", required_argument, NULL, OPT_SECURITY_OPT},
 	{"read-only", no_argument, NULL, OPT_READ_ONLY},
 	{"memory", required_argument, NULL, OPT_MEMORY},
 	{"cpus", required_argument, NULL, OPT_CPUS},
@@ -157,6 +161,16 @@ parse_option(int c, run_opts_t *o, flags_t *f)
 	case OPT_CAP_ADD: strv_push(&o->cap_add, optarg); break;
 	case OPT_CAP_DROP: strv_push(&o->cap_drop, optarg); break;
 	case OPT_PRIVILEGED: o->privileged = true; break;
+	case OPT_SECURITY_OPT:
+		/* Docker's other keys (apparmor, label, no-new-privileges) are
+		 * refused, not ignored: each would ask for a confinement. */
+		if (strncmp(optarg, "seccomp=", 8) != 0 || !optarg[8]) {
+			ctrk_report_msg("invalid --security-opt '%s': only seccomp=unconfined or seccomp=FILE is known",
+					optarg);
+			return -1;
+		}
+		o->seccomp = optarg + 8;
+		break;
 	case OPT_READ_ONLY: o->read_only = true; break;
 	case OPT_MEMORY:
 		if (spec_parse_size(optarg, &o->memory) < 0 || o->memory == 0) {

@@ -39,6 +39,7 @@ typedef struct run_opts {
 	long long cpu_quota;     /* microseconds per 100 ms; 0: no limit */
 	long long pids_limit;    /* 0: no limit */
 	const char *net, *pid;   /* "host", "none", a path; NULL: default */
+	const char *seccomp;     /* --security-opt seccomp=: "unconfined", a file; NULL: default */
 	long preserve_fds;
 	long stop_timeout;       /* seconds */
 	const char *runtime, *runtime_root;

@@ -20,7 +20,7 @@ set -eu
 # (static ones too: ctrk-snap links libarchive, zlib, zstd, bzip2, xz and
 # mbedtls statically), scdoc for the man pages.
 BUILD_PKGS="gcc libc6-dev make pkg-config libcurl4-openssl-dev libcjson-dev libarchive-dev
-libssl-dev libcap-ng-dev libmbedtls-dev libzstd-dev zlib1g-dev libbz2-dev liblzma-dev scdoc"
+libssl-dev libcap-ng-dev libseccomp-dev libmbedtls-dev libzstd-dev zlib1g-dev libbz2-dev liblzma-dev scdoc"
 # What the demo and the tests run: bats, a registry, skopeo and umoci to make
 # and read images, busybox for the test images, the runtimes, htpasswd and
 # openssl for the auth and TLS registries, python3 for the fixtures, jq,

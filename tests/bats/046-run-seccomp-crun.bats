@@ -1,0 +1,1 @@
+046-run-seccomp.bats
