@@ -5,7 +5,8 @@
  * tried as all of them, with every Content-Type a server may send, so that
  * one corpus serves the lot.  Whatever the bytes: no crash, leak or read out
  * of bounds, and what is accepted holds what the callers rely on:
- *   - a manifest has a known config type, known layer types, digests that
+ *   - a manifest has a known config type, at most CTRK_LAYERS_MAX layers of
+ *     known types, digests that
  *     validate and sizes >= 0, and each descriptor survives
  *     ctrk_blob_to_json and ctrk_blob_parse unchanged;
  *   - a manifest is never also read as an index, nor an index as a manifest;
@@ -69,6 +70,8 @@ try_manifest(const char *body, size_t len, const char *type, bool *is_manifest)
 			      strcmp(m.media_type, CTRK_MT_DOCKER_MANIFEST) != 0))
 		abort();
 	check_blob(&m.config);
+	if (m.nlayers > CTRK_LAYERS_MAX)
+		abort();
 	for (size_t i = 0; i < m.nlayers; i++) {
 		if (!ctrk_is_layer_type(m.layers[i].media_type))
 			abort();
@@ -173,7 +176,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		ctrk_doc_kind_t kind;
 		char *resolved = NULL;
 		if (ctrk_doc_kind(body, size, content_types[i], &kind, &resolved, &err) == 0) {
-			if (!resolved)
+			if (!resolved || !ctrk_is_doc_type(resolved))
 				abort();
 			if (kind == CTRK_DOC_INDEX)
 				index = true;

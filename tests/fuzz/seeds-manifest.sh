@@ -91,6 +91,13 @@ seed("docker-config.json", {"architecture": "arm64", "variant": "v8", "os": "lin
      "created": "2023-05-19T20:19:24.3Z", "docker_version": "20.10.23",
      "rootfs": {"type": "layers", "diff_ids": [d("u1")]}, "history": history}, indent=3)
 seed("config-minimal.json", {"rootfs": {"type": "layers", "diff_ids": []}})
+# One meaning per document: both an image's fields and an index's, with and
+# without a mediaType.  (No seed past CTRK_LAYERS_MAX: 60 kB would raise
+# libFuzzer's input size for every run; test-image has that case.)
+both = {"schemaVersion": 2, "config": {"mediaType": OCI_C, "digest": d("c"), "size": 581},
+        "layers": layers[:1], "manifests": [entry(OCI_M, "amd64", "linux", "amd64")]}
+seed("both.json", both)
+seed("both-typed.json", dict(both, mediaType=OCI_M))
 seed("descriptor.json", {"mediaType": OCI_M, "digest": d("m"), "size": 528,
      "platform": {"os": "linux", "architecture": "amd64"}})
 seed("schema1.json", {"schemaVersion": 1, "name": "library/busybox", "tag": "latest", "architecture": "amd64",
