@@ -32,6 +32,7 @@
 #include "fsutil.h"
 #include "httphdr.h"
 #include "json.h"
+#include "redact.h"
 
 extern char **environ;
 
@@ -579,6 +580,29 @@ parse_creds(const char *s, ctrk_creds_t *out, ctrk_error_t *err)
 	return 1;
 }
 
+/* From now on no message shows these credentials, in any form a server
+ * could send them back in: the password, "user:password" and its base64
+ * (the Basic header), the identity token (redact.h adds the URL-encoded
+ * forms). */
+static void
+remember_creds(const ctrk_creds_t *c)
+{
+	ctrk_secret_add(c->password);
+	ctrk_secret_add(c->identity_token);
+	if (c->username) {
+		cleanup_free char *pair = ctrk_strdup_printf("%s:%s", c->username, c->password ? c->password : "");
+		size_t n = strlen(pair);
+		cleanup_free char *b64 = ctrk_xmalloc(4 * ((n + 2) / 3) + 1);
+		EVP_EncodeBlock((unsigned char *)b64, (const unsigned char *)pair, (int)n);
+		ctrk_secret_add(b64);
+		/* "user:" alone gives nothing away. */
+		if (c->password && *c->password)
+			ctrk_secret_add(pair);
+		explicit_bzero(pair, n);
+		explicit_bzero(b64, strlen(b64));
+	}
+}
+
 /* Credentials end up in an Authorization header (or a form): one with a
  * control character could end that line and add headers of its own, so it
  * is refused, wherever it came from.  FROM names the source. */
@@ -592,8 +616,10 @@ check_creds(ctrk_creds_t *c, const char *registry, const char *from, ctrk_error_
 		bad = "password";
 	else if (c->identity_token && !ctrk_hdr_value_ok(c->identity_token))
 		bad = "identity token";
-	if (!bad)
+	if (!bad) {
+		remember_creds(c);
 		return 1;
+	}
 	ctrk_creds_clear(c);
 	return ctrk_error_set(err, 0, "the %s for '%s' from %s holds a control character", bad, registry, from);
 }

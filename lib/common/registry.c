@@ -211,80 +211,22 @@ resolve_location(const char *base, const char *location)
 
 /* ---- secrets ------------------------------------------------------------ */
 
-/* Every secret this registry holds, in every form a server could send it
- * back in: the password and identity token as they are and URL-encoded (in
- * a query or a form), "user:password" and its base64 (the Basic header), and
- * every bearer token.  Copies, for ctrk_redact(); free with secrets_free(). */
-static char **
-secrets_collect(ctrk_registry_t *r, size_t *n)
-{
-	char **v = ctrk_xcalloc(8 + MAX_TOKENS, sizeof *v);
-	size_t k = 0;
-	pthread_mutex_lock(&r->lock);
-	if (r->have_creds) {
-		const char *pass = r->creds.password, *idt = r->creds.identity_token;
-		if (pass && *pass) {
-			v[k++] = ctrk_xstrdup(pass);
-			char *esc = curl_easy_escape(NULL, pass, 0);
-			if (esc)
-				v[k++] = ctrk_xstrdup(esc);
-			curl_free(esc);
-		}
-		if (r->creds.username) {
-			char *pair = ctrk_strdup_printf("%s:%s", r->creds.username, pass ? pass : "");
-			v[k++] = base64(pair, strlen(pair));
-			/* "user:" alone gives nothing away. */
-			if (pass && *pass)
-				v[k++] = pair;
-			else
-				free(pair);
-		}
-		if (idt && *idt) {
-			v[k++] = ctrk_xstrdup(idt);
-			char *esc = curl_easy_escape(NULL, idt, 0);
-			if (esc)
-				v[k++] = ctrk_xstrdup(esc);
-			curl_free(esc);
-		}
-	}
-	for (int i = 0; i < r->ntokens; i++)
-		v[k++] = ctrk_xstrdup(r->tokens[i].value);
-	pthread_mutex_unlock(&r->lock);
-	*n = k;
-	return v;
-}
-
-static void
-secrets_free(char **v, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		explicit_bzero(v[i], strlen(v[i]));
-		free(v[i]);
-	}
-	free(v);
-}
-
-/* TEXT from the server, fit for a message: see ctrk_redact(). */
+/* TEXT from the server, fit for a message: every secret this process knows
+ * (credentials, registered by auth.c; tokens, registered by token_store)
+ * redacted, control characters shown.  See redact.h. */
 static char *
-server_text(ctrk_registry_t *r, const char *text, size_t len)
+server_text(const char *text, size_t len)
 {
-	size_t n;
-	char **v = secrets_collect(r, &n);
-	char *out = ctrk_redact(text, len, (const char *const *)v, n);
-	secrets_free(v, n);
-	return out;
+	return ctrk_redact_known(text, len);
 }
 
 /* The last step of every error that leaves this file: whatever a server
  * sent that made its way into the message, through any path, is redacted
  * there once more. */
 static void
-redact_error(ctrk_registry_t *r, ctrk_error_t *err)
+redact_error(ctrk_error_t *err)
 {
-	size_t n;
-	char **v = secrets_collect(r, &n);
-	ctrk_redact_error(err, (const char *const *)v, n);
-	secrets_free(v, n);
+	ctrk_redact_error(err);
 }
 
 /* "HTTP 404: manifest unknown (MANIFEST_UNKNOWN)" from an error body; the
@@ -298,8 +240,8 @@ describe_status(ctrk_registry_t *r, const response_t *resp, char *out, size_t ou
 	const cJSON *msg = cJSON_GetObjectItemCaseSensitive(first, "message");
 	const cJSON *code = cJSON_GetObjectItemCaseSensitive(first, "code");
 	if (n > 0 && (size_t)n < outlen && cJSON_IsString(msg)) {
-		cleanup_free char *m = server_text(r, msg->valuestring, strlen(msg->valuestring));
-		cleanup_free char *c = cJSON_IsString(code) ? server_text(r, code->valuestring, strlen(code->valuestring))
+		cleanup_free char *m = server_text(msg->valuestring, strlen(msg->valuestring));
+		cleanup_free char *c = cJSON_IsString(code) ? server_text(code->valuestring, strlen(code->valuestring))
 							    : NULL;
 		snprintf(out + n, outlen - (size_t)n, ": %s%s%s%s", m, c ? " (" : "", c ? c : "", c ? ")" : "");
 	}
@@ -453,6 +395,9 @@ token_store(ctrk_registry_t *r, const char *scope, char *value)
 		memmove(r->tokens, r->tokens + 1, sizeof r->tokens[0] * (MAX_TOKENS - 1));
 		r->ntokens--;
 	}
+	/* A token is a secret from now on: a server that echoes it back
+	 * gets it redacted. */
+	ctrk_secret_add(value);
 	r->tokens[r->ntokens].scope = ctrk_xstrdup(scope ? scope : "");
 	r->tokens[r->ntokens].value = value;
 	r->ntokens++;
@@ -1202,7 +1147,7 @@ ctrk_registry_open(const char *domain, const ctrk_registry_opts_t *opts, ctrk_er
 	return r;
 fail:
 	ctrk_error_wrap(err, "reaching registry '%s'", domain);
-	redact_error(r, err);
+	redact_error(err);
 	ctrk_registry_close(r);
 	return NULL;
 }
@@ -1321,7 +1266,7 @@ ctrk_registry_get_manifest(ctrk_conn_t *c, const char *repo, const char *referen
 	response_free(&resp);
 	if (ret < 0) {
 		ctrk_error_wrap(err, "fetching manifest '%s' of '%s'", reference, repo);
-		redact_error(c->r, err);
+		redact_error(err);
 	}
 	return ret;
 }
@@ -1385,7 +1330,7 @@ ctrk_registry_fetch_blob(ctrk_conn_t *c, const char *repo, ctrk_ingest_t *in, ct
 		response_free(&resp);
 		if (ret < 0) {
 			ctrk_error_wrap(err, "fetching blob %s", in->digest);
-			redact_error(c->r, err);
+			redact_error(err);
 			ctrk_ingest_close(in);
 			return -1;
 		}

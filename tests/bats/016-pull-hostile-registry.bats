@@ -130,6 +130,18 @@ authfile_identity() {
 	assert_regex "$stderr" 'HTTP 404: gone\\x1b\[2J\\x1b\]0;owned\\x07\\x0dctrk-pull: all fine'
 }
 
+@test "secrets: server text that reaches a message by way of the manifest is redacted too" {
+	# Not an error body: the manifest's mediaType, quoted by the manifest
+	# parser (lib/common/image.c), far from the registry client.
+	hostile_start r --auth basic --user u --password "$SECRET_PASS" \
+		--manifest-type "application/vnd.$SECRET_PASS+\x1b[31mjson"
+	tpull 60 -1 --creds "u:$SECRET_PASS" "$HOSTILE_R_ADDR/test/single"
+	assert_error_message
+	assert_regex "$stderr" "media type.*'application/vnd.\[redacted\]\+\\\\x1b\[31mjson'"
+	refute_in_stderr "$SECRET_PASS" "password"
+	[[ $stderr != *$'\e'* ]] || { echo "ESC in stderr: $(printf '%q' "$stderr")" | fail; }
+}
+
 # --- credentials go only where they belong ------------------------------------
 
 @test "credentials: not over plain HTTP to a token realm on another host" {

@@ -2,6 +2,7 @@
  * out, also one cut off at the end, and with control characters shown. */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "redact.h"
 #include "tap.h"
@@ -50,15 +51,47 @@ main(void)
 	is_str(big, "\\x01\\x01\\x01\\x01", "output grows as needed");
 	free(big);
 
+	ok(ctrk_message_filter == NULL, "no filter before a secret is known");
+	for (size_t i = 0; i < n; i++)
+		ctrk_secret_add(s[i]);
+	ok(ctrk_message_filter != NULL, "the filter is set by the first secret");
 	ctrk_error_t err = {0};
 	snprintf(err.msg, sizeof err.msg, "fetching manifest: HTTP 400: echo hunter2");
-	ctrk_redact_error(&err, s, n);
+	ctrk_redact_error(&err);
 	is_str(err.msg, "fetching manifest: HTTP 400: echo [redacted]", "ctrk_redact_error in place");
 	/* The end of a full message cuts a token off. */
 	memset(err.msg, 'x', sizeof err.msg);
 	memcpy(err.msg + sizeof err.msg - 9, "eyJhbGci", 9);
-	ctrk_redact_error(&err, s, n);
+	ctrk_redact_error(&err);
 	ok(strstr(err.msg, "eyJh") == NULL && strstr(err.msg, "[redact") != NULL,
 	   "a token cut off by the message size is redacted");
+	ctrk_secret_add("pa ss/w+rd");
+	const char *form = "form: password=pa%20ss%2Fw%2Brd&x=1";
+	char *enc = ctrk_redact_known(form, strlen(form));
+	is_str(enc, "form: password=[redacted]&x=1", "the URL-encoded form of a secret is known too");
+	free(enc);
+
+	/* What a tool prints: ctrk_report() and ctrk_warn() go through the
+	 * filter and never write a control character. */
+	char path[] = "/tmp/ctrk-test-redact-XXXXXX";
+	int fd = mkstemp(path);
+	fflush(stderr);
+	int saved = dup(2);
+	dup2(fd, 2);
+	ctrk_progname = "ctrk-test";
+	snprintf(err.msg, sizeof err.msg, "HTTP 401: you sent Basic dXNlcjpodW50ZXIy\x1b[2J");
+	ctrk_report(&err);
+	ctrk_warn("the image is for %s", "linux/hunter2\r\nctrk-test: fake");
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	char out[512] = {0};
+	ssize_t got = pread(fd, out, sizeof out - 1, 0);
+	close(fd);
+	unlink(path);
+	is_str(got > 0 ? out : "",
+	       "ctrk-test: error: HTTP 401: you sent Basic [redacted]\\x1b[2J\n"
+	       "ctrk-test: warning: the image is for linux/[redacted]\\x0d\\x0actrk-test: fake\n",
+	       "ctrk_report and ctrk_warn print no secret and no control character");
 	return done_testing();
 }
