@@ -232,7 +232,7 @@ redact_error(ctrk_error_t *err)
 /* "HTTP 404: manifest unknown (MANIFEST_UNKNOWN)" from an error body; the
  * server's words redacted before they are cut to fit OUT. */
 static void
-describe_status(ctrk_registry_t *r, const response_t *resp, char *out, size_t outlen)
+describe_status(const response_t *resp, char *out, size_t outlen)
 {
 	int n = snprintf(out, outlen, "HTTP %ld", resp->status);
 	cJSON *doc = resp->errlen ? cJSON_ParseWithLength(resp->errbody, resp->errlen) : NULL;
@@ -278,7 +278,6 @@ check_declared_length(response_t *resp, const request_t *req)
 				      req->max_body, resp->content_length, from);
 	return ctrk_error_set(&resp->sink_err, EFBIG, "larger than %lld bytes (Content-Length: %lld)", req->max_body,
 			      resp->content_length);
-	return 0;
 }
 
 static size_t
@@ -595,7 +594,7 @@ fetch_token(ctrk_conn_t *c, const char *scope, ctrk_error_t *err)
 			       user || refresh ? "the credentials" : "anonymous access", resp.status);
 	} else if (resp.status != 200) {
 		char what[256];
-		describe_status(r, &resp, what, sizeof what);
+		describe_status(&resp, what, sizeof what);
 		ctrk_error_set(err, 0, "the token server answered %s", what);
 	} else {
 		cJSON *doc = ctrk_json_parse(body.buf ? body.buf : "", body.len, "the token server's answer", err);
@@ -907,10 +906,10 @@ do_request(ctrk_conn_t *c, request_t *req, response_t *resp, ctrk_error_t *err)
 }
 
 static int
-status_error(ctrk_registry_t *r, const response_t *resp, ctrk_error_t *err)
+status_error(const response_t *resp, ctrk_error_t *err)
 {
 	char what[512];
-	describe_status(r, resp, what, sizeof what);
+	describe_status(resp, what, sizeof what);
 	if (resp->status == 401)
 		return ctrk_error_set(err, 0, "%s: authentication required or refused", what);
 	return ctrk_error_set(err, 0, "%s", what);
@@ -1252,7 +1251,7 @@ ctrk_registry_get_manifest(ctrk_conn_t *c, const char *repo, const char *referen
 	response_t resp = {.req = &req};
 	int ret = do_request(c, &req, &resp, err);
 	if (ret == 0 && resp.status != 200)
-		ret = status_error(c->r, &resp, err);
+		ret = status_error(&resp, err);
 	if (ret == 0) {
 		*body = m.buf ? m.buf : ctrk_xstrdup("");
 		m.buf = NULL;
@@ -1325,7 +1324,7 @@ ctrk_registry_fetch_blob(ctrk_conn_t *c, const char *repo, ctrk_ingest_t *in, ct
 		response_t resp = {.req = &req};
 		int ret = do_request(c, &req, &resp, err);
 		if (ret == 0 && resp.status != 200 && resp.status != 206)
-			ret = status_error(c->r, &resp, err);
+			ret = status_error(&resp, err);
 		free(req.url);
 		response_free(&resp);
 		if (ret < 0) {
