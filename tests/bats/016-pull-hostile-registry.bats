@@ -198,6 +198,17 @@ authfile_identity() {
 	assert_output 0
 }
 
+@test "https: a registry cannot redirect a blob to plain HTTP" {
+	TLS=1 hostile_start r --redirect-blobs 'http://127.0.0.1:{port}'
+	local before
+	before=$(store_snapshot)
+	tpull 60 -1 --ca-file "$HOSTILE_R_CA" "$HOSTILE_R_TLS_ADDR/test/single"
+	assert_regex "$stderr" "fetching blob sha256:[0-9a-f]{64}: refusing a redirect from HTTPS to plain HTTP \('http://127.0.0.1:$HOSTILE_R_PORT/v2/test/single/blobs/sha256:"
+	run -0 jq -s '[.[] | select(.scheme == "http")] | length' "$HOSTILE_R_LOG"
+	assert_output 0
+	assert_store_unchanged "$before"
+}
+
 @test "https: a token realm over plain HTTP is refused" {
 	TLS=1 hostile_start r --auth bearer --realm 'http://127.0.0.1:{port}/token'
 	tpull 60 -1 --ca-file "$HOSTILE_R_CA" "$HOSTILE_R_TLS_ADDR/test/single"
