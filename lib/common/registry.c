@@ -1025,6 +1025,31 @@ fail:
 	return -1;
 }
 
+/* A proxy URL's password (http://user:pass@proxy:3128) is a secret too, in
+ * the clear and as the base64 of a Proxy-Authorization header. */
+static void
+remember_proxy_password(const char *proxy)
+{
+	CURLU *u = curl_url();
+	char *user = NULL, *pass = NULL;
+	if (curl_url_set(u, CURLUPART_URL, proxy, CURLU_GUESS_SCHEME) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_PASSWORD, &pass, CURLU_URLDECODE) == CURLUE_OK && *pass) {
+		ctrk_secret_add(pass);
+		if (curl_url_get(u, CURLUPART_USER, &user, CURLU_URLDECODE) == CURLUE_OK) {
+			cleanup_free char *pair = ctrk_strdup_printf("%s:%s", user, pass);
+			cleanup_free char *b64 = base64(pair, strlen(pair));
+			ctrk_secret_add(b64);
+			explicit_bzero(pair, strlen(pair));
+			explicit_bzero(b64, strlen(b64));
+		}
+	}
+	if (pass)
+		explicit_bzero(pass, strlen(pass));
+	curl_free(user);
+	curl_free(pass);
+	curl_url_cleanup(u);
+}
+
 /* libcurl reads only the lower-case http_proxy, to keep CGI programs safe;
  * a command-line tool honours both spellings, as docker and podman do. */
 static void
@@ -1040,6 +1065,8 @@ load_proxy(ctrk_registry_t *r, bool https)
 	free(r->noproxy);
 	r->proxy = p && *p ? ctrk_xstrdup(p) : NULL;
 	r->noproxy = np && *np ? ctrk_xstrdup(np) : NULL;
+	if (r->proxy)
+		remember_proxy_password(r->proxy);
 }
 
 /* GET /v2/: learns the auth challenge, and whether a loopback registry

@@ -142,6 +142,17 @@ authfile_identity() {
 	[[ $stderr != *$'\e'* ]] || { echo "ESC in stderr: $(printf '%q' "$stderr")" | fail; }
 }
 
+@test "secrets: a proxy password echoed back is redacted" {
+	local pp=proxy-Pa55-s3cret
+	hostile_start r --fail-manifest 400 --message "the proxy saw $pp"
+	# The scripted server is the proxy as well: it serves the absolute URLs.
+	HTTP_PROXY="http://pu:$pp@$HOSTILE_R_ADDR" tpull 60 -1 --plain-http "$HOSTILE_R_ADDR/test/single"
+	assert_regex "$stderr" 'HTTP 400: the proxy saw \[redacted\]'
+	refute_in_stderr "$pp" "proxy password"
+	run -0 jq -s '[.[] | select(.headers["Proxy-Authorization"] != null)] | length' "$HOSTILE_R_LOG"
+	refute_output 0
+}
+
 # --- credentials go only where they belong ------------------------------------
 
 @test "credentials: not over plain HTTP to a token realm on another host" {
