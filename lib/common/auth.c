@@ -246,7 +246,7 @@ now_ms(void)
 }
 
 /* Read FD to its end (at most MAX bytes) within TIMEOUT_S seconds.
- * Returns -1 with errno ETIMEDOUT in ERR when the time is up. */
+ * When the time is up, -1 with a message that names the limit. */
 static int
 read_with_deadline(int fd, size_t max, long timeout_s, char **out, size_t *outlen, ctrk_error_t *err)
 {
