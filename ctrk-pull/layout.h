@@ -38,6 +38,11 @@ struct offline {
 int offline_extract(struct offline *o, const ctrk_store_t *store, const char *file, ctrk_extract_t *x,
 		    ctrk_error_t *err);
 
+/* Open PATH (relative to o->dirfd) for reading: beneath the layout, with no
+ * symbolic link on the way (ELOOP), without blocking, and only if it is a
+ * regular file.  A missing file is an error with errnum ENOENT. */
+int offline_open(const struct offline *o, const char *path, ctrk_error_t *err);
+
 /* The store's name for the image called NAME: a full reference
  * ("busybox:latest") normalised so that `busybox` finds it; anything else
  * ("single", "v1") as it is. */

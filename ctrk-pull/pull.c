@@ -44,6 +44,26 @@ check_digest(const char *body, size_t len, const char *want, char *got, const ch
 	return 0;
 }
 
+/* The manifest an index entry points at: it must be what the entry says. */
+static int
+resolve_chosen(source_t *src, const ctrk_blob_t *chosen, struct resolved *r, ctrk_error_t *err)
+{
+	if (src->ops->get_manifest(src, chosen->digest, &r->body, &r->len, &r->media_type, err) < 0 ||
+	    check_digest(r->body, r->len, chosen->digest, r->digest, "manifest", err) < 0)
+		return -1;
+	if ((long long)r->len != chosen->size)
+		return ctrk_error_set(err, 0, "manifest %s is %zu bytes, the index says %lld", chosen->digest, r->len,
+				      chosen->size);
+	if (!r->media_type)
+		r->media_type = ctrk_xstrdup(chosen->media_type);
+	if (ctrk_manifest_parse(r->body, r->len, r->media_type, &r->manifest, err) < 0)
+		return ctrk_error_wrap(err, "manifest %s", r->digest);
+	if (ctrk_is_doc_type(chosen->media_type) && strcmp(chosen->media_type, r->manifest.media_type) != 0)
+		return ctrk_error_set(err, 0, "manifest %s is '%s', but the index describes it as '%s'", r->digest,
+				      r->manifest.media_type, chosen->media_type);
+	return 0;
+}
+
 static int
 resolve(source_t *src, const pull_opts_t *opts, struct resolved *r, ctrk_error_t *err)
 {
@@ -55,29 +75,23 @@ resolve(source_t *src, const pull_opts_t *opts, struct resolved *r, ctrk_error_t
 	ctrk_doc_kind_t kind;
 	cleanup_free char *mt = NULL;
 	if (ctrk_doc_kind(r->body, r->len, r->media_type, &kind, &mt, err) < 0)
-		return -1;
-	if (kind == CTRK_DOC_INDEX) {
-		ctrk_blob_t chosen = {0};
-		if (ctrk_index_select(r->body, r->len, &opts->platform, &chosen, &r->platform, err) < 0)
-			return -1;
-		memcpy(r->index_digest, r->digest, sizeof r->digest);
-		free(r->body);
-		free(r->media_type);
-		r->body = NULL;
-		r->media_type = NULL;
-		int rc = src->ops->get_manifest(src, chosen.digest, &r->body, &r->len, &r->media_type, err);
-		if (rc == 0)
-			rc = check_digest(r->body, r->len, chosen.digest, r->digest, "manifest", err);
-		if (rc == 0 && (long long)r->len != chosen.size)
-			rc = ctrk_error_set(err, 0, "manifest %s is %zu bytes, the index says %lld", chosen.digest,
-					    r->len, chosen.size);
-		if (rc == 0 && !r->media_type)
-			r->media_type = ctrk_xstrdup(chosen.media_type);
-		ctrk_blob_free(&chosen);
-		if (rc < 0)
-			return -1;
+		return ctrk_error_wrap(err, "manifest %s", r->digest);
+	if (kind == CTRK_DOC_MANIFEST) {
+		if (ctrk_manifest_parse(r->body, r->len, r->media_type, &r->manifest, err) < 0)
+			return ctrk_error_wrap(err, "manifest %s", r->digest);
+		return 0;
 	}
-	return ctrk_manifest_parse(r->body, r->len, r->media_type, &r->manifest, err);
+	ctrk_blob_t chosen = {0};
+	if (ctrk_index_select(r->body, r->len, &opts->platform, &chosen, &r->platform, err) < 0)
+		return ctrk_error_wrap(err, "index %s", r->digest);
+	memcpy(r->index_digest, r->digest, sizeof r->digest);
+	free(r->body);
+	free(r->media_type);
+	r->body = NULL;
+	r->media_type = NULL;
+	int rc = resolve_chosen(src, &chosen, r, err);
+	ctrk_blob_free(&chosen);
+	return rc;
 }
 
 /* ---- blobs, in parallel ------------------------------------------------- */
@@ -122,6 +136,43 @@ transfer_fail(struct transfer *t, const ctrk_error_t *err)
 	pthread_mutex_unlock(&t->lock);
 }
 
+/* Transfer one blob.  A resumed transfer (a partial file from an earlier
+ * run, or a Range request after a broken connection in this one) that fails
+ * verification, or that the server cannot resume (416), has had its partial
+ * file discarded: it gets one fresh start in this run, instead of the
+ * failure repeating in every later run.  A fresh transfer that fails is not
+ * repeated: the source itself is wrong. */
+static int
+transfer_one(struct transfer *t, void *w, const struct job *job, ctrk_error_t *err)
+{
+	for (int attempt = 0;; attempt++) {
+		ctrk_ingest_t in;
+		int rc = ctrk_ingest_open(&in, t->store, job->blob->digest, job->blob->size, err);
+		if (rc < 0)
+			return -1;
+		if (rc == 1) {
+			progress_bar_exists(t->progress, job->bar);
+			return 0;
+		}
+		if (attempt > 0 && in.offset > 0) {
+			/* The partial file was kept (a network failure): that first
+			 * error stands. */
+			ctrk_ingest_close(&in);
+			return -1;
+		}
+		struct progress_ctx pc = {t, job->bar};
+		progress_bar_start(t->progress, job->bar, in.offset);
+		ctrk_error_t this_err = {0};
+		if (t->src->ops->fetch_blob(t->src, w, &in, on_progress, &pc, &this_err) == 0) {
+			progress_bar_done(t->progress, job->bar);
+			return 0;
+		}
+		*err = this_err;
+		if (!in.resumed || attempt > 0 || atomic_load(&t->failed))
+			return -1;
+	}
+}
+
 static void *
 worker(void *arg)
 {
@@ -129,21 +180,9 @@ worker(void *arg)
 	void *w = t->src->ops->worker_new ? t->src->ops->worker_new(t->src) : NULL;
 	int i;
 	while (!atomic_load(&t->failed) && (i = atomic_fetch_add(&t->next, 1)) < t->njobs) {
-		const struct job *job = &t->jobs[i];
 		ctrk_error_t err = {0};
-		ctrk_ingest_t in;
-		int rc = ctrk_ingest_open(&in, t->store, job->blob->digest, job->blob->size, &err);
-		if (rc == 1) {
-			progress_bar_exists(t->progress, job->bar);
-			continue;
-		}
-		struct progress_ctx pc = {t, job->bar};
-		if (rc == 0)
-			progress_bar_start(t->progress, job->bar, in.offset);
-		if (rc < 0 || t->src->ops->fetch_blob(t->src, w, &in, on_progress, &pc, &err) < 0)
+		if (transfer_one(t, w, &t->jobs[i], &err) < 0)
 			transfer_fail(t, &err);
-		else
-			progress_bar_done(t->progress, job->bar);
 	}
 	if (t->src->ops->worker_free)
 		t->src->ops->worker_free(w);
@@ -210,6 +249,10 @@ commit_blobs(const ctrk_store_t *store, const ctrk_manifest_t *m, ctrk_error_t *
 
 /* ---- the whole pull ----------------------------------------------------- */
 
+/* The config says which platform the image is for: it must be the one that
+ * was picked from the index, or, for a lone manifest, the one asked for
+ * (--platform, or this host).  Otherwise an index could label an arm64
+ * image amd64, and the descriptor would carry the label, not the truth. */
 static int
 check_platform(const struct resolved *r, const ctrk_store_t *store, const pull_opts_t *opts, ctrk_platform_t *out,
 	       ctrk_error_t *err)
@@ -221,23 +264,28 @@ check_platform(const struct resolved *r, const ctrk_store_t *store, const pull_o
 	cleanup_json cJSON *config = NULL;
 	if (ctrk_config_parse(body, len, &r->manifest, &config, err) < 0)
 		return -1;
-	if (r->index_digest[0]) {
-		out->os = ctrk_xstrdup(r->platform.os);
-		out->arch = ctrk_xstrdup(r->platform.arch);
-		out->variant = r->platform.variant ? ctrk_xstrdup(r->platform.variant) : NULL;
+	if (ctrk_platform_from_json(config, out, err) < 0)
+		return ctrk_error_wrap(err, "image config %s", r->manifest.config.digest);
+	const ctrk_platform_t *want = r->index_digest[0] ? &r->platform : &opts->platform;
+	/* os and architecture must be equal; a variant is compared only where
+	 * the config gives one (many configs leave it out). */
+	if (ctrk_platform_match(out, want)) {
+		/* The index entry may name a variant the config leaves out:
+		 * record the entry's, as before. */
+		if (r->index_digest[0] && want->variant && !out->variant)
+			out->variant = ctrk_xstrdup(want->variant);
 		return 0;
 	}
-	ctrk_error_t ignored;
-	if (ctrk_platform_from_json(config, out, &ignored) < 0)
-		return 0; /* a config without os/architecture: nothing to check */
-	if (!ctrk_platform_match(&opts->platform, out)) {
-		cleanup_free char *want = ctrk_platform_string(&opts->platform);
-		cleanup_free char *got = ctrk_platform_string(out);
-		if (opts->platform_given)
-			return ctrk_error_set(err, 0, "the image is for %s, not %s", got, want);
-		ctrk_warn("the image is for %s, this host is %s", got, want);
-	}
-	return 0;
+	cleanup_free char *ws = ctrk_platform_string(want);
+	cleanup_free char *gs = ctrk_platform_string(out);
+	if (r->index_digest[0])
+		return ctrk_error_set(err, 0, "the index lists manifest %s for %s, but its config says %s",
+				      r->digest, ws, gs);
+	if (opts->platform_given)
+		return ctrk_error_set(err, 0, "the image is for %s, not %s", gs, ws);
+	return ctrk_error_set(err, 0,
+			      "the image is for %s, not %s (this host); pull it with --platform %s to take it anyway", gs,
+			      ws, gs);
 }
 
 static int

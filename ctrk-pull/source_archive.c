@@ -65,14 +65,9 @@ resolve_path(const ctrk_extract_t *x, const char *name, char **out, ctrk_error_t
 static int
 add_file(struct offline *o, const char *path, bool layer, ctrk_blob_t *b, ctrk_error_t *err)
 {
-	cleanup_close int fd = openat(o->dirfd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	struct stat st;
-	if (fd < 0 && errno == ENOENT)
-		return ctrk_error_set(err, 0, "'%s' is not in the archive", path);
-	if (fd < 0 || fstat(fd, &st) < 0)
-		return ctrk_error_errno(err, "open '%s'", path);
-	if (!S_ISREG(st.st_mode))
-		return ctrk_error_set(err, 0, "'%s' is not a regular file", path);
+	cleanup_close int fd = offline_open(o, path, err);
+	if (fd < 0)
+		return -1;
 
 	cleanup_free unsigned char *buf = ctrk_xmalloc(HASH_CHUNK);
 	unsigned char magic[4] = {0};
@@ -174,6 +169,11 @@ make_manifest(struct offline *o, const ctrk_extract_t *x, const cJSON *img, ctrk
 	if (ctrk_json_get_string(img, "Config", true, &config_name, what, err) < 0 ||
 	    ctrk_json_get_string_array(img, "Layers", true, &layer_names, what, err) < 0)
 		return -1;
+	/* Checked before a layer file is hashed, as a manifest's before a layer
+	 * is fetched. */
+	if (cJSON_GetArraySize(layer_names) > CTRK_LAYERS_MAX)
+		return ctrk_error_set(err, 0, "the image has %d layers, more than the %d ctrk accepts",
+				      cJSON_GetArraySize(layer_names), CTRK_LAYERS_MAX);
 	o->files = ctrk_xcalloc((size_t)cJSON_GetArraySize(layer_names) + 1, sizeof *o->files);
 
 	cleanup_free char *path = NULL;
@@ -208,11 +208,11 @@ read_docker_archive(source_t *src, const ctrk_store_t *store, const char *file, 
 	struct offline *o = src->priv;
 	if (offline_extract(o, store, file, x, err) < 0)
 		return -1;
-	cleanup_close int fd = openat(o->dirfd, "manifest.json", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0 && errno == ENOENT)
+	cleanup_close int fd = offline_open(o, "manifest.json", err);
+	if (fd < 0 && err->errnum == ENOENT)
 		return ctrk_error_set(err, 0, "not a docker-archive: no manifest.json");
 	if (fd < 0)
-		return ctrk_error_errno(err, "open 'manifest.json'");
+		return -1;
 	cleanup_json cJSON *images = ctrk_json_read_fd(fd, MANIFEST_JSON_MAX, "manifest.json", err);
 	if (!images)
 		return -1;

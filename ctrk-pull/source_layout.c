@@ -17,6 +17,7 @@
 
 #include "cleanup.h"
 #include "fsutil.h"
+#include "inroot.h"
 #include "json.h"
 #include "layout.h"
 #include "reference.h"
@@ -53,6 +54,33 @@ blob_path(const struct offline *o, const char *digest)
 	return NULL;
 }
 
+int
+offline_open(const struct offline *o, const char *path, ctrk_error_t *err)
+{
+	/* Beneath the layout, no symlink anywhere on the way (a layout has no
+	 * use for one, and it could lead to any file of the host), and without
+	 * blocking: a fifo would hang the open itself. */
+	cleanup_close int fd =
+		ctrk_inroot_open(o->dirfd, path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK, CTRK_INROOT_NO_SYMLINKS, err);
+	if (fd < 0 && errno == ENOENT)
+		return ctrk_error_set(err, ENOENT, "'%s' is not in the %s", path, offline_kind(o));
+	if (fd < 0 && errno == ELOOP)
+		return ctrk_error_set(err, ELOOP, "'%s' in the %s is a symbolic link or is under one: refused", path,
+				      offline_kind(o));
+	if (fd < 0)
+		return ctrk_error_wrap(err, "open '%s' in the %s", path, offline_kind(o));
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return ctrk_error_errno(err, "stat '%s'", path);
+	/* Not a fifo or a device, which could block or never end. */
+	if (!S_ISREG(st.st_mode))
+		return ctrk_error_set(err, 0, "'%s' in the %s is not a regular file", path, offline_kind(o));
+	int flags = fcntl(fd, F_GETFL);
+	if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0)
+		return ctrk_error_errno(err, "fcntl '%s'", path);
+	return steal_fd(&fd);
+}
+
 static int
 open_blob(const struct offline *o, const char *digest, ctrk_error_t *err)
 {
@@ -60,16 +88,14 @@ open_blob(const struct offline *o, const char *digest, ctrk_error_t *err)
 	if (ctrk_digest_validate(digest, err) < 0)
 		return -1;
 	cleanup_free char *path = blob_path(o, digest);
-	cleanup_close int fd = path ? openat(o->dirfd, path, O_RDONLY | O_CLOEXEC) : -1;
-	if (!path || (fd < 0 && errno == ENOENT))
+	if (!path)
 		return ctrk_error_set(err, 0, "blob %s is not in the %s", digest, offline_kind(o));
-	struct stat st;
-	if (fd < 0 || fstat(fd, &st) < 0)
-		return ctrk_error_errno(err, "open blob %s", digest);
-	/* Not a fifo or a device, which could block or never end. */
-	if (!S_ISREG(st.st_mode))
-		return ctrk_error_set(err, 0, "blob %s in the %s is not a regular file", digest, offline_kind(o));
-	return steal_fd(&fd);
+	int fd = offline_open(o, path, err);
+	if (fd < 0 && err->errnum == ENOENT)
+		return ctrk_error_set(err, 0, "blob %s is not in the %s", digest, offline_kind(o));
+	if (fd < 0)
+		return ctrk_error_wrap(err, "blob %s", digest);
+	return fd;
 }
 
 static int
@@ -288,13 +314,13 @@ split_spec(const char *rest, char **path, char **tag, ctrk_error_t *err)
 }
 
 static int
-check_oci_layout(int dirfd, ctrk_error_t *err)
+check_oci_layout(const struct offline *o, ctrk_error_t *err)
 {
-	cleanup_close int fd = openat(dirfd, "oci-layout", O_RDONLY | O_CLOEXEC);
-	if (fd < 0 && errno == ENOENT)
+	cleanup_close int fd = offline_open(o, "oci-layout", err);
+	if (fd < 0 && err->errnum == ENOENT)
 		return ctrk_error_set(err, 0, "not an OCI image layout: no oci-layout file");
 	if (fd < 0)
-		return ctrk_error_errno(err, "open 'oci-layout'");
+		return -1;
 	cleanup_json cJSON *doc = ctrk_json_read_fd(fd, LAYOUT_FILE_MAX, "oci-layout", err);
 	const char *version = NULL;
 	if (!doc || ctrk_json_get_string(doc, "imageLayoutVersion", true, &version, "oci-layout", err) < 0)
@@ -311,11 +337,11 @@ static int
 layout_select(source_t *src, const char *tag, ctrk_error_t *err)
 {
 	struct offline *o = src->priv;
-	if (check_oci_layout(o->dirfd, err) < 0)
+	if (check_oci_layout(o, err) < 0)
 		return -1;
-	cleanup_close int fd = openat(o->dirfd, "index.json", O_RDONLY | O_CLOEXEC);
+	cleanup_close int fd = offline_open(o, "index.json", err);
 	if (fd < 0)
-		return ctrk_error_errno(err, "open 'index.json'");
+		return -1;
 	cleanup_json cJSON *index = ctrk_json_read_fd(fd, INDEX_MAX, "index.json", err);
 	const cJSON *manifests = NULL, *entry, *chosen = NULL;
 	const char *chosen_name = NULL;

@@ -90,6 +90,42 @@ hide_cgroup_unified(void *arg)
 	return 0;
 }
 
+/* The runtime's environment: a few variables, never the caller's whole
+ * environment, which may hold tokens and passwords that a runtime (or a
+ * hook, or a wrapper given as --runtime) has no business with.
+ *   PATH             to find what the runtime runs itself; the caller's,
+ *                    or the usual default
+ *   XDG_RUNTIME_DIR  where a runtime keeps state when not run as root
+ * NOTIFY_SOCKET is left out on purpose: with it runc and crun bind the
+ * caller's systemd socket into the container and `run -d` waits for the
+ * container to say READY=1, which an ordinary image never does. */
+static const char *const runtime_env_names[] = {"PATH", "XDG_RUNTIME_DIR"};
+#define RUNTIME_ENV_N (sizeof runtime_env_names / sizeof *runtime_env_names)
+
+/* ENV (RUNTIME_ENV_N + 1 entries) filled from ctrk-run's environment; the
+ * strings are owned by BUF's entries. */
+static void
+runtime_environ(char *env[RUNTIME_ENV_N + 1], char *buf[RUNTIME_ENV_N])
+{
+	size_t n = 0;
+	for (size_t i = 0; i < RUNTIME_ENV_N; i++) {
+		const char *v = getenv(runtime_env_names[i]);
+		buf[i] = NULL;
+		if (!v && strcmp(runtime_env_names[i], "PATH") == 0)
+			v = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+		if (v)
+			env[n++] = buf[i] = ctrk_strdup_printf("%s=%s", runtime_env_names[i], v);
+	}
+	env[n] = NULL;
+}
+
+static void
+runtime_environ_free(char *buf[RUNTIME_ENV_N])
+{
+	for (size_t i = 0; i < RUNTIME_ENV_N; i++)
+		free(buf[i]);
+}
+
 /* `RUNTIME [--root R] [--log LOG --log-format json] ARGS...` in S, with
  * ARGV (MAX_ARGS entries) as its command line. */
 static int
@@ -128,13 +164,17 @@ runtime_spawn(const runtime_t *rt, const char *log, const char *const *args, con
 	      ctrk_error_t *err)
 {
 	const char *argv[MAX_ARGS];
+	char *env[RUNTIME_ENV_N + 1], *envbuf[RUNTIME_ENV_N];
 	ctrk_spawn_t s;
 	if (runtime_command(rt, log, args, argv, &s, err) < 0)
 		return -1;
 	for (int i = 0; i < 3; i++)
 		s.stdio[i] = stdio[i];
 	s.keep_fds = keep_fds;
+	runtime_environ(env, envbuf);
+	s.envp = env;
 	pid_t pid = ctrk_spawn(&s, err);
+	runtime_environ_free(envbuf);
 	if (pid < 0)
 		return ctrk_error_wrap(err, "starting runtime '%s'", rt->name);
 	return pid;
@@ -168,8 +208,13 @@ runtime_call(const runtime_t *rt, const char *const *args, char **out, ctrk_erro
 	if (runtime_command(rt, NULL, args, argv, &s, err) < 0)
 		return -1;
 	cleanup_free char *outbuf = NULL, *errbuf = NULL;
+	char *env[RUNTIME_ENV_N + 1], *envbuf[RUNTIME_ENV_N];
 	int status;
-	if (ctrk_spawn_capture(&s, NULL, 0, 1u << 20, &outbuf, NULL, &errbuf, &status, err) < 0)
+	runtime_environ(env, envbuf);
+	s.envp = env;
+	int rc = ctrk_spawn_capture(&s, NULL, 0, 1u << 20, &outbuf, NULL, &errbuf, &status, err);
+	runtime_environ_free(envbuf);
+	if (rc < 0)
 		return ctrk_error_wrap(err, "starting runtime '%s'", rt->name);
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
 		if (out)

@@ -18,7 +18,9 @@
 #include <unistd.h>
 
 #include "caps.h"
+#include "checks.h"
 #include "cleanup.h"
+#include "env.h"
 #include "fsutil.h"
 #include "json.h"
 #include "rundir.h"
@@ -112,58 +114,25 @@ spec_parse_size(const char *s, long long *bytes)
 
 /* ---- environment ---------------------------------------------------- */
 
-/* Set "K=V" in ENV (an array of "K=V"), replacing an entry with the same K
- * in place so that the order stays the image's. */
-static void
-env_set(cJSON *env, const char *kv)
-{
-	size_t klen = strcspn(kv, "=");
-	cJSON *e;
-	int i = 0;
-	cJSON_ArrayForEach(e, env) {
-		const char *s = e->valuestring;
-		if (strncmp(s, kv, klen) == 0 && (s[klen] == '=' || s[klen] == '\0')) {
-			cJSON_ReplaceItemInArray(env, i, cJSON_CreateString(kv));
-			return;
-		}
-		i++;
-	}
-	cJSON_AddItemToArray(env, cJSON_CreateString(kv));
-}
-
-static bool
-env_has(const cJSON *env, const char *key)
-{
-	size_t klen = strlen(key);
-	const cJSON *e;
-	cJSON_ArrayForEach(e, env) {
-		if (strncmp(e->valuestring, key, klen) == 0 && e->valuestring[klen] == '=')
-			return true;
-	}
-	return false;
-}
-
 /* One -e argument: "K=V", or "K" taking ctrk-run's own value (skipped when
  * unset, as docker does). */
 static int
-env_apply_arg(cJSON *env, const char *arg, const char *what, ctrk_error_t *err)
+env_apply_arg(run_env_t *env, const char *arg, const char *what, ctrk_error_t *err)
 {
 	if (!arg[0] || arg[0] == '=')
 		return ctrk_error_set(err, 0, "invalid %s '%s': want KEY=VALUE or KEY", what, arg);
-	if (strchr(arg, '=')) {
-		env_set(env, arg);
-		return 0;
-	}
+	if (strchr(arg, '='))
+		return run_env_set(env, arg, what, err);
 	const char *v = getenv(arg);
 	if (v) {
 		cleanup_free char *kv = ctrk_strdup_printf("%s=%s", arg, v);
-		env_set(env, kv);
+		return run_env_set(env, kv, what, err);
 	}
 	return 0;
 }
 
 static int
-env_apply_file(cJSON *env, const char *path, ctrk_error_t *err)
+env_apply_file(run_env_t *env, const char *path, ctrk_error_t *err)
 {
 	cleanup_free char *buf = NULL;
 	size_t len;
@@ -171,6 +140,7 @@ env_apply_file(cJSON *env, const char *path, ctrk_error_t *err)
 		return ctrk_error_wrap(err, "reading --env-file");
 	if (memchr(buf, '\0', len))
 		return ctrk_error_set(err, 0, "--env-file '%s' holds a NUL byte", path);
+	cleanup_free char *what = ctrk_strdup_printf("line in --env-file '%s'", path);
 	char *save = NULL;
 	for (char *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		size_t n = strlen(line);
@@ -179,8 +149,23 @@ env_apply_file(cJSON *env, const char *path, ctrk_error_t *err)
 		line += strspn(line, " \t");
 		if (!*line || *line == '#')
 			continue;
-		cleanup_free char *what = ctrk_strdup_printf("line in --env-file '%s'", path);
 		if (env_apply_arg(env, line, what, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* The image's Env: an entry without '=' is skipped as before; one with an
+ * empty name ("=x") is refused, as it is with --env. */
+static int
+env_apply_image(run_env_t *env, const cJSON *image_env, ctrk_error_t *err)
+{
+	static const char what[] = "image config Env";
+	if (cJSON_GetArraySize(image_env) > (int)RUN_ENV_MAX)
+		return ctrk_error_set(err, 0, "%s: more than %u entries", what, RUN_ENV_MAX);
+	const cJSON *e;
+	cJSON_ArrayForEach(e, image_env) {
+		if (cJSON_IsString(e) && strchr(e->valuestring, '=') && run_env_set(env, e->valuestring, what, err) < 0)
 			return -1;
 	}
 	return 0;
@@ -189,31 +174,31 @@ env_apply_file(cJSON *env, const char *path, ctrk_error_t *err)
 static int
 env_build(const run_opts_t *o, const cJSON *image_env, const char *home, cJSON **out, ctrk_error_t *err)
 {
-	cleanup_json cJSON *env = cJSON_CreateArray();
-	const cJSON *e;
-	cJSON_ArrayForEach(e, image_env) {
-		if (cJSON_IsString(e) && strchr(e->valuestring, '='))
-			env_set(env, e->valuestring);
-	}
-	if (!env_has(env, "PATH"))
-		env_set(env, "PATH=" DEFAULT_PATH);
+	__attribute__((cleanup(run_env_free))) run_env_t env;
+	run_env_init(&env, RUN_ENV_MAX);
+	if (env_apply_image(&env, image_env, err) < 0)
+		return -1;
+	if (!run_env_has(&env, "PATH") && run_env_set(&env, "PATH=" DEFAULT_PATH, "Env", err) < 0)
+		return -1;
 	if (o->hostname || o->id) {
 		cleanup_free char *h = ctrk_strdup_printf("HOSTNAME=%s", o->hostname ? o->hostname : o->id);
-		env_set(env, h);
+		if (run_env_set(&env, h, "Env", err) < 0)
+			return -1;
 	}
-	if (o->tty && !env_has(env, "TERM"))
-		env_set(env, "TERM=xterm");
-	if (home && !env_has(env, "HOME")) {
+	if (o->tty && !run_env_has(&env, "TERM") && run_env_set(&env, "TERM=xterm", "Env", err) < 0)
+		return -1;
+	if (home && !run_env_has(&env, "HOME")) {
 		cleanup_free char *h = ctrk_strdup_printf("HOME=%s", home);
-		env_set(env, h);
+		if (run_env_set(&env, h, "Env", err) < 0)
+			return -1;
 	}
 	for (size_t i = 0; i < o->env_files.n; i++)
-		if (env_apply_file(env, o->env_files.v[i], err) < 0)
+		if (env_apply_file(&env, o->env_files.v[i], err) < 0)
 			return -1;
 	for (size_t i = 0; i < o->env.n; i++)
-		if (env_apply_arg(env, o->env.v[i], "--env", err) < 0)
+		if (env_apply_arg(&env, o->env.v[i], "--env", err) < 0)
 			return -1;
-	*out = steal_pointer(&env);
+	*out = run_env_to_json(&env);
 	return 0;
 }
 
@@ -233,33 +218,51 @@ image_string(const cJSON *config, const char *key)
 	return cJSON_IsString(v) && v->valuestring[0] ? v->valuestring : NULL;
 }
 
-/* Entrypoint and Cmd as docker combines them: a command line replaces Cmd;
- * --entrypoint replaces Entrypoint and drops the image's Cmd. */
+/* Append the strings of the image config's KEY (Entrypoint or Cmd) to
+ * ARGS. */
 static int
-args_build(const run_opts_t *o, const cJSON *config, cJSON **out, ctrk_error_t *err)
+args_from_image(cJSON *args, const cJSON *config, const char *key, ctrk_error_t *err)
+{
+	const cJSON *list = cJSON_GetObjectItemCaseSensitive(config, key), *s;
+	if (cJSON_GetArraySize(list) > (int)RUN_ARGS_MAX)
+		return ctrk_error_set(err, 0, "image config %s: more than %u entries", key, RUN_ARGS_MAX);
+	cJSON_ArrayForEach(s, list) {
+		if (cJSON_IsString(s))
+			cJSON_AddItemToArray(args, cJSON_CreateString(s->valuestring));
+	}
+	return 0;
+}
+
+/* Entrypoint and Cmd as docker combines them: a command line replaces Cmd;
+ * --entrypoint replaces Entrypoint and drops the image's Cmd.  *N_ENTRYPOINT
+ * is how many of the arguments came from an entrypoint. */
+static int
+args_build(const run_opts_t *o, const cJSON *config, cJSON **out, size_t *n_entrypoint, ctrk_error_t *err)
 {
 	cleanup_json cJSON *args = cJSON_CreateArray();
-	const cJSON *s;
 	if (o->entrypoint) {
 		if (o->entrypoint[0])
 			cJSON_AddItemToArray(args, cJSON_CreateString(o->entrypoint));
-	} else {
-		cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(config, "Entrypoint")) {
-			if (cJSON_IsString(s))
-				cJSON_AddItemToArray(args, cJSON_CreateString(s->valuestring));
-		}
-	}
+	} else if (args_from_image(args, config, "Entrypoint", err) < 0)
+		return -1;
+	*n_entrypoint = (size_t)cJSON_GetArraySize(args);
 	if (o->ncmd) {
+		if (o->ncmd > RUN_ARGS_MAX)
+			return ctrk_error_set(err, 0, "the command line: more than %u arguments", RUN_ARGS_MAX);
 		for (size_t i = 0; i < o->ncmd; i++)
 			cJSON_AddItemToArray(args, cJSON_CreateString(o->cmd[i]));
-	} else if (!o->entrypoint) {
-		cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(config, "Cmd")) {
-			if (cJSON_IsString(s))
-				cJSON_AddItemToArray(args, cJSON_CreateString(s->valuestring));
-		}
-	}
+	} else if (!o->entrypoint && args_from_image(args, config, "Cmd", err) < 0)
+		return -1;
+	if (cJSON_GetArraySize(args) > (int)RUN_ARGS_MAX)
+		return ctrk_error_set(err, 0, "Entrypoint and Cmd: more than %u arguments", RUN_ARGS_MAX);
 	if (cJSON_GetArraySize(args) == 0)
 		return ctrk_error_set(err, 0, "no command: the image has no Entrypoint or Cmd (give one after '--')");
+	/* Nothing can be found by an empty name: say so here, wherever it
+	 * came from, rather than leave it to the runtime mid-start. */
+	if (args->child->valuestring[0] == '\0')
+		return ctrk_error_set(err, 0, "the program to run is empty ('' as the first word of %s)",
+				      *n_entrypoint ? (o->entrypoint ? "--entrypoint" : "the image's Entrypoint")
+						    : (o->ncmd ? "the command line" : "the image's Cmd"));
 	*out = steal_pointer(&args);
 	return 0;
 }
@@ -403,18 +406,20 @@ process_build(const run_opts_t *o, const cJSON *d, const char *rootfs, cJSON **o
 	if (user_build(rootfs, user_spec, &o->group_add, &user, &home, err) < 0)
 		return -1;
 	cJSON_AddItemToObject(p, "user", user);
-	if (args_build(o, config, &args, err) < 0)
+	size_t n_entrypoint = 0;
+	if (args_build(o, config, &args, &n_entrypoint, err) < 0)
 		return -1;
 	cJSON_AddItemToObject(p, "args", args);
 	if (env_build(o, cJSON_GetObjectItemCaseSensitive(config, "Env"), home, &env, err) < 0)
 		return -1;
 	cJSON_AddItemToObject(p, "env", env);
 	const char *cwd = o->workdir ? o->workdir : image_string(config, "WorkingDir");
-	if (!cwd)
-		cwd = "/";
-	if (cwd[0] != '/')
-		return ctrk_error_set(err, 0, "the working directory '%s' is not an absolute path", cwd);
-	cJSON_AddStringToObject(p, "cwd", cwd);
+	cleanup_free char *clean_cwd = NULL;
+	if (run_clean_path(cwd ? cwd : "/", o->workdir ? "the working directory (--workdir)"
+						 : "the working directory (image config WorkingDir)",
+			   &clean_cwd, err) < 0)
+		return -1;
+	cJSON_AddStringToObject(p, "cwd", clean_cwd);
 	if (caps_build(o, &caps, err) < 0)
 		return -1;
 	cJSON_AddItemToObject(p, "capabilities", caps);
@@ -425,11 +430,28 @@ process_build(const run_opts_t *o, const cJSON *d, const char *rootfs, cJSON **o
 	else
 		cJSON_Delete(rlimits);
 	cJSON_AddBoolToObject(p, "noNewPrivileges", !o->privileged);
+	if (run_check_exec(p, n_entrypoint, err) < 0)
+		return -1;
 	*out = steal_pointer(&p);
 	return 0;
 }
 
 /* ---- mounts --------------------------------------------------------- */
+
+/* A mount destination cleaned lexically (see run_clean_path): never the
+ * container's root itself, which is the rootfs's. */
+static int
+clean_destination(const char *dst, const char *what, char **out, ctrk_error_t *err)
+{
+	cleanup_free char *clean = NULL;
+	if (run_clean_path(dst, what, &clean, err) < 0)
+		return -1;
+	if (strcmp(clean, "/") == 0)
+		return ctrk_error_set(err, 0, "%s '%.256s' is the container's root: nothing may be mounted there", what,
+				      dst);
+	*out = steal_pointer(&clean);
+	return 0;
+}
 
 static cJSON *
 oci_mount(const char *destination, const char *type, const char *source, cJSON *options)
@@ -482,8 +504,9 @@ parse_mount_flag(const char *arg, cJSON **out, ctrk_error_t *err)
 	}
 	if (!dst)
 		return ctrk_error_set(err, 0, "invalid --mount '%s': no dst=", arg);
-	if (dst[0] != '/')
-		return ctrk_error_set(err, 0, "invalid --mount '%s': dst '%s' is not an absolute path", arg, dst);
+	cleanup_free char *clean = NULL;
+	if (clean_destination(dst, "--mount dst", &clean, err) < 0)
+		return -1;
 	if (!type)
 		type = ctrk_xstrdup("bind");
 	if (strcmp(type, "bind") == 0) {
@@ -497,7 +520,7 @@ parse_mount_flag(const char *arg, cJSON **out, ctrk_error_t *err)
 		if (!bind_given)
 			cJSON_AddItemToArray(options, cJSON_CreateString("rbind"));
 	}
-	*out = oci_mount(dst, type, src ? src : type, steal_pointer(&options));
+	*out = oci_mount(clean, type, src ? src : type, steal_pointer(&options));
 	return 0;
 }
 
@@ -506,33 +529,41 @@ static int
 parse_tmpfs_flag(const char *arg, cJSON **out, ctrk_error_t *err)
 {
 	size_t n = strcspn(arg, ":");
-	cleanup_free char *dst = strndup(arg, n);
-	if (dst[0] != '/')
-		return ctrk_error_set(err, 0, "invalid --tmpfs '%s': '%s' is not an absolute path", arg, dst);
+	cleanup_free char *dst = strndup(arg, n), *clean = NULL;
+	if (clean_destination(dst, "--tmpfs", &clean, err) < 0)
+		return -1;
 	cJSON *options = split_options(arg[n] ? arg + n + 1 : "nosuid,nodev,noexec");
-	*out = oci_mount(dst, "tmpfs", "tmpfs", options);
+	*out = oci_mount(clean, "tmpfs", "tmpfs", options);
 	return 0;
 }
 
 /* The descriptor's container mounts (target other than "/"), as ctrk-vol
  * hands them out. */
-static void
-descriptor_mounts(const cJSON *d, cJSON *mounts)
+static int
+descriptor_mounts(const cJSON *d, cJSON *mounts, ctrk_error_t *err)
 {
 	const cJSON *m;
+	int i = 0;
 	cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(d, "mounts")) {
 		const cJSON *target = cJSON_GetObjectItemCaseSensitive(m, "target");
 		const cJSON *type = cJSON_GetObjectItemCaseSensitive(m, "type");
 		const cJSON *source = cJSON_GetObjectItemCaseSensitive(m, "source");
+		i++;
 		if (!cJSON_IsString(target) || strcmp(target->valuestring, "/") == 0)
 			continue;
+		char what[64];
+		snprintf(what, sizeof what, "descriptor: mounts[%d] target", i - 1);
+		cleanup_free char *clean = NULL;
+		if (clean_destination(target->valuestring, what, &clean, err) < 0)
+			return -1;
 		cJSON *options = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(m, "options"), true);
 		if (!options)
 			options = cJSON_CreateArray();
-		cJSON_AddItemToArray(mounts, oci_mount(target->valuestring, type->valuestring,
+		cJSON_AddItemToArray(mounts, oci_mount(clean, type->valuestring,
 						       cJSON_IsString(source) ? source->valuestring : type->valuestring,
 						       options));
 	}
+	return 0;
 }
 
 static bool
@@ -551,7 +582,17 @@ static int
 mounts_build(const run_opts_t *o, const cJSON *d, cJSON **out, ctrk_error_t *err)
 {
 	cleanup_json cJSON *user = cJSON_CreateArray();
-	descriptor_mounts(d, user);
+	size_t n = o->mounts.n + o->tmpfs.n;
+	const cJSON *dm;
+	cJSON_ArrayForEach(dm, cJSON_GetObjectItemCaseSensitive(d, "mounts")) {
+		const cJSON *target = cJSON_GetObjectItemCaseSensitive(dm, "target");
+		n += !cJSON_IsString(target) || strcmp(target->valuestring, "/") != 0;
+	}
+	if (n > RUN_MOUNTS_MAX)
+		return ctrk_error_set(err, 0, "too many mounts: %zu (descriptor mounts, --mount, --tmpfs), more than %u",
+				      n, RUN_MOUNTS_MAX);
+	if (descriptor_mounts(d, user, err) < 0)
+		return -1;
 	for (size_t i = 0; i < o->mounts.n; i++) {
 		cJSON *m = NULL;
 		if (parse_mount_flag(o->mounts.v[i], &m, err) < 0)
@@ -723,14 +764,20 @@ spec_exec_process(const cJSON *config, const run_opts_t *o, char **args, size_t 
 	cleanup_json cJSON *p = cJSON_Duplicate(process, true);
 	ctrk_json_set(p, "terminal", cJSON_CreateBool(o->tty));
 	ctrk_json_set(p, "args", string_array((const char *const *)args, nargs));
-	cJSON *env = cJSON_GetObjectItemCaseSensitive(p, "env");
-	if (!cJSON_IsArray(env))
-		ctrk_json_set(p, "env", env = cJSON_CreateArray());
-	if (o->tty && !env_has(env, "TERM"))
-		env_set(env, "TERM=xterm");
-	for (size_t i = 0; i < o->env.n; i++)
-		if (env_apply_arg(env, o->env.v[i], "--env", err) < 0)
+	__attribute__((cleanup(run_env_free))) run_env_t env;
+	run_env_init(&env, RUN_ENV_MAX);
+	if (run_env_set_json(&env, cJSON_GetObjectItemCaseSensitive(p, "env"), "the container's config.json env",
+			     err) < 0)
+		return NULL;
+	if (o->tty && !run_env_has(&env, "TERM") && run_env_set(&env, "TERM=xterm", "Env", err) < 0)
+		return NULL;
+	for (size_t i = 0; i < o->env_files.n; i++)
+		if (env_apply_file(&env, o->env_files.v[i], err) < 0)
 			return NULL;
+	for (size_t i = 0; i < o->env.n; i++)
+		if (env_apply_arg(&env, o->env.v[i], "--env", err) < 0)
+			return NULL;
+	ctrk_json_set(p, "env", run_env_to_json(&env));
 	if (o->user) {
 		cJSON *user;
 		if (user_build(rootfs, o->user, &o->group_add, &user, NULL, err) < 0)
@@ -738,14 +785,20 @@ spec_exec_process(const cJSON *config, const run_opts_t *o, char **args, size_t 
 		ctrk_json_set(p, "user", user);
 	}
 	if (o->workdir) {
-		if (o->workdir[0] != '/')
-			return ctrk_error_set(err, 0, "the working directory '%s' is not an absolute path", o->workdir),
-			       NULL;
-		ctrk_json_set(p, "cwd", cJSON_CreateString(o->workdir));
+		char *cwd;
+		if (run_clean_path(o->workdir, "the working directory (--workdir)", &cwd, err) < 0)
+			return NULL;
+		ctrk_json_set(p, "cwd", cJSON_CreateString(cwd));
+		free(cwd);
 	}
 	if (o->tty)
 		set_console_size(p);
 	else
 		cJSON_DeleteItemFromObjectCaseSensitive(p, "consoleSize");
+	if (args[0][0] == '\0')
+		return ctrk_error_set(err, 0, "the program to run is empty ('' as the first word of the command line)"),
+		       NULL;
+	if (run_check_exec(p, 0, err) < 0)
+		return NULL;
 	return steal_pointer(&p);
 }

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "checks.h"
 #include "cmd.h"
 #include "container.h"
 #include "descriptor.h"
@@ -89,6 +90,7 @@ typedef struct start {
 	cJSON *record; /* the descriptor with "container" */
 	int hold;      /* the state directory, shared (rundir_hold) */
 	int rootfs_lock; /* the root file system (inuse_lock_rootfs); -1 with --force */
+	int lock;        /* the container's lock (two runs of one id) */
 } start_t;
 
 /* Let go of what the owner holds while the container lives. */
@@ -224,6 +226,11 @@ supervise(start_t *s, int report)
 		ctrk_error_errno(&err, "cannot set up the supervisor");
 		goto fail;
 	}
+	/* Nor any other descriptor it inherited (a shell's `exec 7>file`, a
+	 * harness's pipe): it lives as long as the container.  Kept: what
+	 * this start opened itself. */
+	int keep[] = {report, devnull, log, s->hold, s->rootfs_lock, s->lock};
+	ctrk_close_fds_except(keep, sizeof keep / sizeof *keep);
 	owner_t ow = {
 		.rt = s->rt, .c = c, .tty = s->o->tty, .stdio = {0, 1, 2}, .term_in = -1, .term_out = log,
 		.keep_fds = 0, .stop_timeout = s->o->stop_timeout,
@@ -355,7 +362,7 @@ create_and_start(const run_opts_t *o, const runtime_t *rt, const container_t *c,
 				      rt->name, o->id, rt->root);
 	/* One container per rootfs, unless --force: taken before the runtime
 	 * starts, held by the owner until the container has ended. */
-	start_t s = {.o = o, .rt = rt, .c = c, .record = d, .hold = -1, .rootfs_lock = -1};
+	start_t s = {.o = o, .rt = rt, .c = c, .record = d, .hold = -1, .rootfs_lock = -1, .lock = lock};
 	if (!o->force && (s.rootfs_lock = inuse_lock_rootfs(rootfs, min_fd, err)) < 0) {
 		undo_start(&s, false);
 		return -1;
@@ -365,6 +372,13 @@ create_and_start(const run_opts_t *o, const runtime_t *rt, const container_t *c,
 		return -1;
 	}
 	cleanup_free char *text = ctrk_json_render(config, true);
+	/* exec reads it back, with this bound. */
+	if (strlen(text) > RUN_CONFIG_MAX) {
+		ctrk_error_set(err, 0, "the container's config.json would be %zu bytes, more than %u", strlen(text),
+			       RUN_CONFIG_MAX);
+		undo_start(&s, false);
+		return -1;
+	}
 	if (container_write_file(c, c->config, text, err) < 0) {
 		undo_start(&s, false);
 		return -1;
@@ -466,7 +480,7 @@ static int
 exec_in(const run_opts_t *o, const container_t *c, char **args, size_t nargs, int *code, ctrk_error_t *err)
 {
 	cleanup_json cJSON *record = container_load(c, err);
-	cleanup_json cJSON *config = record ? ctrk_json_read_file(c->config, 16u << 20, err) : NULL;
+	cleanup_json cJSON *config = record ? ctrk_json_read_file(c->config, RUN_CONFIG_MAX, err) : NULL;
 	cleanup_json cJSON *process = config ? spec_exec_process(config, o, args, nargs, err) : NULL;
 	if (!process)
 		return -1;

@@ -22,8 +22,11 @@
 /* Every growable buffer has a maximum; a real /etc/group is a few KiB. */
 #define ID_FILE_MAX (1 << 20)
 
-/* The kernel reserves -1 ("no change" for setresuid and chown). */
-#define ID_INVALID ((id_t)-1)
+/* The ids a container may have: 0 to 2^31-1, as runc's user lookup and
+ * containerd allow.  The kernel takes up to 2^32-2, but runc refuses more
+ * than 2^31-1 mid-start while crun runs it: one answer, before anything
+ * starts. */
+#define ID_MAX 2147483647u
 
 _Static_assert(sizeof(uid_t) == sizeof(id_t) && sizeof(gid_t) == sizeof(id_t), "ids of different sizes");
 
@@ -132,7 +135,7 @@ parse_id(span_t s, id_t *id)
 			return ID_NAME;
 	for (size_t i = 0; i < s.n; i++) {
 		v = v * 10 + (unsigned)(s.p[i] - '0');
-		if (v >= ID_INVALID)
+		if (v > ID_MAX)
 			return ID_RANGE;
 	}
 	*id = (id_t)v;
@@ -190,9 +193,21 @@ next_entry(lines_t *it, span_t *f, size_t min, size_t max)
 	return false;
 }
 
+/* An entry's ids are numbers; one outside 0..ID_MAX is kept (its kind
+ * ID_RANGE) so that a lookup that finds the entry can refuse it, where
+ * skipping it would let a later entry of the same name answer instead. */
+static bool
+is_number(span_t s, id_t *id, idkind_t *kind)
+{
+	*kind = parse_id(s, id);
+	return *kind != ID_NAME;
+}
+
 typedef struct pwent {
 	span_t name, home;
+	span_t uid_text, gid_text;
 	id_t uid, gid;
+	idkind_t uid_kind, gid_kind;
 } pwent_t;
 
 /* The next /etc/passwd entry, name:password:uid:gid:gecos:home:shell. */
@@ -201,9 +216,11 @@ next_pwent(lines_t *it, pwent_t *pw)
 {
 	span_t f[7];
 	while (next_entry(it, f, 7, 7)) {
-		if (f[0].n && parse_id(f[2], &pw->uid) == ID_NUMBER && parse_id(f[3], &pw->gid) == ID_NUMBER) {
+		if (f[0].n && is_number(f[2], &pw->uid, &pw->uid_kind) && is_number(f[3], &pw->gid, &pw->gid_kind)) {
 			pw->name = f[0];
 			pw->home = f[5];
+			pw->uid_text = f[2];
+			pw->gid_text = f[3];
 			return true;
 		}
 	}
@@ -211,8 +228,9 @@ next_pwent(lines_t *it, pwent_t *pw)
 }
 
 typedef struct grent {
-	span_t name, members;
+	span_t name, members, gid_text;
 	id_t gid;
+	idkind_t gid_kind;
 } grent_t;
 
 /* The next /etc/group entry, name:password:gid:member,member.  The members
@@ -223,9 +241,10 @@ next_grent(lines_t *it, grent_t *gr)
 {
 	span_t f[4];
 	while (next_entry(it, f, 3, 4)) {
-		if (f[0].n && parse_id(f[2], &gr->gid) == ID_NUMBER) {
+		if (f[0].n && is_number(f[2], &gr->gid, &gr->gid_kind)) {
 			gr->name = f[0];
 			gr->members = f[3];
+			gr->gid_text = f[2];
 			return true;
 		}
 	}
@@ -258,6 +277,13 @@ no_entry(ctrk_error_t *err, const char *what, span_t name, const id_file_t *f)
 	return ctrk_error_set(err, 0, "no %s '%.*s' in the container's /%s", what, (int)name.n, name.p, f->path);
 }
 
+static int
+out_of_range(ctrk_error_t *err, const char *what, span_t name, const char *field, span_t id, const id_file_t *f)
+{
+	return ctrk_error_set(err, 0, "%s '%.*s' has %s %.*s in the container's /%s, out of range (0 to %u)", what,
+			      (int)name.n, name.p, field, (int)(id.n < 32 ? id.n : 32), id.p, f->path, ID_MAX);
+}
+
 /* SPEC as USER and GROUP (GROUP.p is NULL when there is none).  Neither may
  * be empty when there is a colon: ":g" and "u:" are more likely mistakes
  * than ways to say "root" and "the user's group". */
@@ -285,11 +311,14 @@ resolve_uid(const id_file_t *passwd, span_t user, run_user_t *u, span_t *name, c
 	id_t uid = 0;
 	idkind_t kind = user.n ? parse_id(user, &uid) : ID_NUMBER;
 	if (kind == ID_RANGE)
-		return ctrk_error_set(err, 0, "user id '%.*s' is out of range", (int)user.n, user.p);
+		return ctrk_error_set(err, 0, "user id '%.*s' is out of range (0 to %u)", (int)user.n, user.p, ID_MAX);
 	lines_t it = lines_of(passwd);
 	pwent_t pw;
 	while (next_pwent(&it, &pw)) {
-		if (kind == ID_NUMBER ? pw.uid == uid : span_eq(pw.name, user)) {
+		if (kind == ID_NUMBER ? pw.uid_kind == ID_NUMBER && pw.uid == uid : span_eq(pw.name, user)) {
+			if (pw.uid_kind == ID_RANGE || pw.gid_kind == ID_RANGE)
+				return out_of_range(err, "user", pw.name, pw.uid_kind == ID_RANGE ? "uid" : "gid",
+						    pw.uid_kind == ID_RANGE ? pw.uid_text : pw.gid_text, passwd);
 			u->uid = pw.uid;
 			u->gid = pw.gid;
 			u->home = ctrk_strdup_printf("%.*s", (int)pw.home.n, pw.home.p);
@@ -317,7 +346,7 @@ resolve_gid(const id_file_t *group, span_t name, gid_t *gid, ctrk_error_t *err)
 		*gid = id;
 		return 0;
 	case ID_RANGE:
-		return ctrk_error_set(err, 0, "group id '%.*s' is out of range", (int)name.n, name.p);
+		return ctrk_error_set(err, 0, "group id '%.*s' is out of range (0 to %u)", (int)name.n, name.p, ID_MAX);
 	case ID_NAME:
 		break;
 	}
@@ -325,6 +354,8 @@ resolve_gid(const id_file_t *group, span_t name, gid_t *gid, ctrk_error_t *err)
 	grent_t gr;
 	while (next_grent(&it, &gr)) {
 		if (span_eq(gr.name, name)) {
+			if (gr.gid_kind == ID_RANGE)
+				return out_of_range(err, "group", gr.name, "gid", gr.gid_text, group);
 			*gid = gr.gid;
 			return 0;
 		}
@@ -343,14 +374,19 @@ gids_add(run_user_t *u, size_t *cap, gid_t gid)
 }
 
 /* Every group of the /etc/group that lists NAME as a member. */
-static void
-add_member_groups(const id_file_t *group, span_t name, run_user_t *u, size_t *cap)
+static int
+add_member_groups(const id_file_t *group, span_t name, run_user_t *u, size_t *cap, ctrk_error_t *err)
 {
 	lines_t it = lines_of(group);
 	grent_t gr;
-	while (next_grent(&it, &gr))
-		if (has_member(gr.members, name))
-			gids_add(u, cap, gr.gid);
+	while (next_grent(&it, &gr)) {
+		if (!has_member(gr.members, name))
+			continue;
+		if (gr.gid_kind == ID_RANGE)
+			return out_of_range(err, "group", gr.name, "gid", gr.gid_text, group);
+		gids_add(u, cap, gr.gid);
+	}
+	return 0;
 }
 
 static int
@@ -380,27 +416,22 @@ gids_normalize(run_user_t *u)
 }
 
 static int
-resolve(int rootfd, span_t user, span_t group, const char *const *extra, size_t nextra, run_user_t *u,
-	ctrk_error_t *err)
+resolve(const id_file_t *passwd, const id_file_t *groups, span_t user, span_t group, const char *const *extra,
+	size_t nextra, run_user_t *u, ctrk_error_t *err)
 {
-	cleanup_id_file id_file_t passwd = {.path = "etc/passwd"};
-	cleanup_id_file id_file_t groups = {.path = "etc/group"};
-	if (read_id_file(rootfd, &passwd, err) < 0 || read_id_file(rootfd, &groups, err) < 0)
-		return -1;
-
 	span_t name = {NULL, 0};
 	size_t cap = 0;
-	if (resolve_uid(&passwd, user, u, &name, err) < 0)
+	if (resolve_uid(passwd, user, u, &name, err) < 0)
 		return -1;
 	if (group.p) {
-		if (resolve_gid(&groups, group, &u->gid, err) < 0)
+		if (resolve_gid(groups, group, &u->gid, err) < 0)
 			return -1;
-	} else if (name.p) {
-		add_member_groups(&groups, name, u, &cap);
+	} else if (name.p && add_member_groups(groups, name, u, &cap, err) < 0) {
+		return -1;
 	}
 	for (size_t i = 0; i < nextra; i++) {
 		gid_t gid;
-		if (resolve_gid(&groups, span_of(extra[i]), &gid, err) < 0)
+		if (resolve_gid(groups, span_of(extra[i]), &gid, err) < 0)
 			return -1;
 		gids_add(u, &cap, gid);
 	}
@@ -408,19 +439,41 @@ resolve(int rootfd, span_t user, span_t group, const char *const *extra, size_t 
 	return 0;
 }
 
-int
-run_user_resolve(int rootfd, const char *spec, const char *const *extra, size_t nextra, run_user_t *u,
-		 ctrk_error_t *err)
+static int
+resolve_spec(const id_file_t *passwd, const id_file_t *groups, const char *spec, const char *const *extra,
+	     size_t nextra, run_user_t *u, ctrk_error_t *err)
 {
 	span_t user, group;
 	*u = (run_user_t){0};
 	if (split_spec(spec ? spec : "", &user, &group, err) < 0)
 		return -1;
-	if (resolve(rootfd, user, group, extra, nextra, u, err) < 0) {
+	if (resolve(passwd, groups, user, group, extra, nextra, u, err) < 0) {
 		run_user_free(u);
 		return -1;
 	}
 	return 0;
+}
+
+int
+run_user_resolve(int rootfd, const char *spec, const char *const *extra, size_t nextra, run_user_t *u,
+		 ctrk_error_t *err)
+{
+	cleanup_id_file id_file_t passwd = {.path = "etc/passwd"};
+	cleanup_id_file id_file_t groups = {.path = "etc/group"};
+	*u = (run_user_t){0};
+	if (read_id_file(rootfd, &passwd, err) < 0 || read_id_file(rootfd, &groups, err) < 0)
+		return -1;
+	return resolve_spec(&passwd, &groups, spec, extra, nextra, u, err);
+}
+
+int
+run_user_resolve_text(const char *passwd, size_t passwd_len, const char *group, size_t group_len, const char *spec,
+		      const char *const *extra, size_t nextra, run_user_t *u, ctrk_error_t *err)
+{
+	/* Only read: the buffers stay the caller's. */
+	const id_file_t pw = {.path = "etc/passwd", .buf = (char *)passwd, .len = passwd_len};
+	const id_file_t gr = {.path = "etc/group", .buf = (char *)group, .len = group_len};
+	return resolve_spec(&pw, &gr, spec, extra, nextra, u, err);
 }
 
 void

@@ -26,8 +26,9 @@ typedef struct run_user {
  *
  * A number is always an id, never a name, and needs no entry: a UID without
  * one gets gid 0 unless a group is given.  A name must have an entry.  An id
- * must fit in uid_t and must not be (uid_t)-1.  The first matching entry
- * wins.  "" is uid 0, its entry (if any) giving gid and home.
+ * must be 0 to 2^31-1, as runc and containerd require, in SPEC, in EXTRA and
+ * in the entries that the lookup finds (an entry found with an id out of
+ * range is an error, not skipped).  The first matching entry wins.  "" is uid 0, its entry (if any) giving gid and home.
  *
  * Supplementary groups, as in runc: when GROUP is not given and the user has
  * a passwd entry, every /etc/group entry listing the entry's name as a
@@ -45,6 +46,11 @@ typedef struct run_user {
  * harmless either way). */
 int run_user_resolve(int rootfd, const char *spec, const char *const *extra, size_t nextra, run_user_t *u,
 		     ctrk_error_t *err);
+
+/* The same with the contents of /etc/passwd and /etc/group given (NULL: the
+ * container has no such file; not NUL-terminated), for tests and fuzzing. */
+int run_user_resolve_text(const char *passwd, size_t passwd_len, const char *group, size_t group_len, const char *spec,
+			  const char *const *extra, size_t nextra, run_user_t *u, ctrk_error_t *err);
 
 /* Free what *U holds and empty it. */
 void run_user_free(run_user_t *u);

@@ -79,6 +79,29 @@ ctrk_blob_parse(const cJSON *j, ctrk_blob_t *b, const char *what, ctrk_error_t *
 	return 0;
 }
 
+static bool
+is_manifest_type(const char *mt)
+{
+	return strcmp(mt, CTRK_MT_OCI_MANIFEST) == 0 || strcmp(mt, CTRK_MT_DOCKER_MANIFEST) == 0;
+}
+
+static bool
+is_index_type(const char *mt)
+{
+	return strcmp(mt, CTRK_MT_OCI_INDEX) == 0 || strcmp(mt, CTRK_MT_DOCKER_LIST) == 0;
+}
+
+bool
+ctrk_is_doc_type(const char *media_type)
+{
+	return media_type && (is_manifest_type(media_type) || is_index_type(media_type));
+}
+
+/* One document, one meaning (CVE-2021-41190): a document that reads as both
+ * an image manifest and an index, or whose mediaType disagrees with the type
+ * it was served or described as, could be taken for one thing here and for
+ * the other by a scanner or a signature check.  containerd refuses the same
+ * (images.validateMediaType); ctrk refuses a disagreeing type as well. */
 int
 ctrk_doc_kind(const char *body, size_t len, const char *media_type, ctrk_doc_kind_t *kind, char **resolved,
 	      ctrk_error_t *err)
@@ -86,6 +109,8 @@ ctrk_doc_kind(const char *body, size_t len, const char *media_type, ctrk_doc_kin
 	cleanup_json cJSON *doc = ctrk_json_parse(body, len, "manifest", err);
 	if (!doc)
 		return -1;
+	if (!cJSON_IsObject(doc))
+		return ctrk_error_set(err, 0, "manifest: must be a JSON object");
 	long long schema = 0;
 	const char *mt = NULL;
 	if (ctrk_json_get_int64(doc, "schemaVersion", false, &schema, "manifest", err) < 0 ||
@@ -96,25 +121,48 @@ ctrk_doc_kind(const char *body, size_t len, const char *media_type, ctrk_doc_kin
 		return ctrk_error_set(err, 0,
 				      "Docker schema 1 manifests are not supported (deprecated since 2017; "
 				      "push the image again with a current client)");
-	if (!mt || !*mt)
-		mt = media_type && *media_type ? media_type : NULL;
+	bool has_index = cJSON_GetObjectItemCaseSensitive(doc, "manifests") != NULL;
+	bool has_config = cJSON_GetObjectItemCaseSensitive(doc, "config") != NULL;
+	bool has_layers = cJSON_GetObjectItemCaseSensitive(doc, "layers") != NULL;
+	const char *image_key = has_config ? "config" : "layers";
+	if (has_index && (has_config || has_layers))
+		return ctrk_error_set(err, 0,
+				      "the document is both an image manifest (it has '%s') and an index (it has "
+				      "'manifests'): refusing to guess which",
+				      image_key);
+	const char *given = media_type && *media_type ? media_type : NULL;
+	if (mt && !*mt)
+		mt = NULL;
+	/* A generic type from a server ("application/json") says nothing. */
+	if (mt && given && ctrk_is_doc_type(given) && strcmp(mt, given) != 0)
+		return ctrk_error_set(err, 0,
+				      "its mediaType '%s' disagrees with '%s', the type it was served or described as", mt,
+				      given);
+	if (!mt)
+		mt = given;
 	if (!mt) {
 		/* OCI allows mediaType to be absent: go by the shape. */
-		if (cJSON_GetObjectItemCaseSensitive(doc, "manifests"))
+		if (has_index)
 			mt = CTRK_MT_OCI_INDEX;
-		else if (cJSON_GetObjectItemCaseSensitive(doc, "config"))
+		else if (has_config)
 			mt = CTRK_MT_OCI_MANIFEST;
 		else
 			return ctrk_error_set(err, 0, "manifest has no media type and is neither an image nor an index");
 	}
 	if (schema != 2)
 		return ctrk_error_set(err, 0, "manifest schemaVersion %lld is not supported", schema);
-	if (strcmp(mt, CTRK_MT_OCI_MANIFEST) == 0 || strcmp(mt, CTRK_MT_DOCKER_MANIFEST) == 0)
+	if (is_manifest_type(mt))
 		*kind = CTRK_DOC_MANIFEST;
-	else if (strcmp(mt, CTRK_MT_OCI_INDEX) == 0 || strcmp(mt, CTRK_MT_DOCKER_LIST) == 0)
+	else if (is_index_type(mt))
 		*kind = CTRK_DOC_INDEX;
 	else
 		return ctrk_error_set(err, 0, "unknown manifest media type '%s'", mt);
+	if (*kind == CTRK_DOC_MANIFEST && has_index)
+		return ctrk_error_set(err, 0,
+				      "its type is '%s', an image manifest, but it has 'manifests' as an index does", mt);
+	if (*kind == CTRK_DOC_INDEX && (has_config || has_layers))
+		return ctrk_error_set(err, 0, "its type is '%s', an index, but it has '%s' as an image manifest does",
+				      mt, image_key);
 	if (resolved)
 		*resolved = ctrk_xstrdup(mt);
 	return 0;
@@ -135,6 +183,9 @@ ctrk_manifest_parse(const char *body, size_t len, const char *media_type, ctrk_m
 	if (ctrk_json_get_object(doc, "config", true, &config, "manifest", err) < 0 ||
 	    ctrk_json_get_array(doc, "layers", true, &layers, "manifest", err) < 0)
 		return -1;
+	if (cJSON_GetArraySize(layers) > CTRK_LAYERS_MAX)
+		return ctrk_error_set(err, 0, "the image has %d layers, more than the %d ctrk accepts",
+				      cJSON_GetArraySize(layers), CTRK_LAYERS_MAX);
 	m->media_type = steal_pointer(&mt);
 	if (ctrk_blob_parse(config, &m->config, "manifest config", err) < 0)
 		goto fail;

@@ -14,6 +14,11 @@
 #include "store.h"
 
 #define CTRK_CONFIG_MAX (8u << 20)
+/* The most layers an image may have: overlayfs stacks at most 500 lower
+ * directories (OVL_MAX_STACK in fs/overlayfs), so an image with more could
+ * be stored but never mounted.  Docker's overlay2 stops at 128; podman's
+ * storage lifted that to store more in 2019 (containers/storage#489). */
+#define CTRK_LAYERS_MAX 500
 /* Where an image was pulled through an index, that index's digest. */
 #define CTRK_ANNOTATION_INDEX "dev.ctrk.index.digest"
 
@@ -35,9 +40,12 @@ typedef struct ctrk_manifest {
 	size_t nlayers;
 } ctrk_manifest_t;
 
-/* Is BODY a manifest or an index?  MEDIA_TYPE is what the server said (may
- * be NULL or empty); the document's own mediaType wins when present.
- * Schema 1 and unknown types are errors that say so. */
+/* Is BODY a manifest or an index?  MEDIA_TYPE is what the server or the
+ * descriptor that points at BODY said (may be NULL or empty, and a generic
+ * type such as application/json is ignored).  A document with both an
+ * image's fields (config, layers) and an index's (manifests), or whose own
+ * mediaType disagrees with MEDIA_TYPE or with its shape, is an error, as
+ * are schema 1 and unknown types. */
 int ctrk_doc_kind(const char *body, size_t len, const char *media_type, ctrk_doc_kind_t *kind,
 		  char **resolved_type, ctrk_error_t *err);
 
@@ -63,6 +71,9 @@ cJSON *ctrk_image_from_store(const ctrk_store_t *s, const char *name, ctrk_error
 int ctrk_blob_parse(const cJSON *j, ctrk_blob_t *b, const char *what, ctrk_error_t *err);
 void ctrk_blob_free(ctrk_blob_t *b);
 cJSON *ctrk_blob_to_json(const ctrk_blob_t *b);
+
+/* Is MEDIA_TYPE that of an image manifest or an index (OCI or Docker)? */
+bool ctrk_is_doc_type(const char *media_type);
 
 /* Layer media types ctrk can unpack. */
 bool ctrk_is_layer_type(const char *media_type);

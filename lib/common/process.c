@@ -69,6 +69,45 @@ cloexec_from(int first)
 		fcntl(fd, F_SETFD, FD_CLOEXEC);
 }
 
+/* close_range(FIRST, LAST), or one by one where the kernel lacks it
+ * (before 5.9). */
+static void
+close_from_to(unsigned first, unsigned last)
+{
+	if (first > last || syscall(SYS_close_range, first, last, 0U) == 0)
+		return;
+	long max = sysconf(_SC_OPEN_MAX);
+	unsigned end = max > 0 && max < INT_MAX ? (unsigned)max : 65536;
+	for (unsigned fd = first; fd <= last && fd < end; fd++)
+		close((int)fd);
+}
+
+static int
+int_cmp(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+	return (x > y) - (x < y);
+}
+
+void
+ctrk_close_fds_except(const int *keep, size_t n)
+{
+	int sorted[64];
+	size_t k = 0;
+	for (size_t i = 0; i < n && k < sizeof sorted / sizeof *sorted; i++)
+		if (keep[i] >= 3)
+			sorted[k++] = keep[i];
+	qsort(sorted, k, sizeof *sorted, int_cmp);
+	unsigned from = 3;
+	for (size_t i = 0; i < k; i++) {
+		if ((unsigned)sorted[i] > from)
+			close_from_to(from, (unsigned)sorted[i] - 1);
+		if ((unsigned)sorted[i] >= from)
+			from = (unsigned)sorted[i] + 1;
+	}
+	close_from_to(from, ~0U);
+}
+
 /* What the child sends back through the exec-error pipe. */
 struct spawn_failure {
 	int errnum;
@@ -117,7 +156,10 @@ child_exec(const ctrk_spawn_t *s, const char *program, int pipefd)
 
 	if (s->setup && s->setup(s->setup_arg) < 0)
 		child_fail(pipefd, 0);
-	execv(program, s->argv);
+	if (s->envp)
+		execve(program, s->argv, s->envp);
+	else
+		execv(program, s->argv);
 	child_fail(pipefd, 1);
 }
 

@@ -20,6 +20,7 @@ typedef struct ctrk_spawn {
 	char *const *argv; /* argv[0]: a path, or a name looked up in PATH */
 	int stdio[3];      /* the child's 0, 1, 2; -1 keeps the parent's */
 	int keep_fds;      /* fds 3 .. 3+keep_fds-1 are passed on as they are */
+	char *const *envp; /* the child's environment; NULL: the caller's */
 	/* Run in the child just before exec (e.g. to enter a namespace).  On
 	 * failure it returns -1 with errno set, and ctrk_spawn() fails with
 	 * SETUP_WHAT and that errno. */
@@ -52,6 +53,12 @@ pid_t ctrk_spawn(const ctrk_spawn_t *s, ctrk_error_t *err);
  * the child is reaped in every case and no descriptor is left open. */
 int ctrk_spawn_capture(const ctrk_spawn_t *s, const char *in, size_t inlen, size_t max, char **out,
 		       size_t *outlen, char **err_out, int *status, ctrk_error_t *err);
+
+/* Close every descriptor from 3 up but the N in KEEP (at most 64; entries
+ * below 3 are ignored): for a process that outlives its caller (a
+ * supervisor), which must not hold the caller's pipes, files and
+ * directories open. */
+void ctrk_close_fds_except(const int *keep, size_t n);
 
 /* waitpid(PID) retrying on EINTR. */
 int ctrk_wait(pid_t pid, int *status, ctrk_error_t *err);

@@ -1319,6 +1319,7 @@ blob_retry(void *ctx, request_t *req)
 {
 	struct blob_sink *s = ctx;
 	req->range_from = s->in->offset;
+	s->in->resumed |= s->in->offset > 0;
 }
 
 static int
@@ -1350,10 +1351,18 @@ ctrk_registry_fetch_blob(ctrk_conn_t *c, const char *repo, ctrk_ingest_t *in, ct
 		};
 		response_t resp = {.req = &req};
 		int ret = do_request(c, &req, &resp, err);
+		/* The partial file is not what the server has: start again. */
+		bool unresumable = ret == 0 && resp.status == 416 && req.range_from > 0;
 		if (ret == 0 && resp.status != 200 && resp.status != 206)
 			ret = status_error(&resp, err);
 		free(req.url);
 		response_free(&resp);
+		if (unresumable) {
+			ctrk_error_wrap(err, "resuming blob %s", in->digest);
+			redact_error(err);
+			ctrk_ingest_discard(in);
+			return -1;
+		}
 		if (ret < 0) {
 			ctrk_error_wrap(err, "fetching blob %s", in->digest);
 			redact_error(err);

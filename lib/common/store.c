@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -89,6 +90,62 @@ ctrk_store_has_blob(const ctrk_store_t *s, const char *digest, long long size)
 	return size < 0 || st.st_size == size;
 }
 
+enum blob_state {
+	BLOB_ABSENT,
+	BLOB_GOOD,
+	BLOB_BAD, /* wrong content or size, or not a regular file */
+};
+
+/* Does PATH hold exactly blob DIGEST (of SIZE bytes, unless SIZE < 0)?  The
+ * whole file is hashed: a blob that an earlier run left, in the store or
+ * waiting in the ingest area, is never trusted by its name and size (a
+ * crash, a full disk or a hand can have changed its bytes).  Opened without
+ * following a symlink or blocking on a fifo.  *ST, if not NULL, gets what
+ * was hashed, so that a bad file is removed only if the path still names it. */
+static enum blob_state
+blob_state(const char *path, const char *digest, long long size, struct stat *st)
+{
+	struct stat ignored;
+	if (!st)
+		st = &ignored;
+	cleanup_close int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? BLOB_ABSENT : BLOB_BAD;
+	if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode) || (size >= 0 && st->st_size != size))
+		return BLOB_BAD;
+	cleanup_free char *buf = ctrk_xmalloc(READ_CHUNK);
+	ctrk_hasher_t *h = ctrk_hasher_new();
+	off_t off = 0;
+	for (;;) {
+		ssize_t n = pread(fd, buf, READ_CHUNK, off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (n < 0) {
+				ctrk_hasher_free(h);
+				return BLOB_BAD;
+			}
+			break;
+		}
+		ctrk_hasher_update(h, buf, (size_t)n);
+		off += n;
+	}
+	char got[CTRK_DIGEST_LEN + 1];
+	ctrk_hasher_final(h, got);
+	ctrk_hasher_free(h);
+	return off == st->st_size && strcmp(got, digest) == 0 ? BLOB_GOOD : BLOB_BAD;
+}
+
+/* Remove the bad file PATH that blob_state() saw as *ST, unless something
+ * else was renamed there since. */
+static void
+remove_bad(const char *path, const struct stat *st)
+{
+	struct stat now;
+	if (lstat(path, &now) == 0 && now.st_dev == st->st_dev && now.st_ino == st->st_ino)
+		unlink(path);
+}
+
 int
 ctrk_store_read_blob(const ctrk_store_t *s, const char *digest, size_t max, char **buf, size_t *len,
 		     ctrk_error_t *err)
@@ -118,9 +175,10 @@ ctrk_store_write_blob(const ctrk_store_t *s, const char *digest, const void *dat
 	ctrk_digest_bytes(data, len, got);
 	if (digest && strcmp(got, digest) != 0)
 		return ctrk_error_set(err, 0, "digest mismatch: expected %s, content hashes to %s", digest, got);
-	if (ctrk_store_has_blob(s, got, (long long)len))
-		return 0;
 	cleanup_free char *path = ctrk_store_blob_path(s, got);
+	/* A corrupt copy is replaced: the rename below goes over it. */
+	if (blob_state(path, got, (long long)len, NULL) == BLOB_GOOD)
+		return 0;
 	return ctrk_write_file_atomic_in(s->ingest, path, data, len, 0600, err);
 }
 
@@ -128,14 +186,6 @@ static char *
 verified_path(const ctrk_store_t *s, const char *digest)
 {
 	return ctrk_strdup_printf("%s/sha256-%s.verified", s->ingest, ctrk_digest_hex(digest));
-}
-
-static bool
-is_verified(const ctrk_store_t *s, const char *digest, long long size)
-{
-	cleanup_free char *path = verified_path(s, digest);
-	struct stat st;
-	return stat(path, &st) == 0 && S_ISREG(st.st_mode) && (size < 0 || st.st_size == size);
 }
 
 struct ingest_hashing {
@@ -249,6 +299,8 @@ ingest_rehash(ctrk_ingest_t *in, ctrk_error_t *err)
 	struct stat st;
 	if (fstat(in->fd, &st) < 0)
 		return ctrk_error_errno(err, "stat '%s'", in->path);
+	if (!S_ISREG(st.st_mode))
+		return ctrk_error_set(err, 0, "'%s' is not a regular file", in->path);
 	if (in->size >= 0 && st.st_size > in->size)
 		return ctrk_ingest_restart(in, err);
 	cleanup_free char *buf = ctrk_xmalloc(READ_CHUNK);
@@ -266,9 +318,33 @@ ingest_rehash(ctrk_ingest_t *in, ctrk_error_t *err)
 	}
 	in->offset = done;
 	in->flushed = done;
+	in->resumed = done > 0;
 	if (lseek(in->fd, done, SEEK_SET) < 0)
 		return ctrk_error_errno(err, "seek '%s'", in->path);
 	return 0;
+}
+
+/* Under the ingest's lock: is the blob there already, in the store or
+ * verified in the ingest area?  What is there but wrong is removed, so that
+ * the transfer replaces it.  No other process writes the verified file
+ * while we hold the lock, so removing a bad one is safe. */
+static bool
+ingest_settled(ctrk_ingest_t *in)
+{
+	struct stat st;
+	cleanup_free char *blob = ctrk_store_blob_path(in->store, in->digest);
+	enum blob_state state = blob_state(blob, in->digest, in->size, &st);
+	if (state == BLOB_GOOD)
+		return true;
+	if (state == BLOB_BAD)
+		remove_bad(blob, &st);
+	cleanup_free char *verified = verified_path(in->store, in->digest);
+	state = blob_state(verified, in->digest, in->size, &st);
+	if (state == BLOB_GOOD)
+		return true;
+	if (state == BLOB_BAD)
+		remove_bad(verified, &st);
+	return false;
 }
 
 int
@@ -279,7 +355,9 @@ ctrk_ingest_open(ctrk_ingest_t *in, const ctrk_store_t *s, const char *digest, l
 	in->fd = -1;
 	if (ctrk_digest_validate(digest, err) < 0)
 		return -1;
-	if (ctrk_store_has_blob(s, digest, size) || is_verified(s, digest, size))
+	/* The common case, an image pulled again: no lock, no partial file. */
+	cleanup_free char *blob = ctrk_store_blob_path(s, digest);
+	if (blob_state(blob, digest, size, NULL) == BLOB_GOOD)
 		return 1;
 
 	in->store = s;
@@ -290,7 +368,7 @@ ctrk_ingest_open(ctrk_ingest_t *in, const ctrk_store_t *s, const char *digest, l
 	/* Another process may hold the lock and then rename the file into the
 	 * store: after waiting, make sure the path still names what we locked. */
 	for (;;) {
-		int fd = open(in->path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		int fd = open(in->path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
 		if (fd < 0) {
 			ctrk_error_errno(err, "open '%s'", in->path);
 			goto fail;
@@ -307,13 +385,8 @@ ctrk_ingest_open(ctrk_ingest_t *in, const ctrk_store_t *s, const char *digest, l
 			break;
 		}
 		close(fd);
-		if (ctrk_store_has_blob(s, digest, size) || is_verified(s, digest, size)) {
-			free(in->path);
-			in->path = NULL;
-			return 1;
-		}
 	}
-	if (ctrk_store_has_blob(s, digest, size) || is_verified(s, digest, size)) {
+	if (ingest_settled(in)) {
 		ctrk_ingest_discard(in);
 		return 1;
 	}
@@ -361,6 +434,7 @@ ctrk_ingest_restart(ctrk_ingest_t *in, ctrk_error_t *err)
 	ctrk_hasher_final(in->hasher, scratch); /* resets the hasher */
 	in->offset = 0;
 	in->flushed = 0;
+	in->resumed = false;
 	if (background)
 		background_start(in);
 	return 0;
@@ -411,8 +485,17 @@ ctrk_store_read_pending(const ctrk_store_t *s, const char *digest, size_t max, c
 	if (ctrk_store_has_blob(s, digest, -1))
 		return ctrk_store_read_blob(s, digest, max, buf, len, err);
 	cleanup_free char *path = verified_path(s, digest);
-	if (ctrk_read_file(path, max, buf, len, err) < 0)
+	cleanup_free char *data = NULL;
+	size_t n = 0;
+	if (ctrk_read_file(path, max, &data, &n, err) < 0)
 		return ctrk_error_wrap(err, "reading blob %s", digest);
+	char got[CTRK_DIGEST_LEN + 1];
+	ctrk_digest_bytes(data, n, got);
+	if (strcmp(got, digest) != 0)
+		return ctrk_error_set(err, 0, "blob %s in the ingest area is corrupt: its content hashes to %s", digest,
+				      got);
+	*buf = steal_pointer(&data);
+	*len = n;
 	return 0;
 }
 
@@ -421,8 +504,36 @@ ctrk_store_commit_blob(const ctrk_store_t *s, const char *digest, ctrk_error_t *
 {
 	cleanup_free char *from = verified_path(s, digest);
 	cleanup_free char *to = ctrk_store_blob_path(s, digest);
-	if (rename(from, to) == 0)
+	/* Never over a blob in the store: ctrk_ingest_open() checked it good (or
+	 * removed it), and a verified file left by an earlier run must not
+	 * replace it unchecked. */
+	int rc = renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE);
+	if (rc < 0 && (errno == EINVAL || errno == ENOSYS)) {
+		/* A file system without RENAME_NOREPLACE: link(2) never replaces. */
+		rc = link(from, to);
+		if (rc == 0)
+			unlink(from);
+	}
+	if (rc == 0)
 		return 0;
+	if (errno == EEXIST) {
+		/* Rare (another pull committed it first, or a stale verified
+		 * file): worth hashing both, so that neither a bad blob that
+		 * appeared since ctrk_ingest_open() nor a bad verified file
+		 * survives. */
+		if (blob_state(to, digest, -1, NULL) == BLOB_GOOD) {
+			unlink(from);
+			return 0;
+		}
+		if (blob_state(from, digest, -1, NULL) != BLOB_GOOD) {
+			unlink(from);
+			return ctrk_error_set(err, 0,
+					      "commit blob %s: neither the store's copy nor the verified one is intact",
+					      digest);
+		}
+		if (rename(from, to) == 0)
+			return 0;
+	}
 	/* A concurrent transfer of the same blob may have moved it first. */
 	if (errno == ENOENT && ctrk_store_has_blob(s, digest, -1))
 		return 0;
@@ -434,11 +545,12 @@ ctrk_store_adopt_file(const ctrk_store_t *s, const char *tmp_path, const char *d
 {
 	if (ctrk_digest_validate(digest, err) < 0)
 		return -1;
-	if (ctrk_store_has_blob(s, digest, -1)) {
+	cleanup_free char *to = ctrk_store_blob_path(s, digest);
+	/* A corrupt copy in the store is replaced by the rename below. */
+	if (blob_state(to, digest, -1, NULL) == BLOB_GOOD) {
 		unlink(tmp_path);
 		return 0;
 	}
-	cleanup_free char *to = ctrk_store_blob_path(s, digest);
 	cleanup_close int fd = open(tmp_path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || fchmod(fd, 0600) < 0 || fsync(fd) < 0)
 		return ctrk_error_errno(err, "sync '%s'", tmp_path);

@@ -32,7 +32,9 @@ int ctrk_store_open(ctrk_store_t *s, const char *root, ctrk_error_t *err);
 void ctrk_store_close(ctrk_store_t *s);
 
 char *ctrk_store_blob_path(const ctrk_store_t *s, const char *digest);
-/* Is the blob present (with SIZE bytes, unless SIZE < 0)? */
+/* Is the blob present (with SIZE bytes, unless SIZE < 0)?  By name and size
+ * only: whether it is right is for ctrk_store_read_blob() (which hashes) or
+ * the reader's own check (ctrk-snap compares each layer's diff_id). */
 bool ctrk_store_has_blob(const ctrk_store_t *s, const char *digest, long long size);
 /* Read a blob of at most MAX bytes and check its digest. */
 int ctrk_store_read_blob(const ctrk_store_t *s, const char *digest, size_t max, char **buf, size_t *len,
@@ -47,6 +49,9 @@ typedef struct ctrk_ingest {
 	long long size;   /* expected size, -1 when unknown */
 	long long offset; /* bytes written so far */
 	long long flushed; /* bytes handed to writeback so far */
+	/* Bytes from an earlier attempt were kept: a partial file, or a
+	 * transfer resumed with a Range request.  Still valid after close. */
+	bool resumed;
 	char *path;       /* the partial file */
 	int fd;
 	ctrk_hasher_t *hasher;
@@ -56,7 +61,10 @@ typedef struct ctrk_ingest {
 /* Start (or resume) ingesting a blob.  Waits while another process ingests
  * the same blob.  Returns 1 when nothing needs to be transferred (the blob
  * is in the store, or verified and waiting in the ingest area; nothing to
- * close), 0 when ready to write at in->offset, -1 on error. */
+ * close), 0 when ready to write at in->offset, -1 on error.  What an earlier
+ * run left is hashed again first, never trusted by name and size: a wrong
+ * blob in the store or in the ingest area is removed (and so transferred
+ * again), a wrong partial file fails ctrk_ingest_finish() and is deleted. */
 int ctrk_ingest_open(ctrk_ingest_t *in, const ctrk_store_t *s, const char *digest, long long size,
 		     ctrk_error_t *err);
 /* Append; writing past the expected size is refused. */
@@ -78,7 +86,8 @@ void ctrk_ingest_discard(ctrk_ingest_t *in);
 int ctrk_store_read_pending(const ctrk_store_t *s, const char *digest, size_t max, char **buf, size_t *len,
 			    ctrk_error_t *err);
 
-/* Move a verified blob into the store; a no-op when it is there already.
+/* Move a verified blob into the store; a no-op when it is there already
+ * (ctrk_ingest_open() hashed it; the verified file is then deleted).
  * Call ctrk_store_sync() once after a batch of commits. */
 int ctrk_store_commit_blob(const ctrk_store_t *s, const char *digest, ctrk_error_t *err);
 /* Move TMP_PATH, a finished file in the ingest area whose content the

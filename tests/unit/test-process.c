@@ -56,6 +56,13 @@ on_alarm(int sig)
 	(void)sig;
 }
 
+/* A descriptor of /dev/null, close-on-exec. */
+static int
+open_null(void)
+{
+	return open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
 int
 main(void)
 {
@@ -202,6 +209,42 @@ main(void)
 		setitimer(ITIMER_REAL, &off, NULL);
 		ok(r.rc == 0 && r.out && strcmp(r.out, "done\n") == 0 && exited(r.status, 0), "EINTR is retried");
 		result_free(&r);
+	}
+
+	{
+		/* ctrk_close_fds_except, in a child: kept what is asked, closed
+		 * every other descriptor from 3 up, whatever the order. */
+		int a = open("/dev/null", O_RDONLY), b = open("/dev/null", O_RDONLY);
+		int c = open("/dev/null", O_RDONLY), high = fcntl(a, F_DUPFD, 200);
+		int e = open_null();
+		pid_t pid = fork();
+		if (pid == 0) {
+			int keep[] = {high, 1, a, -1, c};
+			ctrk_close_fds_except(keep, 5);
+			int want_open = fcntl(0, F_GETFD) >= 0 && fcntl(1, F_GETFD) >= 0 && fcntl(2, F_GETFD) >= 0 &&
+					fcntl(a, F_GETFD) >= 0 && fcntl(c, F_GETFD) >= 0 && fcntl(high, F_GETFD) >= 0;
+			int want_closed = fcntl(b, F_GETFD) < 0 && fcntl(e, F_GETFD) < 0 && fcntl(high + 1, F_GETFD) < 0;
+			_exit(want_open && want_closed ? 0 : 1);
+		}
+		int status;
+		waitpid(pid, &status, 0);
+		ok(exited(status, 0), "close_fds_except keeps 0-2 and the kept, closes the rest");
+		close(a), close(b), close(c), close(high), close(e);
+	}
+	{
+		/* envp: the child gets exactly it. */
+		char *argv[] = {"/usr/bin/env", NULL};
+		char *env[] = {"ONLY=this", NULL};
+		setenv("CTRK_TEST_NOT_PASSED", "x", 1);
+		ctrk_spawn_t s = {.argv = argv, .stdio = {-1, -1, -1}, .envp = env};
+		char *out = NULL;
+		int status;
+		ctrk_error_t err;
+		int rc = ctrk_spawn_capture(&s, NULL, 0, MIB, &out, NULL, NULL, &status, &err);
+		ok(rc == 0 && exited(status, 0), "a child with its own environment");
+		is_str(out, "ONLY=this\n", "its environment is envp, nothing of ours");
+		free(out);
+		unsetenv("CTRK_TEST_NOT_PASSED");
 	}
 
 	sigset_t mask_after;

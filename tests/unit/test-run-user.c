@@ -61,6 +61,10 @@ static const char passwd[] = "# the image's users\n"
 			     "nohome:x:1002:1002:::/bin/sh\n"
 			     "carol:x:1003:1003::/home/carol:/bin/sh\n"
 			     "zed\0:x:1004:1004::/:/bin/sh\n"
+			     "biguid:x:2147483648:0::/:/bin/sh\n"
+			     "biguid:x:1006:1006::/:/bin/sh\n"
+			     "biggid:x:1007:2147483648::/:/bin/sh\n"
+			     "erin:x:1008:1008::/:/bin/sh\n"
 			     "dave:x:1005:1005::/home/dave:/bin/sh"; /* no newline at the end */
 
 static const char group[] = "root:x:0:\n"
@@ -79,7 +83,9 @@ static const char group[] = "root:x:0:\n"
 			    "long:x:4001:alice:extra\n"
 			    ":x:4002:alice\n"
 			    "# docker:x:998:alice\n"
-			    "docker:x:999:dave\n";
+			    "docker:x:999:dave\n"
+			    "bigg:x:2147483648:erin\n"
+			    "bigname:x:99999999999999999999:\n";
 
 static const char decoy_passwd[] = "root:x:0:666:DECOY:/decoy:/bin/sh\nalice:x:666:666:DECOY:/decoy:/bin/sh\n";
 static const char decoy_group[] = "decoy:x:667:alice,root\n";
@@ -237,7 +243,9 @@ test_specs(void)
 	good(r, "5000", NONE, 5000, 0, "", NULL);
 	good(r, "5000:5001", NONE, 5000, 5001, "", NULL);
 	good(r, "5000:wheel", NONE, 5000, 10, "", NULL);
-	good(r, "4294967294:4294967294", NONE, 4294967294u, 4294967294u, "", NULL);
+	good(r, "2147483647:2147483647", NONE, 2147483647u, 2147483647u, "", NULL);
+	/* An explicit group: erin's membership of bigg is not looked at. */
+	good(r, "erin:1008", NONE, 1008, 1008, "", "/");
 
 	bad(r, "nobody", NONE, "no user 'nobody' in the container's /etc/passwd");
 	bad(r, "Alice", NONE, "no user 'Alice' in the container's /etc/passwd");
@@ -246,7 +254,17 @@ test_specs(void)
 	bad(r, "long", NONE, "no user 'long'");
 	bad(r, "badnum", NONE, "no user 'badnum'");
 	bad(r, "neg", NONE, "no user 'neg'");
-	bad(r, "max", NONE, "no user 'max'");
+	/* Ids are 0 to 2^31-1 (runc, containerd); an entry found with one out
+	 * of range is refused, never skipped for a later one. */
+	bad(r, "max", NONE, "user 'max' has uid 4294967295 in the container's /etc/passwd, out of range");
+	bad(r, "biguid", NONE, "user 'biguid' has uid 2147483648");
+	bad(r, "biggid", NONE, "user 'biggid' has gid 2147483648");
+	bad(r, "1007", NONE, "user 'biggid' has gid 2147483648");
+	bad(r, "erin", NONE, "group 'bigg' has gid 2147483648 in the container's /etc/group");
+	bad(r, "alice:bigname", NONE, "group 'bigname' has gid 99999999999999999999");
+	bad(r, "2147483648", NONE, "user id '2147483648' is out of range (0 to 2147483647)");
+	bad(r, "4294967294:4294967294", NONE, "user id '4294967294' is out of range");
+	bad(r, "1000:2147483648", NONE, "group id '2147483648' is out of range");
 	bad(r, "nisuser", NONE, "no user 'nisuser'");
 	bad(r, "+nisuser", NONE, "no user '+nisuser'");
 	bad(r, "zed", NONE, "no user 'zed'");
@@ -288,6 +306,9 @@ test_group_add(void)
 	bad(r, "alice", EXTRA("nosuch"), "no group 'nosuch' in the container's /etc/group");
 	bad(r, "alice", EXTRA("audio", "Wheel"), "no group 'Wheel'");
 	bad(r, "alice", EXTRA("4294967295"), "group id '4294967295' is out of range");
+	bad(r, "alice", EXTRA("2147483648"), "group id '2147483648' is out of range");
+	bad(r, "alice", EXTRA("bigg"), "group 'bigg' has gid 2147483648");
+	good(r, "alice", EXTRA("2147483647"), 1000, 1000, "10,44,2000,2147483647", "/home/alice");
 	bad(r, "alice", EXTRA(""), "invalid group ''");
 	close(r);
 }
@@ -563,9 +584,42 @@ run_all(void)
 
 /* --- openat2 on and off ------------------------------------------------------ */
 
+/* run_user_resolve_text: the files' text as given, in buffers of their
+ * exact size (no NUL after them), as the fuzz harness passes them. */
+static void
+test_text(void)
+{
+	static const char pw[] = {'a', 'p', 'p', ':', 'x', ':', '7', ':', '8', ':', ':', '/', 'h', ':', '/', 's'};
+	static const char gr[] = {'g', ':', 'x', ':', '9', ':', 'a', 'p', 'p'};
+	char *pwbuf = ctrk_xmalloc(sizeof pw), *grbuf = ctrk_xmalloc(sizeof gr);
+	memcpy(pwbuf, pw, sizeof pw);
+	memcpy(grbuf, gr, sizeof gr);
+	run_user_t u;
+	ctrk_error_t err = {0};
+	ok(run_user_resolve_text(pwbuf, sizeof pw, grbuf, sizeof gr, "app", NULL, 0, &u, &err) == 0 && u.uid == 7 &&
+		   u.gid == 8 && u.n_additional == 1 && u.additional_gids[0] == 9 && strcmp(u.home, "/h") == 0,
+	   "text: an entry at the very end of an unterminated buffer: %s", err.msg);
+	run_user_free(&u);
+	/* The last field cut at the buffer's end: "ap" is no member "app". */
+	ok(run_user_resolve_text(pwbuf, sizeof pw, grbuf, sizeof gr - 1, "app", NULL, 0, &u, &err) == 0 &&
+		   u.n_additional == 0,
+	   "text: a member name cut short is not the member");
+	run_user_free(&u);
+	ok(run_user_resolve_text(NULL, 0, NULL, 0, "app", NULL, 0, &u, &err) < 0 &&
+		   strstr(err.msg, "the container has no /etc/passwd"),
+	   "text: no files: %s", err.msg);
+	ok(run_user_resolve_text(NULL, 0, NULL, 0, "5:6", (const char *[]){"7"}, 1, &u, &err) == 0 && u.uid == 5 &&
+		   u.gid == 6 && u.n_additional == 1,
+	   "text: numbers need no files");
+	run_user_free(&u);
+	free(pwbuf);
+	free(grbuf);
+}
+
 int
 main(void)
 {
+	test_text();
 	/* A read that blocks (a fifo) must fail the test, not hang it. */
 	alarm(120);
 	if (!mkdtemp(sandbox)) {
