@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdbool.h>
@@ -22,13 +23,16 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
 
 #include "cleanup.h"
 #include "fsutil.h"
+#include "httphdr.h"
 #include "json.h"
+#include "redact.h"
 
 extern char **environ;
 
@@ -37,6 +41,12 @@ extern char **environ;
 /* The server URL is written to the helper's stdin before the helper starts,
  * so it must fit in the pipe; 4096 is PIPE_BUF and far above any host name. */
 #define SERVER_URL_MAX 4096
+
+/* A helper may ask the user (a pinentry for pass or gpg), so this is not
+ * short; but it is a limit: a helper that hangs must not hang the pull.
+ * $CTRK_CREDENTIAL_HELPER_TIMEOUT changes it. */
+#define HELPER_TIMEOUT_DEFAULT 60L
+#define HELPER_TIMEOUT_MAX 3600L
 
 #define DOCKER_HUB "docker.io"
 #define DOCKER_HUB_SERVER_URL "https://index.docker.io/v1/"
@@ -210,6 +220,93 @@ reap(pid_t pid, int *status, ctrk_error_t *err)
 	return 0;
 }
 
+static int
+helper_timeout(long *out, ctrk_error_t *err)
+{
+	const char *v = getenv("CTRK_CREDENTIAL_HELPER_TIMEOUT");
+	*out = HELPER_TIMEOUT_DEFAULT;
+	if (!v || !*v)
+		return 0;
+	char *end;
+	errno = 0;
+	long n = strtol(v, &end, 10);
+	if (errno || *end || n < 1 || n > HELPER_TIMEOUT_MAX)
+		return ctrk_error_set(err, 0, "invalid CTRK_CREDENTIAL_HELPER_TIMEOUT '%s': expected seconds, 1 to %ld",
+				      v, HELPER_TIMEOUT_MAX);
+	*out = n;
+	return 0;
+}
+
+static long long
+now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Read FD to its end (at most MAX bytes) within TIMEOUT_S seconds.
+ * When the time is up, -1 with a message that names the limit. */
+static int
+read_with_deadline(int fd, size_t max, long timeout_s, char **out, size_t *outlen, ctrk_error_t *err)
+{
+	long long deadline = now_ms() + timeout_s * 1000;
+	size_t cap = 4096, len = 0;
+	char *buf = ctrk_xmalloc(cap + 1);
+	int ret = -1;
+	for (;;) {
+		long long left = deadline - now_ms();
+		if (left <= 0) {
+			ctrk_error_set(err, 0, "no answer within %ld s (CTRK_CREDENTIAL_HELPER_TIMEOUT)",
+				       timeout_s);
+			break;
+		}
+		struct pollfd p = {fd, POLLIN, 0};
+		int n = poll(&p, 1, left > 1000000 ? 1000000 : (int)left);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			ctrk_error_errno(err, "poll");
+			break;
+		}
+		if (n == 0)
+			continue;
+		if (len == cap) {
+			if (cap > max) {
+				ctrk_error_set(err, EFBIG, "larger than %zu bytes", max);
+				break;
+			}
+			char *bigger = ctrk_xmalloc(2 * cap + 1);
+			memcpy(bigger, buf, len);
+			explicit_bzero(buf, len);
+			free(buf);
+			buf = bigger;
+			cap *= 2;
+		}
+		ssize_t r = read(fd, buf + len, cap - len);
+		if (r < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (r < 0) {
+			ctrk_error_errno(err, "read");
+			break;
+		}
+		if (r == 0) {
+			buf[len] = '\0';
+			*out = buf;
+			*outlen = len;
+			return 0;
+		}
+		len += (size_t)r;
+		if (len > max) {
+			ctrk_error_set(err, EFBIG, "larger than %zu bytes", max);
+			break;
+		}
+	}
+	explicit_bzero(buf, len);
+	free(buf);
+	return ret;
+}
+
 /* {"ServerURL","Username","Secret"} into OUT.  Returns 1, or 0 when the
  * helper answered with neither a user name nor a secret. */
 static int
@@ -250,6 +347,10 @@ run_helper(const char *name, const char *registry, ctrk_creds_t *out, ctrk_error
 	if (url_len > SERVER_URL_MAX)
 		return ctrk_error_set(err, 0, "registry name longer than %d bytes", SERVER_URL_MAX);
 
+	long timeout_s;
+	if (helper_timeout(&timeout_s, err) < 0)
+		return -1;
+
 	int in[2], outp[2];
 	if (make_pipe(in, err) < 0)
 		return -1;
@@ -272,9 +373,12 @@ run_helper(const char *name, const char *registry, ctrk_creds_t *out, ctrk_error
 
 	char *buf = NULL;
 	size_t len = 0;
-	int r = ctrk_read_all_fd(out_r, HELPER_OUTPUT_MAX, &buf, &len, err);
-	/* Closing first means a helper still writing gets EPIPE, not a hang. */
+	int r = read_with_deadline(out_r, HELPER_OUTPUT_MAX, timeout_s, &buf, &len, err);
+	/* Closing first means a helper still writing gets EPIPE, not a hang;
+	 * one that is late is killed, so that the wait below is short. */
 	close(steal_fd(&out_r));
+	if (r < 0)
+		kill(pid, SIGKILL);
 	int status = 0;
 	ctrk_error_t werr;
 	if (reap(pid, &status, &werr) < 0) {
@@ -404,11 +508,11 @@ parse_auth_entry(const cJSON *entry, const char *path, ctrk_creds_t *out, ctrk_e
 static int
 lookup_in_file(const char *path, bool must_exist, const char *registry, ctrk_creds_t *out, ctrk_error_t *err)
 {
-	cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
+	cleanup_close int fd = ctrk_open_regular(path, err);
 	if (fd < 0) {
 		if ((errno == ENOENT || errno == ENOTDIR) && !must_exist)
 			return 0;
-		return ctrk_error_errno(err, "cannot open auth file '%s'", path);
+		return ctrk_error_wrap(err, "auth file");
 	}
 	char *buf = NULL;
 	size_t len = 0;
@@ -476,16 +580,67 @@ parse_creds(const char *s, ctrk_creds_t *out, ctrk_error_t *err)
 	return 1;
 }
 
+/* From now on no message shows these credentials, in any form a server
+ * could send them back in: the password, "user:password" and its base64
+ * (the Basic header), the identity token (redact.h adds the URL-encoded
+ * forms). */
+static void
+remember_creds(const ctrk_creds_t *c)
+{
+	ctrk_secret_add(c->password);
+	ctrk_secret_add(c->identity_token);
+	if (c->username) {
+		cleanup_free char *pair = ctrk_strdup_printf("%s:%s", c->username, c->password ? c->password : "");
+		size_t n = strlen(pair);
+		cleanup_free char *b64 = ctrk_xmalloc(4 * ((n + 2) / 3) + 1);
+		EVP_EncodeBlock((unsigned char *)b64, (const unsigned char *)pair, (int)n);
+		ctrk_secret_add(b64);
+		/* "user:" alone gives nothing away. */
+		if (c->password && *c->password)
+			ctrk_secret_add(pair);
+		explicit_bzero(pair, n);
+		explicit_bzero(b64, strlen(b64));
+	}
+}
+
+/* Credentials end up in an Authorization header (or a form): one with a
+ * control character could end that line and add headers of its own, so it
+ * is refused, wherever it came from.  FROM names the source. */
+static int
+check_creds(ctrk_creds_t *c, const char *registry, const char *from, ctrk_error_t *err)
+{
+	const char *bad = NULL;
+	if (c->username && !ctrk_hdr_value_ok(c->username))
+		bad = "user name";
+	else if (c->password && !ctrk_hdr_value_ok(c->password))
+		bad = "password";
+	else if (c->identity_token && !ctrk_hdr_value_ok(c->identity_token))
+		bad = "identity token";
+	if (!bad) {
+		remember_creds(c);
+		return 1;
+	}
+	ctrk_creds_clear(c);
+	return ctrk_error_set(err, 0, "the %s for '%s' from %s holds a control character", bad, registry, from);
+}
+
 int
 ctrk_auth_lookup(const ctrk_auth_opts_t *opts, const char *registry, ctrk_creds_t *out, ctrk_error_t *err)
 {
 	memset(out, 0, sizeof *out);
-	if (opts && opts->creds)
-		return parse_creds(opts->creds, out, err);
+	if (opts && opts->creds) {
+		if (parse_creds(opts->creds, out, err) < 0)
+			return -1;
+		return check_creds(out, registry, "--creds", err);
+	}
 	if (opts && opts->authfile) {
 		int r = lookup_in_file(opts->authfile, true, registry, out, err);
 		if (r <= 0)
 			ctrk_creds_clear(out);
+		if (r > 0) {
+			cleanup_free char *from = ctrk_strdup_printf("'%s'", opts->authfile);
+			r = check_creds(out, registry, from, err);
+		}
 		return r;
 	}
 
@@ -506,9 +661,12 @@ ctrk_auth_lookup(const ctrk_auth_opts_t *opts, const char *registry, ctrk_creds_
 			continue;
 		int r = lookup_in_file(files[i], false, registry, out, err);
 		if (r != 0) {
-			if (r < 0)
+			if (r < 0) {
 				ctrk_creds_clear(out);
-			return r;
+				return r;
+			}
+			cleanup_free char *from = ctrk_strdup_printf("'%s'", files[i]);
+			return check_creds(out, registry, from, err);
 		}
 		ctrk_creds_clear(out);
 	}

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 const char *ctrk_progname = "ctrk";
@@ -81,18 +82,51 @@ ctrk_error_wrap(ctrk_error_t *err, const char *fmt, ...)
 	return -1;
 }
 
+char *(*ctrk_message_filter)(const char *msg, size_t len);
+
+/* "PROG: KIND: MSG": MSG may hold text from a registry, a layer or an image
+ * config, so it is filtered (secrets) and a control character in it can
+ * neither move the cursor nor start a line that looks like ours. */
+static void
+print_message(const char *kind, const char *msg)
+{
+	char *filtered = ctrk_message_filter ? ctrk_message_filter(msg, strlen(msg)) : NULL;
+	const char *m = filtered ? filtered : msg;
+	size_t len = strlen(m);
+	char *shown = malloc(4 * len + 1);
+	if (shown) {
+		size_t n = 0;
+		for (size_t i = 0; i < len; i++) {
+			unsigned char c = (unsigned char)m[i];
+			if (c < 0x20 || c == 0x7f)
+				n += (size_t)snprintf(shown + n, 5, "\\x%02x", c);
+			else
+				shown[n++] = (char)c;
+		}
+		shown[n] = '\0';
+	}
+	/* One write, so that lines of threads and processes do not mix. */
+	fprintf(stderr, "%s: %s: %s\n", ctrk_progname, kind, shown ? shown : "(out of memory)");
+	free(shown);
+	free(filtered);
+}
+
 void
 ctrk_report(const ctrk_error_t *err)
 {
-	fprintf(stderr, "%s: error: %s\n", ctrk_progname, err->msg[0] ? err->msg : "unknown failure");
+	print_message("error", err->msg[0] ? err->msg : "unknown failure");
 }
 
 void
 ctrk_vmessage(const char *kind, const char *fmt, va_list ap)
 {
-	fprintf(stderr, "%s: %s: ", ctrk_progname, kind);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	char *msg = NULL;
+	if (vasprintf(&msg, fmt, ap) < 0) {
+		fprintf(stderr, "%s: %s: (cannot format the message)\n", ctrk_progname, kind);
+		return;
+	}
+	print_message(kind, msg);
+	free(msg);
 }
 
 void

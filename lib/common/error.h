@@ -29,6 +29,12 @@ enum {
 /* The tool's name for messages, set once by main(). */
 extern const char *ctrk_progname;
 
+/* Every message printed by the functions below goes through this filter
+ * when it is set (by ctrk_secret_add(), see redact.h: no secret is ever
+ * printed), and control characters in it are shown as \xNN.  A filter
+ * returns a copy the caller frees. */
+extern char *(*ctrk_message_filter)(const char *msg, size_t len);
+
 /* Start an error.  When errnum is not 0, ": strerror(errnum)" is appended.
  * Always returns -1 so that `return ctrk_error_set(...)` reads naturally. */
 int ctrk_error_set(ctrk_error_t *err, int errnum, const char *fmt, ...)

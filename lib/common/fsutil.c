@@ -109,6 +109,46 @@ ctrk_read_file(const char *path, size_t max, char **buf, size_t *len, ctrk_error
 }
 
 int
+ctrk_open_regular(const char *path, ctrk_error_t *err)
+{
+	/* O_NONBLOCK: opening a FIFO for reading blocks until a writer comes. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0)
+		return ctrk_error_errno(err, "cannot open '%s'", path);
+	struct stat st;
+	if (fstat(fd, &st) < 0) {
+		ctrk_error_errno(err, "cannot stat '%s'", path);
+		close(fd);
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		ctrk_error_set(err, 0, "'%s' is not a regular file", path);
+		errno = EINVAL;
+		return -1;
+	}
+	/* Reads of a regular file never block; clear the flag all the same
+	 * so that the descriptor reads as any other. */
+	if (fcntl(fd, F_SETFL, 0) < 0) {
+		ctrk_error_errno(err, "fcntl '%s'", path);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int
+ctrk_read_regular_file(const char *path, size_t max, char **buf, size_t *len, ctrk_error_t *err)
+{
+	cleanup_close int fd = ctrk_open_regular(path, err);
+	if (fd < 0)
+		return -1;
+	if (ctrk_read_all_fd(fd, max, buf, len, err) < 0)
+		return ctrk_error_wrap(err, "reading '%s'", path);
+	return 0;
+}
+
+int
 ctrk_write_all(int fd, const void *data, size_t len, ctrk_error_t *err)
 {
 	const char *p = data;

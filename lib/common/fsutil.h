@@ -15,6 +15,17 @@ int ctrk_read_all_fd(int fd, size_t max, char **buf, size_t *len, ctrk_error_t *
 /* Read a whole file, at most MAX bytes. */
 int ctrk_read_file(const char *path, size_t max, char **buf, size_t *len, ctrk_error_t *err);
 
+/* Open PATH for reading only if it is a regular file, without blocking:
+ * a FIFO (or a device) put where a configuration file is expected would
+ * otherwise hang the open or the read forever.  Symlinks are followed (auth
+ * and certificate files are often links into /etc/pki or a dotfiles tree).
+ * On failure errno is kept (ENOENT for a missing file; EINVAL, with a
+ * message, for another type). */
+int ctrk_open_regular(const char *path, ctrk_error_t *err);
+
+/* ctrk_read_file() of a regular file only (ctrk_open_regular()). */
+int ctrk_read_regular_file(const char *path, size_t max, char **buf, size_t *len, ctrk_error_t *err);
+
 /* Write LEN bytes in full, retrying on EINTR and short writes. */
 int ctrk_write_all(int fd, const void *buf, size_t len, ctrk_error_t *err);
 

@@ -13,7 +13,9 @@
 
 #include "cleanup.h"
 #include "fsutil.h"
+#include "httphdr.h"
 #include "json.h"
+#include "redact.h"
 #include "reference.h"
 
 #define USER_AGENT "ctrk/" CTRK_VERSION
@@ -22,6 +24,13 @@
 #define MAX_REDIRECTS 10
 #define MAX_TOKENS 16
 #define SYSTEM_CA_BUNDLE "/etc/ssl/certs/ca-certificates.crt"
+#define TLS_FILE_MAX (16u << 20)
+/* A transfer slower than this for CTRK_STALL_TIMEOUT seconds has stalled.
+ * Not 1 byte/s: a server that trickles a byte a second would hold a pull
+ * for days. */
+#define STALL_MIN_RATE 1024L
+#define STALL_TIMEOUT_DEFAULT 30L
+#define STALL_TIMEOUT_MAX 3600L
 
 #define MANIFEST_ACCEPT                                                                        \
 	"Accept: " CTRK_MT_OCI_MANIFEST ", " CTRK_MT_OCI_INDEX ", " CTRK_MT_DOCKER_MANIFEST ", " \
@@ -36,9 +45,12 @@ struct ctrk_registry {
 	char *domain; /* as written in references */
 	char *origin; /* "https://host:port" */
 	int retries;
+	long stall_s; /* CTRK_STALL_TIMEOUT */
 	char *ca_pem; /* system bundle plus extra CAs, or NULL for the default */
 	size_t ca_pem_len;
-	char *client_cert, *client_key;
+	/* Read by us, not opened by curl by name: a FIFO there would hang. */
+	char *client_cert, *client_key; /* PEM */
+	size_t client_cert_len, client_key_len;
 	char *proxy, *noproxy;
 
 	pthread_mutex_t lock; /* guards everything below */
@@ -62,6 +74,18 @@ typedef struct request {
 	const char *scope;
 	const char *accept; /* a whole "Accept: …" header line */
 	long long range_from;
+	/* The whole body may be at most this long (0: no limit here); a
+	 * Content-Length that says more is refused before the body is read. */
+	long long max_body;
+	bool max_is_descriptor_size; /* for the message */
+	/* A request to a token server: AUTHORIZATION and POST_FIELDS (which
+	 * hold credentials) go only to AUTH_ORIGIN, and a 401 is an answer,
+	 * not a challenge.  Requests to the registry itself get its own
+	 * Authorization header instead. */
+	bool to_token_server;
+	const char *auth_origin;
+	const char *authorization;
+	const char *post_fields;
 	/* The body of a 2xx answer goes here; -1 aborts the transfer. */
 	int (*on_data)(void *ctx, const char *data, size_t len, ctrk_error_t *err);
 	/* Before a new attempt: set range_from again, drop buffered data. */
@@ -77,6 +101,7 @@ typedef struct response {
 	char *location;
 	char *www_authenticate;
 	char *content_range;
+	long long content_length; /* -1: not given */
 	long retry_after;
 	bool started;
 	bool sink_failed;
@@ -95,6 +120,7 @@ response_reset(response_t *resp, const request_t *req)
 	free(resp->content_range);
 	memset(resp, 0, sizeof *resp);
 	resp->req = req;
+	resp->content_length = -1;
 }
 
 static void
@@ -183,44 +209,28 @@ resolve_location(const char *base, const char *location)
 	return out;
 }
 
-/* Find KEY="value" (or KEY=value) in a WWW-Authenticate challenge. */
+/* ---- secrets ------------------------------------------------------------ */
+
+/* TEXT from the server, fit for a message: every secret this process knows
+ * (credentials, registered by auth.c; tokens, registered by token_store)
+ * redacted, control characters shown.  See redact.h. */
 static char *
-challenge_param(const char *challenge, const char *key)
+server_text(const char *text, size_t len)
 {
-	size_t klen = strlen(key);
-	const char *p = strchr(challenge, ' ');
-	while (p && *p) {
-		while (*p == ' ' || *p == ',')
-			p++;
-		const char *eq = strchr(p, '=');
-		if (!eq)
-			return NULL;
-		bool match = (size_t)(eq - p) == klen && strncasecmp(p, key, klen) == 0;
-		const char *v = eq + 1;
-		char *val = ctrk_xmalloc(strlen(v) + 1);
-		size_t n = 0;
-		if (*v == '"') {
-			for (v++; *v && *v != '"'; v++) {
-				if (*v == '\\' && v[1])
-					v++;
-				val[n++] = *v;
-			}
-			if (*v == '"')
-				v++;
-		} else {
-			for (; *v && *v != ','; v++)
-				val[n++] = *v;
-		}
-		val[n] = '\0';
-		if (match)
-			return val;
-		free(val);
-		p = v;
-	}
-	return NULL;
+	return ctrk_redact_known(text, len);
 }
 
-/* "HTTP 404: manifest unknown (MANIFEST_UNKNOWN)" from an error body. */
+/* The last step of every error that leaves this file: whatever a server
+ * sent that made its way into the message, through any path, is redacted
+ * there once more. */
+static void
+redact_error(ctrk_error_t *err)
+{
+	ctrk_redact_error(err);
+}
+
+/* "HTTP 404: manifest unknown (MANIFEST_UNKNOWN)" from an error body; the
+ * server's words redacted before they are cut to fit OUT. */
 static void
 describe_status(const response_t *resp, char *out, size_t outlen)
 {
@@ -229,28 +239,45 @@ describe_status(const response_t *resp, char *out, size_t outlen)
 	const cJSON *first = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(doc, "errors"), 0);
 	const cJSON *msg = cJSON_GetObjectItemCaseSensitive(first, "message");
 	const cJSON *code = cJSON_GetObjectItemCaseSensitive(first, "code");
-	if (n > 0 && (size_t)n < outlen && cJSON_IsString(msg))
-		snprintf(out + n, outlen - (size_t)n, ": %s%s%s%s", msg->valuestring,
-			 cJSON_IsString(code) ? " (" : "", cJSON_IsString(code) ? code->valuestring : "",
-			 cJSON_IsString(code) ? ")" : "");
+	if (n > 0 && (size_t)n < outlen && cJSON_IsString(msg)) {
+		cleanup_free char *m = server_text(msg->valuestring, strlen(msg->valuestring));
+		cleanup_free char *c = cJSON_IsString(code) ? server_text(code->valuestring, strlen(code->valuestring))
+							    : NULL;
+		snprintf(out + n, outlen - (size_t)n, ": %s%s%s%s", m, c ? " (" : "", c ? c : "", c ? ")" : "");
+	}
 	cJSON_Delete(doc);
+}
+
+/* The message of a failed curl_easy_perform(). */
+static int
+transfer_error(ctrk_conn_t *c, CURLcode rc, ctrk_error_t *err)
+{
+	const char *what = c->errbuf[0] ? c->errbuf : curl_easy_strerror(rc);
+	if (rc == CURLE_OPERATION_TIMEDOUT)
+		return ctrk_error_set(err, 0, "%s (the limit is %ld s, CTRK_STALL_TIMEOUT)", what,
+				      c->r->stall_s);
+	return ctrk_error_set(err, 0, "%s", what);
 }
 
 /* ---- curl callbacks --------------------------------------------------- */
 
-static char *
-header_value(const char *line, size_t len, const char *name)
+/* At the end of the headers of a 2xx answer: a body declared longer than
+ * the request allows is refused before a byte of it is read (and, being
+ * the server's doing, is not retried). */
+static int
+check_declared_length(response_t *resp, const request_t *req)
 {
-	size_t nlen = strlen(name);
-	if (len <= nlen || strncasecmp(line, name, nlen) != 0 || line[nlen] != ':')
-		return NULL;
-	const char *v = line + nlen + 1;
-	const char *end = line + len;
-	while (v < end && isspace((unsigned char)*v))
-		v++;
-	while (end > v && isspace((unsigned char)end[-1]))
-		end--;
-	return strndup(v, (size_t)(end - v));
+	if (req->max_body <= 0 || resp->content_length < 0 || resp->status < 200 || resp->status > 299)
+		return 0;
+	long long from = resp->status == 206 ? req->range_from : 0;
+	if (resp->content_length <= req->max_body - from)
+		return 0;
+	if (req->max_is_descriptor_size)
+		return ctrk_error_set(&resp->sink_err, 0,
+				      "longer than the %lld bytes its descriptor says (Content-Length: %lld from byte %lld)",
+				      req->max_body, resp->content_length, from);
+	return ctrk_error_set(&resp->sink_err, EFBIG, "larger than %lld bytes (Content-Length: %lld)", req->max_body,
+			      resp->content_length);
 }
 
 static size_t
@@ -259,25 +286,36 @@ on_header(char *line, size_t size, size_t nitems, void *userdata)
 	response_t *resp = userdata;
 	size_t len = size * nitems;
 	char *v;
-	if (len > 5 && strncmp(line, "HTTP/", 5) == 0) {
+	if ((len == 2 && line[0] == '\r' && line[1] == '\n') || (len == 1 && line[0] == '\n')) {
+		if (check_declared_length(resp, resp->req) < 0) {
+			resp->sink_failed = true;
+			return 0;
+		}
+	} else if (len > 5 && strncmp(line, "HTTP/", 5) == 0) {
 		/* A new response (after 100 Continue, say): start afresh. */
 		const request_t *req = resp->req;
 		response_reset(resp, req);
 		const char *sp = memchr(line, ' ', len);
 		resp->status = sp ? strtol(sp + 1, NULL, 10) : 0;
-	} else if ((v = header_value(line, len, "Content-Type"))) {
+	} else if ((v = ctrk_hdr_value(line, len, "Content-Type"))) {
 		free(resp->content_type);
 		resp->content_type = v;
-	} else if ((v = header_value(line, len, "Location"))) {
+	} else if ((v = ctrk_hdr_value(line, len, "Location"))) {
 		free(resp->location);
 		resp->location = v;
-	} else if ((v = header_value(line, len, "WWW-Authenticate"))) {
+	} else if ((v = ctrk_hdr_value(line, len, "WWW-Authenticate"))) {
 		free(resp->www_authenticate);
 		resp->www_authenticate = v;
-	} else if ((v = header_value(line, len, "Content-Range"))) {
+	} else if ((v = ctrk_hdr_value(line, len, "Content-Range"))) {
 		free(resp->content_range);
 		resp->content_range = v;
-	} else if ((v = header_value(line, len, "Retry-After"))) {
+	} else if ((v = ctrk_hdr_value(line, len, "Content-Length"))) {
+		char *end;
+		errno = 0;
+		long long n = strtoll(v, &end, 10);
+		resp->content_length = errno == 0 && end != v && !*end && n >= 0 ? n : -1;
+		free(v);
+	} else if ((v = ctrk_hdr_value(line, len, "Retry-After"))) {
 		resp->retry_after = strtol(v, NULL, 10);
 		free(v);
 	}
@@ -343,6 +381,7 @@ token_store(ctrk_registry_t *r, const char *scope, char *value)
 {
 	for (int i = 0; i < r->ntokens; i++) {
 		if (strcmp(r->tokens[i].scope, scope ? scope : "") == 0) {
+			explicit_bzero(r->tokens[i].value, strlen(r->tokens[i].value));
 			free(r->tokens[i].value);
 			r->tokens[i].value = value;
 			return;
@@ -350,10 +389,14 @@ token_store(ctrk_registry_t *r, const char *scope, char *value)
 	}
 	if (r->ntokens == MAX_TOKENS) {
 		free(r->tokens[0].scope);
+		explicit_bzero(r->tokens[0].value, strlen(r->tokens[0].value));
 		free(r->tokens[0].value);
 		memmove(r->tokens, r->tokens + 1, sizeof r->tokens[0] * (MAX_TOKENS - 1));
 		r->ntokens--;
 	}
+	/* A token is a secret from now on: a server that echoes it back
+	 * gets it redacted. */
+	ctrk_secret_add(value);
 	r->tokens[r->ntokens].scope = ctrk_xstrdup(scope ? scope : "");
 	r->tokens[r->ntokens].value = value;
 	r->ntokens++;
@@ -371,10 +414,17 @@ apply_common_options(ctrk_conn_t *c, const char *url)
 	curl_easy_setopt(h, CURLOPT_USERAGENT, USER_AGENT);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 30L);
-	/* A transfer that moves nothing for a minute has stalled. */
-	curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
-	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 60L);
+	/* Redirects are followed by do_request(), one hop at a time, so that
+	 * each is checked (no HTTPS to HTTP, credentials only to the origin
+	 * they are for); libcurl follows none, and would send no credentials
+	 * on if it did. */
+	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(h, CURLOPT_UNRESTRICTED_AUTH, 0L);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, r->stall_s);
+	/* A transfer that moves (almost) nothing for stall_s has stalled;
+	 * also while it waits for the answer's headers. */
+	curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, STALL_MIN_RATE);
+	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, r->stall_s);
 	curl_easy_setopt(h, CURLOPT_BUFFERSIZE, 256L * 1024);
 	curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
 	if (r->ca_pem) {
@@ -382,8 +432,10 @@ apply_common_options(ctrk_conn_t *c, const char *url)
 		curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &blob);
 	}
 	if (r->client_cert) {
-		curl_easy_setopt(h, CURLOPT_SSLCERT, r->client_cert);
-		curl_easy_setopt(h, CURLOPT_SSLKEY, r->client_key);
+		struct curl_blob cert = {r->client_cert, r->client_cert_len, CURL_BLOB_NOCOPY};
+		struct curl_blob key = {r->client_key, r->client_key_len, CURL_BLOB_NOCOPY};
+		curl_easy_setopt(h, CURLOPT_SSLCERT_BLOB, &cert);
+		curl_easy_setopt(h, CURLOPT_SSLKEY_BLOB, &key);
 	}
 	if (r->proxy)
 		curl_easy_setopt(h, CURLOPT_PROXY, r->proxy);
@@ -407,9 +459,70 @@ token_body(void *ctx, const char *data, size_t len, ctrk_error_t *err)
 	return 0;
 }
 
+static void
+token_body_retry(void *ctx, request_t *req)
+{
+	struct {
+		char *buf;
+		size_t len;
+	} *b = ctx;
+	if (b->buf)
+		explicit_bzero(b->buf, b->len);
+	b->len = 0;
+}
+
+static bool
+url_scheme_is(const char *url, const char *scheme)
+{
+	size_t n = strlen(scheme);
+	return strncasecmp(url, scheme, n) == 0 && strncmp(url + n, "://", 3) == 0;
+}
+
+/* The host of URL, without port, lower case; NULL when URL does not parse. */
+static char *
+url_host(const char *url)
+{
+	CURLU *u = curl_url();
+	char *host = NULL, *out = NULL;
+	if (curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK) {
+		out = ctrk_xstrdup(host);
+		for (char *p = out; *p; p++)
+			*p = (char)tolower((unsigned char)*p);
+	}
+	curl_free(host);
+	curl_url_cleanup(u);
+	return out;
+}
+
+/* May a token realm be asked, and with the credentials?  Not over plain
+ * HTTP for an HTTPS registry (a downgrade), and credentials go over plain
+ * HTTP only to the host of a plain-HTTP registry itself, never to another. */
+static int
+check_realm(ctrk_registry_t *r, const char *realm, bool with_creds, ctrk_error_t *err)
+{
+	cleanup_free char *origin = url_origin(realm);
+	if (!origin || !(url_scheme_is(realm, "https") || url_scheme_is(realm, "http")))
+		return ctrk_error_set(err, 0, "the token realm '%s' is not an http or https URL", realm);
+	if (url_scheme_is(realm, "https"))
+		return 0;
+	if (url_scheme_is(r->origin, "https"))
+		return ctrk_error_set(err, EPERM, "refusing the token realm '%s': plain HTTP for an HTTPS registry",
+				      realm);
+	cleanup_free char *rhost = url_host(realm);
+	cleanup_free char *own = url_host(r->origin);
+	if (with_creds && (!rhost || !own || strcmp(rhost, own) != 0))
+		return ctrk_error_set(err, EPERM,
+				      "refusing to send credentials over plain HTTP to '%s', which is not the registry's host",
+				      rhost ? rhost : realm);
+	return 0;
+}
+
+static int do_request(ctrk_conn_t *c, request_t *req, response_t *resp, ctrk_error_t *err);
+
 /* The bearer-token flow: ask the realm for a token for SCOPE, with the
- * credentials when there are some.  Curl drops them if the token server
- * redirects to another host. */
+ * credentials when there are some.  They go to the realm's origin only:
+ * a redirect elsewhere gets neither the Basic header nor the refresh token. */
 static int
 fetch_token(ctrk_conn_t *c, const char *scope, ctrk_error_t *err)
 {
@@ -422,17 +535,27 @@ fetch_token(ctrk_conn_t *c, const char *scope, ctrk_error_t *err)
 	cleanup_free char *refresh =
 		r->have_creds && r->creds.identity_token ? ctrk_xstrdup(r->creds.identity_token) : NULL;
 	pthread_mutex_unlock(&r->lock);
-	if (!realm)
-		return ctrk_error_set(err, 0, "the registry asked for a token but named no realm");
+	int ret = -1;
+	cleanup_free char *url = NULL, *form = NULL, *basic = NULL, *origin = NULL;
+	struct {
+		char *buf;
+		size_t len;
+	} body = {NULL, 0};
+	if (!realm) {
+		ctrk_error_set(err, 0, "the registry asked for a token but named no realm");
+		goto out;
+	}
+	if (check_realm(r, realm, user || refresh, err) < 0)
+		goto out;
 
 	char *esc_service = curl_easy_escape(c->curl, service ? service : "", 0);
 	char *esc_scope = curl_easy_escape(c->curl, scope ? scope : "", 0);
-	cleanup_free char *url = NULL, *form = NULL;
 	if (refresh) {
 		char *esc_refresh = curl_easy_escape(c->curl, refresh, 0);
 		url = ctrk_xstrdup(realm);
 		form = ctrk_strdup_printf("grant_type=refresh_token&client_id=ctrk&service=%s&scope=%s&refresh_token=%s",
 					  esc_service, esc_scope, esc_refresh);
+		explicit_bzero(esc_refresh, strlen(esc_refresh));
 		curl_free(esc_refresh);
 	} else {
 		url = ctrk_strdup_printf("%s%cservice=%s%s%s", realm, strchr(realm, '?') ? '&' : '?', esc_service,
@@ -440,34 +563,32 @@ fetch_token(ctrk_conn_t *c, const char *scope, ctrk_error_t *err)
 	}
 	curl_free(esc_service);
 	curl_free(esc_scope);
-
-	struct {
-		char *buf;
-		size_t len;
-	} body = {NULL, 0};
-	request_t req = {.method = refresh ? "POST" : "GET", .url = url, .on_data = token_body, .ctx = &body};
-	response_t resp = {.req = &req};
-	apply_common_options(c, url);
-	curl_easy_setopt(c->curl, CURLOPT_FOLLOWLOCATION, 1L);
-	curl_easy_setopt(c->curl, CURLOPT_MAXREDIRS, (long)MAX_REDIRECTS);
-	curl_easy_setopt(c->curl, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(c->curl, CURLOPT_HEADERDATA, &resp);
-	curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, &resp);
-	if (refresh) {
-		curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, form);
-	} else if (user) {
-		curl_easy_setopt(c->curl, CURLOPT_USERNAME, user);
-		curl_easy_setopt(c->curl, CURLOPT_PASSWORD, pass ? pass : "");
+	if (user && !refresh) {
+		cleanup_free char *pair = ctrk_strdup_printf("%s:%s", user, pass ? pass : "");
+		cleanup_free char *b64 = base64(pair, strlen(pair));
+		basic = ctrk_strdup_printf("Authorization: Basic %s", b64);
+		explicit_bzero(pair, strlen(pair));
+		explicit_bzero(b64, strlen(b64));
 	}
-	CURLcode rc = curl_easy_perform(c->curl);
-	/* Do not leave credentials in the handle for the next request. */
-	curl_easy_reset(c->curl);
-	int ret = -1;
-	if (resp.sink_failed) {
-		*err = resp.sink_err;
-	} else if (rc != CURLE_OK) {
-		ctrk_error_set(err, 0, "%s", c->errbuf[0] ? c->errbuf : curl_easy_strerror(rc));
+	origin = url_origin(url);
+
+	request_t req = {
+		.method = refresh ? "POST" : "GET",
+		.url = steal_pointer(&url),
+		.max_body = TOKEN_RESPONSE_MAX,
+		.to_token_server = true,
+		.auth_origin = origin,
+		.authorization = basic,
+		.post_fields = form,
+		.on_data = token_body,
+		.on_retry = token_body_retry,
+		.ctx = &body,
+	};
+	response_t resp = {.req = &req};
+	int rc = do_request(c, &req, &resp, err);
+	url = req.url;
+	if (rc < 0) {
+		;
 	} else if (resp.status == 401 || resp.status == 403) {
 		ctrk_error_set(err, EACCES, "the token server refused %s (HTTP %ld)",
 			       user || refresh ? "the credentials" : "anonymous access", resp.status);
@@ -476,25 +597,76 @@ fetch_token(ctrk_conn_t *c, const char *scope, ctrk_error_t *err)
 		describe_status(&resp, what, sizeof what);
 		ctrk_error_set(err, 0, "the token server answered %s", what);
 	} else {
-		cJSON *doc = cJSON_ParseWithLength(body.buf ? body.buf : "", body.len);
+		cJSON *doc = ctrk_json_parse(body.buf ? body.buf : "", body.len, "the token server's answer", err);
 		const cJSON *tok = cJSON_GetObjectItemCaseSensitive(doc, "token");
 		if (!cJSON_IsString(tok) || !tok->valuestring[0])
 			tok = cJSON_GetObjectItemCaseSensitive(doc, "access_token");
-		if (cJSON_IsString(tok) && tok->valuestring[0]) {
+		if (!doc) {
+			;
+		} else if (!cJSON_IsString(tok) || !tok->valuestring[0]) {
+			ctrk_error_set(err, 0, "the token server's answer holds no token");
+		} else if (!ctrk_hdr_value_ok(tok->valuestring)) {
+			/* It would end the Authorization line and start others. */
+			ctrk_error_set(err, 0, "the token server's token holds a control character");
+		} else {
 			pthread_mutex_lock(&r->lock);
 			token_store(r, scope, ctrk_xstrdup(tok->valuestring));
 			pthread_mutex_unlock(&r->lock);
 			ret = 0;
-		} else {
-			ctrk_error_set(err, 0, "the token server's answer holds no token");
+		}
+		if (doc) {
+			for (cJSON *j = doc->child; j; j = j->next)
+				if (cJSON_IsString(j))
+					explicit_bzero(j->valuestring, strlen(j->valuestring));
 		}
 		cJSON_Delete(doc);
 	}
-	free(body.buf);
 	response_free(&resp);
+out:
+	if (body.buf) {
+		explicit_bzero(body.buf, body.len);
+		free(body.buf);
+	}
+	if (form)
+		explicit_bzero(form, strlen(form));
+	if (basic)
+		explicit_bzero(basic, strlen(basic));
+	if (pass)
+		explicit_bzero(pass, strlen(pass));
+	if (refresh)
+		explicit_bzero(refresh, strlen(refresh));
 	if (ret < 0)
-		ctrk_error_wrap(err, "getting a token from '%s'", realm);
+		ctrk_error_wrap(err, "getting a token from '%s'", realm ? realm : "");
 	return ret;
+}
+
+/* Learn from a WWW-Authenticate header (a 401's, or the ping's): the token
+ * realm and service, or that Basic is wanted.  *BEARER_SCOPE gets the
+ * scope the challenge names, if any.  Returns 1 for Bearer, 2 for Basic,
+ * 0 for another scheme. */
+static int
+learn_challenge(ctrk_registry_t *r, const char *header, char **bearer_scope, ctrk_error_t *err)
+{
+	ctrk_challenge_t ch;
+	if (ctrk_challenge_parse(header, &ch, err) < 0)
+		return ctrk_error_wrap(err, "the registry's WWW-Authenticate header");
+	int kind = 0;
+	pthread_mutex_lock(&r->lock);
+	if (strcasecmp(ch.scheme, "Bearer") == 0) {
+		free(r->realm);
+		free(r->service);
+		r->realm = steal_pointer(&ch.realm);
+		r->service = steal_pointer(&ch.service);
+		if (bearer_scope)
+			*bearer_scope = steal_pointer(&ch.scope);
+		kind = 1;
+	} else if (strcasecmp(ch.scheme, "Basic") == 0) {
+		r->wants_basic = true;
+		kind = 2;
+	}
+	pthread_mutex_unlock(&r->lock);
+	ctrk_challenge_free(&ch);
+	return kind;
 }
 
 /* Learn from a 401's challenge.  Returns 1 when a retry may now succeed. */
@@ -504,27 +676,23 @@ handle_challenge(ctrk_conn_t *c, const char *challenge, const char *scope, ctrk_
 	ctrk_registry_t *r = c->r;
 	if (!challenge)
 		return 0;
-	if (strncasecmp(challenge, "Bearer", 6) == 0) {
-		char *realm = challenge_param(challenge, "realm");
-		char *service = challenge_param(challenge, "service");
-		cleanup_free char *cscope = challenge_param(challenge, "scope");
-		pthread_mutex_lock(&r->lock);
-		free(r->realm);
-		free(r->service);
-		r->realm = realm;
-		r->service = service;
-		pthread_mutex_unlock(&r->lock);
+	pthread_mutex_lock(&r->lock);
+	bool had_basic = r->wants_basic;
+	pthread_mutex_unlock(&r->lock);
+	cleanup_free char *cscope = NULL;
+	int kind = learn_challenge(r, challenge, &cscope, err);
+	if (kind < 0)
+		return -1;
+	if (kind == 1) {
 		if (fetch_token(c, cscope ? cscope : scope, err) < 0)
 			return -1;
 		return 1;
 	}
-	if (strncasecmp(challenge, "Basic", 5) == 0) {
+	if (kind == 2) {
 		pthread_mutex_lock(&r->lock);
-		bool had = r->wants_basic;
-		r->wants_basic = true;
 		bool creds = r->have_creds && r->creds.username;
 		pthread_mutex_unlock(&r->lock);
-		return !had && creds;
+		return !had_basic && creds;
 	}
 	return 0;
 }
@@ -547,6 +715,7 @@ auth_header(ctrk_conn_t *c, const char *scope, ctrk_error_t *err, int *failed)
 		cleanup_free char *b64 = base64(pair, strlen(pair));
 		explicit_bzero(pair, strlen(pair));
 		out = ctrk_strdup_printf("Authorization: Basic %s", b64);
+		explicit_bzero(b64, strlen(b64));
 	}
 	pthread_mutex_unlock(&r->lock);
 	if (need_token) {
@@ -563,13 +732,34 @@ auth_header(ctrk_conn_t *c, const char *scope, ctrk_error_t *err, int *failed)
 
 /* ---- requests --------------------------------------------------------- */
 
+/* Add LINE to HEADERS, unless it holds a control character: whatever a
+ * value came from, it cannot end its line and add headers of its own. */
+static int
+add_header(struct curl_slist **headers, const char *line, ctrk_error_t *err)
+{
+	if (!ctrk_hdr_value_ok(line)) {
+		const char *colon = strchr(line, ':');
+		return ctrk_error_set(err, 0, "refusing to send a '%.*s' header that holds a control character",
+				      colon ? (int)(colon - line) : 0, line);
+	}
+	struct curl_slist *l = curl_slist_append(*headers, line);
+	if (!l)
+		return ctrk_error_set(err, ENOMEM, "curl_slist_append");
+	*headers = l;
+	return 0;
+}
+
 static CURLcode
 perform_once(ctrk_conn_t *c, request_t *req, response_t *resp, ctrk_error_t *err, int *failed)
 {
 	struct curl_slist *headers = NULL;
 	cleanup_free char *auth = NULL;
+	bool to_auth_origin = req->auth_origin && same_origin(req->url, req->auth_origin);
 	*failed = 0;
-	if (same_origin(req->url, c->r->origin)) {
+	if (req->to_token_server) {
+		if (to_auth_origin && req->authorization)
+			auth = ctrk_xstrdup(req->authorization);
+	} else if (same_origin(req->url, c->r->origin)) {
 		auth = auth_header(c, req->scope, err, failed);
 		if (*failed)
 			return CURLE_OK;
@@ -578,16 +768,21 @@ perform_once(ctrk_conn_t *c, request_t *req, response_t *resp, ctrk_error_t *err
 	CURL *h = c->curl;
 	if (strcmp(req->method, "HEAD") == 0)
 		curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+	else if (strcmp(req->method, "POST") == 0 && req->post_fields && to_auth_origin)
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, req->post_fields);
 	else if (strcmp(req->method, "GET") != 0)
 		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, req->method);
-	if (req->accept)
-		headers = curl_slist_append(headers, req->accept);
-	if (auth)
-		headers = curl_slist_append(headers, auth);
 	char range[64];
-	if (req->range_from > 0) {
+	if (req->range_from > 0)
 		snprintf(range, sizeof range, "Range: bytes=%lld-", req->range_from);
-		headers = curl_slist_append(headers, range);
+	if ((req->accept && add_header(&headers, req->accept, err) < 0) ||
+	    (auth && add_header(&headers, auth, err) < 0) ||
+	    (req->range_from > 0 && add_header(&headers, range, err) < 0)) {
+		*failed = 1;
+		curl_slist_free_all(headers);
+		if (auth)
+			explicit_bzero(auth, strlen(auth));
+		return CURLE_OK;
 	}
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
 	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
@@ -595,7 +790,8 @@ perform_once(ctrk_conn_t *c, request_t *req, response_t *resp, ctrk_error_t *err
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, resp);
 	CURLcode rc = curl_easy_perform(h);
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
+	/* Leave neither headers nor a form with credentials in the handle. */
+	curl_easy_reset(h);
 	curl_slist_free_all(headers);
 	if (auth)
 		explicit_bzero(auth, strlen(auth));
@@ -611,8 +807,39 @@ backoff_ms(int attempt, long retry_after)
 	return ms > 8000 ? 8000 : ms;
 }
 
-/* Send REQ, following redirects (credentials only ever go to the registry's
- * own origin), answering auth challenges and retrying transient failures.
+/* Where a redirect from REQ to LOCATION may go, or an error.  Never from
+ * HTTPS to plain HTTP (anyone on the path could then answer); a request
+ * carrying credentials in its body (a refresh token) is never re-sent to
+ * another origin. */
+static char *
+redirect_target(const request_t *req, const char *location, long status, ctrk_error_t *err)
+{
+	if (!ctrk_hdr_value_ok(location)) {
+		ctrk_error_set(err, 0, "refusing a redirect to a Location with a control character");
+		return NULL;
+	}
+	char *next = resolve_location(req->url, location);
+	if (!next) {
+		ctrk_error_set(err, 0, "refusing a redirect to '%s'", location);
+		return NULL;
+	}
+	if (url_scheme_is(req->url, "https") && !url_scheme_is(next, "https")) {
+		ctrk_error_set(err, EPERM, "refusing a redirect from HTTPS to plain HTTP ('%s')", next);
+		free(next);
+		return NULL;
+	}
+	bool keeps_body = status == 307 || status == 308;
+	if (req->post_fields && keeps_body && !(req->auth_origin && same_origin(next, req->auth_origin))) {
+		ctrk_error_set(err, EPERM, "refusing to send the refresh token on to '%s', where the token server redirects",
+			       next);
+		free(next);
+		return NULL;
+	}
+	return next;
+}
+
+/* Send REQ, following redirects (credentials only ever go to the origin
+ * they are for), answering auth challenges and retrying transient failures.
  * On return resp->status is the final status. */
 static int
 do_request(ctrk_conn_t *c, request_t *req, response_t *resp, ctrk_error_t *err)
@@ -636,22 +863,28 @@ do_request(ctrk_conn_t *c, request_t *req, response_t *resp, ctrk_error_t *err)
 					req->on_retry(req->ctx, req);
 				continue;
 			}
-			return ctrk_error_set(err, 0, "%s", c->errbuf[0] ? c->errbuf : curl_easy_strerror(rc));
+			return transfer_error(c, rc, err);
 		}
 		long st = resp->status;
 		if ((st == 301 || st == 302 || st == 303 || st == 307 || st == 308) && resp->location) {
-			char *next = resolve_location(req->url, resp->location);
+			char *next = redirect_target(req, resp->location, st, err);
 			if (!next)
-				return ctrk_error_set(err, 0, "refusing a redirect to '%s'", resp->location);
-			if (++redirects > MAX_REDIRECTS)
+				return -1;
+			if (++redirects > MAX_REDIRECTS) {
+				free(next);
 				return ctrk_error_set(err, 0, "too many redirects");
+			}
 			free(req->url);
 			req->url = next;
-			if (st == 303)
+			/* As browsers and curl do: a POST answered with 301, 302
+			 * or 303 goes on as a GET, without its body. */
+			if (st == 303 || ((st == 301 || st == 302) && strcmp(req->method, "POST") == 0)) {
 				req->method = "GET";
+				req->post_fields = NULL;
+			}
 			continue;
 		}
-		if (st == 401 && !challenged && same_origin(req->url, c->r->origin)) {
+		if (st == 401 && !challenged && !req->to_token_server && same_origin(req->url, c->r->origin)) {
 			challenged = true;
 			int again = handle_challenge(c, resp->www_authenticate, req->scope, err);
 			if (again < 0)
@@ -677,10 +910,8 @@ status_error(const response_t *resp, ctrk_error_t *err)
 {
 	char what[512];
 	describe_status(resp, what, sizeof what);
-	int e = resp->status == 401 || resp->status == 403 ? EACCES : resp->status == 404 ? ENOENT : 0;
 	if (resp->status == 401)
 		return ctrk_error_set(err, 0, "%s: authentication required or refused", what);
-	(void)e;
 	return ctrk_error_set(err, 0, "%s", what);
 }
 
@@ -691,7 +922,7 @@ append_file(char **buf, size_t *len, const char *path, ctrk_error_t *err)
 {
 	cleanup_free char *data = NULL;
 	size_t n = 0;
-	if (ctrk_read_file(path, 16u << 20, &data, &n, err) < 0)
+	if (ctrk_read_regular_file(path, TLS_FILE_MAX, &data, &n, err) < 0)
 		return -1;
 	*buf = ctrk_xrealloc(*buf, *len + n + 2);
 	memcpy(*buf + *len, data, n);
@@ -706,6 +937,21 @@ has_suffix(const char *s, const char *suffix)
 {
 	size_t a = strlen(s), b = strlen(suffix);
 	return a >= b && strcmp(s + a - b, suffix) == 0;
+}
+
+/* NAME.cert and NAME.key, read here (as regular files only, see
+ * ctrk_read_regular_file) and handed to curl as blobs. */
+static int
+load_client_cert(ctrk_registry_t *r, const char *cert, ctrk_error_t *err)
+{
+	cleanup_free char *key = ctrk_strdup_printf("%.*s.key", (int)(strlen(cert) - 5), cert);
+	if (!ctrk_path_exists(key))
+		return ctrk_error_set(err, ENOENT, "client certificate '%s' has no key '%s'", cert, key);
+	if (ctrk_read_regular_file(cert, TLS_FILE_MAX, &r->client_cert, &r->client_cert_len, err) < 0)
+		return ctrk_error_wrap(err, "client certificate");
+	if (ctrk_read_regular_file(key, TLS_FILE_MAX, &r->client_key, &r->client_key_len, err) < 0)
+		return ctrk_error_wrap(err, "client key");
+	return 0;
 }
 
 /* Extra CAs and a client certificate from --ca-file and the certs.d
@@ -752,15 +998,10 @@ load_tls(ctrk_registry_t *r, const ctrk_registry_opts_t *opts, ctrk_error_t *err
 				}
 				extra = true;
 			} else if (has_suffix(de->d_name, ".cert") && !r->client_cert) {
-				char *key = ctrk_strdup_printf("%.*s.key", (int)(strlen(path) - 5), path);
-				if (!ctrk_path_exists(key)) {
-					ctrk_error_set(err, ENOENT, "client certificate '%s' has no key '%s'", path, key);
-					free(key);
+				if (load_client_cert(r, path, err) < 0) {
 					closedir(d);
 					goto fail;
 				}
-				r->client_cert = steal_pointer(&path);
-				r->client_key = key;
 			}
 		}
 		closedir(d);
@@ -784,6 +1025,31 @@ fail:
 	return -1;
 }
 
+/* A proxy URL's password (http://user:pass@proxy:3128) is a secret too, in
+ * the clear and as the base64 of a Proxy-Authorization header. */
+static void
+remember_proxy_password(const char *proxy)
+{
+	CURLU *u = curl_url();
+	char *user = NULL, *pass = NULL;
+	if (curl_url_set(u, CURLUPART_URL, proxy, CURLU_GUESS_SCHEME) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_PASSWORD, &pass, CURLU_URLDECODE) == CURLUE_OK && *pass) {
+		ctrk_secret_add(pass);
+		if (curl_url_get(u, CURLUPART_USER, &user, CURLU_URLDECODE) == CURLUE_OK) {
+			cleanup_free char *pair = ctrk_strdup_printf("%s:%s", user, pass);
+			cleanup_free char *b64 = base64(pair, strlen(pair));
+			ctrk_secret_add(b64);
+			explicit_bzero(pair, strlen(pair));
+			explicit_bzero(b64, strlen(b64));
+		}
+	}
+	if (pass)
+		explicit_bzero(pass, strlen(pass));
+	curl_free(user);
+	curl_free(pass);
+	curl_url_cleanup(u);
+}
+
 /* libcurl reads only the lower-case http_proxy, to keep CGI programs safe;
  * a command-line tool honours both spellings, as docker and podman do. */
 static void
@@ -799,6 +1065,8 @@ load_proxy(ctrk_registry_t *r, bool https)
 	free(r->noproxy);
 	r->proxy = p && *p ? ctrk_xstrdup(p) : NULL;
 	r->noproxy = np && *np ? ctrk_xstrdup(np) : NULL;
+	if (r->proxy)
+		remember_proxy_password(r->proxy);
 }
 
 /* GET /v2/: learns the auth challenge, and whether a loopback registry
@@ -815,6 +1083,11 @@ ping(ctrk_conn_t *c, bool may_fall_back, ctrk_error_t *err)
 		for (;;) {
 			response_reset(&resp, &req);
 			rc = perform_once(c, &req, &resp, err, &failed);
+			if (failed) {
+				free(req.url);
+				response_free(&resp);
+				return -1;
+			}
 			if (rc == CURLE_OK || !is_transient(rc) || attempt >= r->retries)
 				break;
 			sleep_ms(backoff_ms(attempt++, 0));
@@ -832,25 +1105,34 @@ ping(ctrk_conn_t *c, bool may_fall_back, ctrk_error_t *err)
 			continue;
 		}
 		if (rc != CURLE_OK) {
-			ctrk_error_set(err, 0, "%s", c->errbuf[0] ? c->errbuf : curl_easy_strerror(rc));
+			transfer_error(c, rc, err);
 			response_free(&resp);
 			return -1;
 		}
-		if (resp.status == 401 && resp.www_authenticate) {
-			pthread_mutex_lock(&r->lock);
-			if (strncasecmp(resp.www_authenticate, "Bearer", 6) == 0) {
-				free(r->realm);
-				free(r->service);
-				r->realm = challenge_param(resp.www_authenticate, "realm");
-				r->service = challenge_param(resp.www_authenticate, "service");
-			} else if (strncasecmp(resp.www_authenticate, "Basic", 5) == 0) {
-				r->wants_basic = true;
-			}
-			pthread_mutex_unlock(&r->lock);
-		}
+		int ret = 0;
+		if (resp.status == 401 && resp.www_authenticate)
+			ret = learn_challenge(r, resp.www_authenticate, NULL, err) < 0 ? -1 : 0;
 		response_free(&resp);
-		return 0;
+		return ret;
 	}
+}
+
+/* $CTRK_STALL_TIMEOUT, in seconds (tests set it low). */
+static int
+stall_timeout(long *out, ctrk_error_t *err)
+{
+	const char *v = getenv("CTRK_STALL_TIMEOUT");
+	*out = STALL_TIMEOUT_DEFAULT;
+	if (!v || !*v)
+		return 0;
+	char *end;
+	errno = 0;
+	long n = strtol(v, &end, 10);
+	if (errno || *end || n < 1 || n > STALL_TIMEOUT_MAX)
+		return ctrk_error_set(err, 0, "invalid CTRK_STALL_TIMEOUT '%s': expected seconds, 1 to %ld", v,
+				      STALL_TIMEOUT_MAX);
+	*out = n;
+	return 0;
 }
 
 static void
@@ -869,6 +1151,8 @@ ctrk_registry_open(const char *domain, const ctrk_registry_opts_t *opts, ctrk_er
 	pthread_mutex_init(&r->lock, NULL);
 	r->domain = ctrk_xstrdup(domain);
 	r->retries = opts->retries >= 0 ? opts->retries : 3;
+	if (stall_timeout(&r->stall_s, err) < 0)
+		goto fail;
 	const char *host = strcmp(domain, "docker.io") == 0 ? "registry-1.docker.io" : domain;
 	bool loopback = ctrk_host_is_loopback(domain);
 	r->origin = ctrk_strdup_printf("%s://%s", opts->plain_http ? "http" : "https", host);
@@ -889,6 +1173,7 @@ ctrk_registry_open(const char *domain, const ctrk_registry_opts_t *opts, ctrk_er
 	return r;
 fail:
 	ctrk_error_wrap(err, "reaching registry '%s'", domain);
+	redact_error(err);
 	ctrk_registry_close(r);
 	return NULL;
 }
@@ -902,6 +1187,8 @@ ctrk_registry_close(ctrk_registry_t *r)
 	free(r->origin);
 	free(r->ca_pem);
 	free(r->client_cert);
+	if (r->client_key)
+		explicit_bzero(r->client_key, r->client_key_len);
 	free(r->client_key);
 	free(r->proxy);
 	free(r->noproxy);
@@ -983,6 +1270,7 @@ ctrk_registry_get_manifest(ctrk_conn_t *c, const char *repo, const char *referen
 		.url = ctrk_strdup_printf("%s/v2/%s/manifests/%s", c->r->origin, repo, reference),
 		.scope = scope,
 		.accept = MANIFEST_ACCEPT,
+		.max_body = CTRK_MANIFEST_MAX,
 		.on_data = membuf_append,
 		.on_retry = membuf_retry,
 		.ctx = &m,
@@ -1002,8 +1290,10 @@ ctrk_registry_get_manifest(ctrk_conn_t *c, const char *repo, const char *referen
 	free(m.buf);
 	free(req.url);
 	response_free(&resp);
-	if (ret < 0)
+	if (ret < 0) {
 		ctrk_error_wrap(err, "fetching manifest '%s' of '%s'", reference, repo);
+		redact_error(err);
+	}
 	return ret;
 }
 
@@ -1052,6 +1342,8 @@ ctrk_registry_fetch_blob(ctrk_conn_t *c, const char *repo, ctrk_ingest_t *in, ct
 			.url = ctrk_strdup_printf("%s/v2/%s/blobs/%s", c->r->origin, repo, in->digest),
 			.scope = scope,
 			.range_from = in->offset,
+			.max_body = in->size > 0 ? in->size : 0,
+			.max_is_descriptor_size = true,
 			.on_data = blob_write,
 			.on_retry = blob_retry,
 			.on_restart = blob_restart,
@@ -1067,11 +1359,13 @@ ctrk_registry_fetch_blob(ctrk_conn_t *c, const char *repo, ctrk_ingest_t *in, ct
 		response_free(&resp);
 		if (unresumable) {
 			ctrk_error_wrap(err, "resuming blob %s", in->digest);
+			redact_error(err);
 			ctrk_ingest_discard(in);
 			return -1;
 		}
 		if (ret < 0) {
 			ctrk_error_wrap(err, "fetching blob %s", in->digest);
+			redact_error(err);
 			ctrk_ingest_close(in);
 			return -1;
 		}

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "auth.h"
@@ -291,6 +292,77 @@ test_helpers(void)
 	reset_env();
 }
 
+/* Issue 10: credentials that would end up in a header are refused when
+ * they hold a control character, whichever source they come from. */
+static void
+test_control_characters(void)
+{
+	reset_env();
+	write_helpers();
+	expect_error("alice:s3\r\nX-Evil: 1", NULL, "r.io", "password for 'r.io' from --creds holds a control character",
+		     "s3", "--creds password with CR LF");
+	expect_error("al\x01ice:pw", NULL, "r.io", "user name for 'r.io' from --creds", NULL, "--creds user with ^A");
+	/* base64("u:p\r\nX: y") and a username with a DEL. */
+	write_file("ctl.json",
+		   "{\"auths\":{\"a.io\":{\"auth\":\"dTpwDQpYOiB5\"},"
+		   "\"b.io\":{\"username\":\"u\\u007f\",\"password\":\"p\"},"
+		   "\"c.io\":{\"identitytoken\":\"tok\\nX: y\"}},"
+		   "\"credHelpers\":{\"d.io\":\"ctl\"}}",
+		   0600);
+	write_file("bin/docker-credential-ctl",
+		   "#!/bin/sh\ncat >/dev/null\n"
+		   "printf '{\"Username\":\"u\",\"Secret\":\"p\\\\r\\\\nX-Evil: 1\"}\\n'\n",
+		   0755);
+	expect_error(NULL, "ctl.json", "a.io", "password for 'a.io'", NULL, "auth file: base64 password with CR LF");
+	expect_error(NULL, "ctl.json", "b.io", "user name for 'b.io'", NULL, "auth file: user name with DEL");
+	expect_error(NULL, "ctl.json", "c.io", "identity token for 'c.io'", NULL, "auth file: identity token with LF");
+	expect_error(NULL, "ctl.json", "d.io", "password for 'd.io'", "X-Evil", "credential helper: secret with CR LF");
+	set_env("REGISTRY_AUTH_FILE", "ctl.json");
+	expect_error(NULL, NULL, "a.io", "ctl.json", NULL, "REGISTRY_AUTH_FILE: names the file");
+	reset_env();
+}
+
+/* Issue 10: nothing waits forever.  An auth file that is a FIFO (nobody
+ * writes it) or a directory is refused at once; a credential helper that
+ * never answers is killed after $CTRK_CREDENTIAL_HELPER_TIMEOUT. */
+static void
+test_no_waiting(void)
+{
+	reset_env();
+	write_helpers();
+	/* Should it block after all, the alarm fails the test instead of
+	 * hanging the suite. */
+	alarm(60);
+	cleanup_free char *fifo = path_of("fifo.json");
+	ok(mkfifo(fifo, 0600) == 0, "mkfifo");
+	expect_error(NULL, "fifo.json", "r.io", "is not a regular file", NULL, "--authfile FIFO");
+	set_env("REGISTRY_AUTH_FILE", "fifo.json");
+	expect_error(NULL, NULL, "r.io", "is not a regular file", NULL, "REGISTRY_AUTH_FILE FIFO");
+	reset_env();
+	cleanup_free char *home_fifo = path_of("home-fifo/.docker/config.json");
+	cleanup_free char *home_dir = path_of("home-fifo/.docker");
+	ctrk_error_t e;
+	ok(ctrk_mkdir_p(home_dir, 0700, &e) == 0 && mkfifo(home_fifo, 0600) == 0, "mkfifo config.json");
+	set_env("HOME", "home-fifo");
+	expect_error(NULL, NULL, "r.io", "is not a regular file", NULL, "~/.docker/config.json FIFO");
+	reset_env();
+	expect_error(NULL, "bin", "r.io", "is not a regular file", NULL, "--authfile a directory");
+
+	/* exec: the helper itself sleeps, so the kill reaches it. */
+	write_file("bin/docker-credential-sleepy", "#!/bin/sh\nexec sleep 600\n", 0755);
+	write_file("sleepy.json", "{\"credHelpers\":{\"s.io\":\"sleepy\"}}", 0600);
+	setenv("CTRK_CREDENTIAL_HELPER_TIMEOUT", "1", 1);
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	expect_error(NULL, "sleepy.json", "s.io", "no answer within 1 s", NULL, "a helper that hangs");
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ok(t1.tv_sec - t0.tv_sec < 30, "... is given up on in time (%lld s)", (long long)(t1.tv_sec - t0.tv_sec));
+	setenv("CTRK_CREDENTIAL_HELPER_TIMEOUT", "soon", 1);
+	expect_error(NULL, "sleepy.json", "s.io", "invalid CTRK_CREDENTIAL_HELPER_TIMEOUT", NULL, "a bad timeout");
+	unsetenv("CTRK_CREDENTIAL_HELPER_TIMEOUT");
+	alarm(0);
+}
+
 int
 main(void)
 {
@@ -307,6 +379,8 @@ main(void)
 	test_creds();
 	test_files();
 	test_helpers();
+	test_control_characters();
+	test_no_waiting();
 
 	ctrk_creds_t c = { ctrk_xstrdup("u"), ctrk_xstrdup("p"), ctrk_xstrdup("t") };
 	ctrk_creds_clear(&c);
