@@ -121,28 +121,37 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	@CTRK_BUILD=$(abspath $(BUILD)) bash tests/demo.sh
 
-# libFuzzer targets (tests/fuzz/fuzz-*.c) over the code that first meets
-# untrusted bytes, with ASan and UBSan; each runs FUZZ_SECONDS on a corpus
-# kept in build-fuzz/corpus-NAME.  A crash leaves its input in build-fuzz/.
+# libFuzzer targets over the code that first meets untrusted bytes, with
+# ASan and UBSan.  Each tests/fuzz/fuzz-NAME.c is linked with every
+# lib/common/*.c, the sources its `/* fuzz-sources: ... */` line names and
+# the project's libraries (shared: the fuzzer is no start-up benchmark).  Its
+# seeds are written by tests/fuzz/seeds-NAME.sh into build-fuzz/seeds-NAME;
+# it runs FUZZ_SECONDS on build-fuzz/corpus-NAME, which grows from run to
+# run.  A crash, leak, UB or timeout leaves its input in
+# build-fuzz/NAME-crash-* (leak-, timeout-, oom-) and fails the target with
+# the harness's name and that path (see tests/fuzz/README).
+#   make fuzz                    every harness
+#   make fuzz FUZZ="reference manifest" FUZZ_SECONDS=300
 FUZZ_SECONDS ?= 60
-FUZZ_SRC     := $(wildcard tests/fuzz/fuzz-*.c)
-FUZZ_LIB     := lib/common/json.c lib/common/descriptor.c lib/common/error.c lib/common/fsutil.c
+FUZZ_NAMES   := $(patsubst tests/fuzz/fuzz-%.c,%,$(wildcard tests/fuzz/fuzz-*.c))
+FUZZ         ?= $(FUZZ_NAMES)
+FUZZ_RUN     := $(patsubst fuzz-%,%,$(FUZZ))
+FUZZ_CFLAGS  := -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined \
+	-fno-sanitize-recover=all
+# A harness's extra sources, from its one `/* fuzz-sources: a.c b.c */` line.
+fuzz_objs = $(patsubst %.c,$(BUILD)/%.o,$(shell sed -n \
+	's|^[[:space:]]*/\*[[:space:]]*fuzz-sources:[[:space:]]*\(.*[^[:space:]]\)[[:space:]]*\*/.*$$|\1|p' \
+	tests/fuzz/fuzz-$(1).c))
+$(BUILD)/fuzz-%: $(BUILD)/tests/fuzz/fuzz-%.o $(LIB_OBJ) $$(call fuzz_objs,$$*)
+	$(CC) $(CFLAGS) -fsanitize=fuzzer,address,undefined $(LDFLAGS) -o $@ $^ $(CTRK_LIBS)
+
 fuzz:
 	@sh tests/deps.sh --fuzz
-	@mkdir -p build-fuzz
-	@set -e; for src in $(FUZZ_SRC); do \
-		name=$$(basename $$src .c); \
-		clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
-			-fno-sanitize-recover=all -I. -Ilib/common $(PKG_CFLAGS) \
-			-o build-fuzz/$$name $$src $(FUZZ_LIB) -lcjson; \
-		mkdir -p build-fuzz/corpus-$$name; \
-		echo "fuzz: $$name for $(FUZZ_SECONDS) s"; \
-		if ! (cd build-fuzz && ./$$name -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
-				corpus-$$name ../tests/fuzz/seeds >$$name.log 2>&1); then \
-			tail -n 40 build-fuzz/$$name.log; echo "fuzz: $$name FAILED"; exit 1; \
-		fi; \
-		grep 'stat::number_of_executed_units' build-fuzz/$$name.log; \
-	done
+	@for n in $(FUZZ_RUN); do [ -f tests/fuzz/fuzz-$$n.c ] || \
+		{ echo "fuzz: no harness tests/fuzz/fuzz-$$n.c (there are: $(FUZZ_NAMES))"; exit 1; }; done
+	@$(MAKE) --no-print-directory BUILD=build-fuzz CC=clang CFLAGS="$(FUZZ_CFLAGS)" \
+		$(FUZZ_RUN:%=build-fuzz/fuzz-%)
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) sh tests/fuzz/run.sh $(FUZZ_RUN)
 
 bench: all
 	@CTRK_BUILD=$(abspath $(BUILD)) bash bench/pull.sh

@@ -6,7 +6,8 @@
 #   sh tests/deps.sh                 install what is missing
 #   sh tests/deps.sh --check-build   install nothing; exit 1 naming what is
 #                                    missing to build (what `make` runs first)
-#   sh tests/deps.sh --fuzz          also clang and libFuzzer (`make fuzz`)
+#   sh tests/deps.sh --fuzz          also clang, libFuzzer and llvm-symbolizer
+#                                    (`make fuzz`)
 #
 # Every command the build, tests/demo.sh, tests/run.sh and the bats suite
 # run comes from one of these packages or from one that every Debian has
@@ -29,8 +30,12 @@ TEST_PKGS="bats bats-support bats-assert skopeo umoci docker-registry busybox-st
 apache2-utils openssl ca-certificates jq python3 curl iproute2 psmisc procps zstd runc
 crun valgrind strace"
 
-# What `make fuzz` adds: clang with libFuzzer's runtime.
-FUZZ_PKGS="clang libclang-rt-14-dev"
+# What `make fuzz` adds: clang with libFuzzer's and the sanitizers' runtimes
+# (clang-14 brings libstdc++-12-dev, which libFuzzer links), and
+# llvm-symbolizer (package llvm), without which a crash's stack has
+# addresses but no function names.  The harnesses link the libraries of
+# BUILD_PKGS, as the tools do.
+FUZZ_PKGS="clang libclang-rt-14-dev llvm"
 
 # missing PKGS...: prints those of PKGS that are not installed.
 missing() {

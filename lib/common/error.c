@@ -54,11 +54,29 @@ ctrk_error_wrap(ctrk_error_t *err, const char *fmt, ...)
 	vsnprintf(prefix, sizeof prefix, fmt, ap);
 	va_end(ap);
 
-	/* Truncation is fine: the outer context and the start of the cause
-	 * matter most. */
+	/* When both do not fit, the context gives way ("..." marks the cut),
+	 * down to its first MIN_CONTEXT characters: it is long only when it
+	 * quotes a long subject (a hostile reference, a path), which the cause
+	 * mostly quotes again, and cutting the cause would lose why (found by
+	 * make fuzz: a 961-character reference lost "must not be more than
+	 * 255 characters").  Past that, the end of the cause is cut. */
+	enum { MIN_CONTEXT = 128 };
+	size_t avail = sizeof err->msg - 1;
+	size_t plen = strlen(prefix);
+	size_t mlen = strnlen(err->msg, avail);
+	if (plen + 2 + mlen > avail && plen > MIN_CONTEXT) {
+		size_t room = mlen + 2 < avail ? avail - 2 - mlen : 0;
+		size_t cut = (room > MIN_CONTEXT ? room : MIN_CONTEXT) - 3;
+		/* Not inside a UTF-8 sequence. */
+		while (cut > 0 && ((unsigned char)prefix[cut] & 0xC0) == 0x80)
+			cut--;
+		memcpy(prefix + cut, "...", 4);
+	}
 	char joined[2 * CTRK_ERROR_MAX + 2];
 	snprintf(joined, sizeof joined, "%s: %s", prefix, err->msg);
-	size_t n = strnlen(joined, sizeof err->msg - 1);
+	size_t n = strnlen(joined, avail);
+	while (n > 0 && ((unsigned char)joined[n] & 0xC0) == 0x80)
+		n--;
 	memcpy(err->msg, joined, n);
 	err->msg[n] = '\0';
 	return -1;
