@@ -175,7 +175,7 @@ same_json() {
 	local k
 	k=$(cid fail)
 	ctrk-snap prepare --image "oci:$CTRK_FIXTURES:single" "$k" </dev/null | ctrk-mount >"$T/$k.json"
-	run --separate-stderr ctrk-run run -d "$k" -- /no/such/command <"$T/$k.json"
+	run -127 --separate-stderr ctrk-run run -d "$k" -- /no/such/command <"$T/$k.json"
 	assert_failure 127
 	assert_equal "$(stat -c %a "$CTRK_RUN/deleted/$k.json")" 600
 	run --separate-stderr bash -c "ctrk-run delete $k | ctrk-mount --unmount | ctrk-snap remove"
