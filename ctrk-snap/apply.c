@@ -688,7 +688,16 @@ make_node(applier_t *ap, struct archive_entry *e, int dirfd, const char *name, c
 	mode_t type = archive_entry_filetype(e) == AE_IFCHR ? S_IFCHR
 		      : archive_entry_filetype(e) == AE_IFBLK ? S_IFBLK
 							      : S_IFIFO;
-	dev_t dev = type == S_IFIFO ? 0 : makedev(archive_entry_rdevmajor(e), archive_entry_rdevminor(e));
+	dev_t dev = 0;
+	if (type != S_IFIFO) {
+		/* The kernel keeps 12 bits of major and 20 of minor (new_decode_dev):
+		 * anything larger would be cut to another device, not refused. */
+		unsigned long long maj = archive_entry_rdevmajor(e), min = archive_entry_rdevminor(e);
+		if (maj >= 1ULL << 12 || min >= 1ULL << 20)
+			return ctrk_error_set(err, 0, "device number %llu:%llu is out of range (major < 4096, minor < 1048576)",
+					      maj, min);
+		dev = makedev(maj, min);
+	}
 	if (mknodat(dirfd, name, type | 0600, dev) < 0) {
 		if (errno != EEXIST)
 			return ctrk_error_errno(err, "cannot create node");
@@ -730,11 +739,10 @@ make_hardlink(applier_t *ap, const char *link, int dirfd, const char *name, ctrk
 			return ctrk_error_set(err, 0, "hardlink target '%s' does not exist", ap->target);
 		return ctrk_error_errno(err, "hardlink target '%s'", ap->target);
 	}
-	if (S_ISLNK(st.st_mode))
-		return ctrk_error_set(err, 0, "hardlink target '%s' is a symlink", ap->target);
 	if (S_ISDIR(st.st_mode))
 		return ctrk_error_set(err, 0, "hardlink target '%s' is a directory", ap->target);
-	/* linkat without AT_SYMLINK_FOLLOW links the name itself. */
+	/* linkat without AT_SYMLINK_FOLLOW links the name itself: a symlink
+	 * target gives a second name of the symlink, as link(2) does. */
 	if (linkat(tdirfd, tname, dirfd, name, 0) == 0)
 		return 0;
 	if (errno != EEXIST)
