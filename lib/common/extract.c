@@ -11,6 +11,7 @@
 
 #include "cleanup.h"
 #include "fsutil.h"
+#include "gzread.h"
 
 #define PATH_MAX_LEN 4096
 #define DEPTH_MAX 64
@@ -232,9 +233,9 @@ extract_entry(struct archive *a, struct archive_entry *e, int dirfd, ctrk_extrac
 }
 
 static int
-extract_all(struct archive *a, int fd, int dirfd, ctrk_extract_t *x, const char *file, ctrk_error_t *err)
+extract_all(struct archive *a, ctrk_gzread_t *gz, int dirfd, ctrk_extract_t *x, const char *file, ctrk_error_t *err)
 {
-	if (archive_read_open_fd(a, fd, 1 << 16) != ARCHIVE_OK)
+	if (ctrk_gzread_archive_open(a, gz) != ARCHIVE_OK)
 		return ctrk_error_set(err, 0, "'%s' is not a tar archive: %s", file, archive_why(a));
 	unsigned long long bytes = 0;
 	size_t entries = 0;
@@ -273,14 +274,16 @@ ctrk_archive_extract(const char *file, int dirfd, ctrk_extract_t *x, ctrk_error_
 	struct archive *a = archive_read_new();
 	if (!a)
 		return ctrk_error_set(err, ENOMEM, "reading '%s'", file);
-	/* Only filters built into libarchive: none runs an external program. */
+	/* Only filters built into libarchive: none runs an external program.
+	 * gzip is undone by gzread.c, which checks the trailers. */
 	archive_read_support_format_tar(a);
-	archive_read_support_filter_gzip(a);
 	archive_read_support_filter_bzip2(a);
 	archive_read_support_filter_xz(a);
 	archive_read_support_filter_zstd(a);
-	int rc = extract_all(a, fd, dirfd, x, file, err);
+	ctrk_gzread_t *gz = ctrk_gzread_new(fd);
+	int rc = extract_all(a, gz, dirfd, x, file, err);
 	archive_read_free(a);
+	ctrk_gzread_free(gz);
 	return rc;
 }
 
