@@ -55,7 +55,7 @@ apply_file(int rootfd, const char *file, apply_whiteouts_t mode, char diff_id[CT
 	free(path);
 	if (fd < 0)
 		return ctrk_error_errno(err, "open '%s'", file);
-	int rc = apply_layer(rootfd, fd, mode, diff_id, stats, err);
+	int rc = apply_layer(rootfd, fd, mode, diff_id, stats, NULL, err);
 	close(fd);
 	return rc;
 }
@@ -533,7 +533,7 @@ test_bad_input(void)
 	   "junk refused (%s)", err.msg);
 	ok(apply_file(rootfd, trunc, APPLY_WHITEOUTS_OVERLAY, diff_id, &stats, &err) < 0, "truncated gzip refused (%s)",
 	   err.msg);
-	ok(apply_layer(rootfd, -1, APPLY_WHITEOUTS_OVERLAY, diff_id, &stats, &err) < 0, "bad descriptor refused (%s)",
+	ok(apply_layer(rootfd, -1, APPLY_WHITEOUTS_OVERLAY, diff_id, &stats, NULL, &err) < 0, "bad descriptor refused (%s)",
 	   err.msg);
 	close(rootfd);
 	free(junk);
