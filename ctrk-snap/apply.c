@@ -387,7 +387,7 @@ walk(applier_t *ap, const char *path, size_t plen, walk_policy_t policy, char *r
 	char *rest = ap->walk;
 	memcpy(rest, path, plen);
 	rest[plen] = '\0';
-	size_t pos = 0, n = 0, link_end = 0; /* rest[0..link_end): a symlink's target */
+	size_t pos = 0, n = 0;
 	int links = 0, nfd = -1;
 	int fd = openat(ap->root, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
@@ -396,7 +396,6 @@ walk(applier_t *ap, const char *path, size_t plen, walk_policy_t policy, char *r
 		char *end = strchrnul(rest + pos, '/');
 		size_t clen = (size_t)(end - (rest + pos));
 		size_t next = *end ? (size_t)(end - rest) + 1 : (size_t)(end - rest);
-		bool from_link = pos < link_end;
 		char name[NAME_MAX + 1];
 		if (clen > NAME_MAX) {
 			close(fd);
@@ -462,7 +461,6 @@ walk(applier_t *ap, const char *path, size_t plen, walk_policy_t policy, char *r
 			memcpy(rest, target, (size_t)tl);
 			rest[tl] = '/';
 			pos = 0;
-			link_end = (size_t)tl;
 			if (target[0] == '/') {
 				n = 0;
 				close(fd);
@@ -472,14 +470,11 @@ walk(applier_t *ap, const char *path, size_t plen, walk_policy_t policy, char *r
 			real[n] = '\0';
 			continue;
 		} else {
-			/* Missing, or from below and no directory. */
-			if (nfd < 0 && from_link && policy != WALK_LOOKUP) {
-				/* Its target could be made, but tar does not either,
-				 * and it is no honest layer. */
-				ctrk_error_set(err, 0, "cannot create directory '%.*s': a dangling symlink is in the way",
-					       (int)plen, path);
-				goto fail;
-			}
+			/* Missing, or from below and no directory.  Also when a
+			 * symlink of this layer leads here: in the overlay
+			 * driver's directory, what it points to may be missing
+			 * only there, so its target is made as containerd makes
+			 * it, in both drivers. */
 			if (policy == WALK_LOOKUP || (nfd >= 0 && policy == WALK_MKDIR)) {
 				if (nfd >= 0)
 					close(nfd);

@@ -147,11 +147,13 @@ static const expect_t expects[] = {
 	{"dotdot-middle-outside", 1, -2, "leads out of the root", NULL},
 	{"symlink-root", 0, -2, NULL, "@/evil"},
 	{"symlink-chain", 0, -2, NULL, "@/evil"},
-	{"symlink-chain-rel", 1, -2, "dangling symlink", NULL},
+	/* A dangling symlink's target is made, inside the root (as containerd
+	 * does): the overlay driver cannot tell whether it dangles below. */
+	{"symlink-chain-rel", 0, -2, NULL, "outside/evil"},
 	{"symlink-dotdot-dir", 0, -2, NULL, "evil"},
-	{"symlink-outside-abs", 1, -2, "dangling symlink", NULL},
-	{"symlink-outside-rel", 1, -2, "dangling symlink", NULL},
-	{"symlink-parent-replaced", 1, -2, "layer entry 'd/evil': cannot create directory 'd': a dangling symlink", NULL},
+	{"symlink-outside-abs", 0, -2, NULL, "@/evil"},
+	{"symlink-outside-rel", 0, -2, NULL, "outside/evil"},
+	{"symlink-parent-replaced", 0, -2, NULL, "@/evil"},
 	{"symlink-parent-replaced-root", 0, -2, NULL, "@/evil"},
 	{"symlink-then-file", 0, -2, NULL, "canary"},
 	{"symlink-then-dir", 0, -2, NULL, "s"},
@@ -167,13 +169,14 @@ static const expect_t expects[] = {
 	{"hardlink-to-symlink", 0, -2, NULL, "h"},
 	{"hardlink-to-dir", 1, -2, "layer entry 'h': hardlink target 'dd' is a directory", NULL},
 	{"hardlink-to-root", 1, -2, "is a directory", NULL},
-	/* OVERLAY must make the whiteout where the symlink points (missing
-	 * inside the root); DELETE has nothing to delete there. */
-	{"whiteout-via-symlink", 1, 0, "dangling symlink", NULL},
-	{"whiteout-via-symlink-rel", 1, 0, "dangling symlink", NULL},
+	/* OVERLAY makes the whiteout where the symlink points, inside the
+	 * root (apply_overlay_fixup() removes it: nothing below); DELETE has
+	 * nothing to delete there. */
+	{"whiteout-via-symlink", 0, -2, NULL, NULL},
+	{"whiteout-via-symlink-rel", 0, -2, NULL, NULL},
 	{"whiteout-via-symlink-root", 0, -2, NULL, NULL},
-	{"opaque-via-symlink", 1, 0, "dangling symlink", NULL},
-	{"opaque-via-symlink-rel", 1, 0, "dangling symlink", NULL},
+	{"opaque-via-symlink", 0, -2, NULL, NULL},
+	{"opaque-via-symlink-rel", 0, -2, NULL, NULL},
 	{"whiteout-dotdot-path", 1, -2, "leads out of the root", NULL},
 	{"whiteout-dotdot-name", 1, -2, "invalid whiteout", NULL},
 	{"whiteout-dot-name", 1, -2, "invalid whiteout", NULL},
