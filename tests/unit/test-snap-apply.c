@@ -621,6 +621,117 @@ test_implicit_dirs(void)
 	close(rootfd);
 }
 
+/* ---- the drivers agree (see 025-snap-hostile-layers.bats for the trees) ---- */
+
+/* Apply the layers TAG.0.tar ... TAG.(N-1).tar of an image of several
+ * layers: DELETE, each onto the root; OVERLAY, each into root/lN (fixed up
+ * over the ones below, as unpack.c does).  The last one's error in ERR. */
+static int
+apply_image(const char *tag, int n, apply_whiteouts_t mode, ctrk_error_t *err)
+{
+	int rootfd = fresh_root();
+	int lower[8], rc = 0;
+	for (int i = 0; i < n && rc == 0; i++) {
+		char *file = ctrk_strdup_printf("%s.%d.tar", tag, i);
+		char diff_id[CTRK_DIGEST_LEN + 1];
+		apply_stats_t stats;
+		apply_fixups_t fix = {0};
+		if (mode == APPLY_WHITEOUTS_DELETE) {
+			rc = apply_file(rootfd, file, mode, diff_id, &stats, err);
+		} else {
+			char name[8];
+			snprintf(name, sizeof name, "l%d", i);
+			mkdirat(rootfd, name, 0755);
+			lower[i] = openat(rootfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			char *path = ctrk_strdup_printf("%s/%s", corpus, file);
+			int fd = open(path, O_RDONLY | O_CLOEXEC);
+			rc = apply_layer(lower[i], fd, mode, diff_id, &stats, &fix, err);
+			close(fd);
+			free(path);
+			int below[8];
+			for (int j = 0; j < i; j++)
+				below[j] = lower[i - 1 - j];
+			if (rc == 0)
+				rc = apply_overlay_fixup(lower[i], below, (size_t)i, &fix, err);
+			apply_fixups_free(&fix);
+		}
+		free(file);
+	}
+	if (mode == APPLY_WHITEOUTS_OVERLAY)
+		for (int i = 0; i < n; i++)
+			close(lower[i]);
+	close(rootfd);
+	return rc;
+}
+
+static int
+exists(const char *rel)
+{
+	char *p = ctrk_strdup_printf("%s/%s", root, rel);
+	struct stat st;
+	int r = lstat(p, &st) == 0;
+	free(p);
+	return r;
+}
+
+static mode_t
+mode_of(const char *rel)
+{
+	char *p = ctrk_strdup_printf("%s/%s", root, rel);
+	struct stat st = {0};
+	lstat(p, &st);
+	free(p);
+	return st.st_mode;
+}
+
+static void
+test_drivers_agree(void)
+{
+	ctrk_error_t err = {0};
+	char buf[8];
+
+	/* A directory after its whiteout hides what was below. */
+	ok(apply_image("multi-wh-then-implicit-dir", 2, APPLY_WHITEOUTS_OVERLAY, &err) == 0 &&
+		   S_ISDIR(mode_of("l1/d")) && exists("l1/d/new"),
+	   "overlay: a whiteout then d/new (%s)", err.msg);
+	char *d = ctrk_strdup_printf("%s/l1/d", root);
+	ok(getxattr(d, "trusted.overlay.opaque", buf, sizeof buf) == 1 && buf[0] == 'y',
+	   "overlay: the directory after its whiteout is opaque");
+	free(d);
+	ok(apply_image("multi-wh-then-dir", 2, APPLY_WHITEOUTS_DELETE, &err) == 0 && exists("d/new") &&
+		   !exists("d/old") && !exists("d/sub") && (mode_of("d") & 07777) == 0700,
+	   "delete: a whiteout then d/: only the new directory (%s)", err.msg);
+
+	/* Whiteouts of absent names leave nothing. */
+	ok(apply_image("multi-wh-absent-new-dir", 2, APPLY_WHITEOUTS_OVERLAY, &err) == 0 && exists("l1/fresh/file") &&
+		   !exists("l1/fresh/nothing"),
+	   "overlay: a whiteout of an absent name in a new directory is removed (%s)", err.msg);
+	ok(apply_image("multi-wh-absent-missing-dir", 2, APPLY_WHITEOUTS_OVERLAY, &err) == 0 &&
+		   !exists("l1/missing") && !exists("l1/m1"),
+	   "overlay: directories made only for such whiteouts go (%s)", err.msg);
+	ok(apply_image("multi-wh-hidden-by-middle", 3, APPLY_WHITEOUTS_OVERLAY, &err) == 0 && exists("l2/d/keep") &&
+		   !exists("l2/d/old"),
+	   "overlay: a whiteout of a name a middle layer deleted is removed (%s)", err.msg);
+
+	/* Implicit parents keep the metadata below them. */
+	ok(apply_image("multi-implicit-parent-meta", 2, APPLY_WHITEOUTS_OVERLAY, &err) == 0 &&
+		   (mode_of("l1/tmp") & 07777) == 01777 && (mode_of("l1/opt") & 07777) == 0700 &&
+		   (mode_of("l1/opt/deep") & 07777) == 0711,
+	   "overlay: implicit parents take the lower directory's mode (%s)", err.msg);
+
+	/* What was below is never followed or linked to. */
+	ok(apply_image("multi-symlink-parent-lower", 2, APPLY_WHITEOUTS_DELETE, &err) == 0 && S_ISDIR(mode_of("bin")) &&
+		   exists("bin/foo") && !exists("usr/bin/foo"),
+	   "delete: a lower layer's symlink on the way becomes a directory (%s)", err.msg);
+	ok(apply_image("multi-file-parent-lower", 2, APPLY_WHITEOUTS_DELETE, &err) == 0 && S_ISDIR(mode_of("x")),
+	   "delete: so does a lower layer's file (%s)", err.msg);
+	ok(apply_image("multi-hardlink-to-lower", 2, APPLY_WHITEOUTS_DELETE, &err) < 0 &&
+		   strstr(err.msg, "hardlink target 'x' does not exist in this layer"),
+	   "delete: a hardlink to a lower layer's file is refused (%s)", err.msg);
+	ok(apply_image("multi-wh-under-lower-symlink", 2, APPLY_WHITEOUTS_DELETE, &err) == 0 && exists("t/x"),
+	   "delete: a whiteout through a lower symlink deletes nothing (%s)", err.msg);
+}
+
 int
 main(void)
 {
@@ -651,6 +762,7 @@ main(void)
 		test_replace();
 		test_bad_input();
 		test_gzip_trailer();
+		test_drivers_agree();
 		test_implicit_dirs();
 	}
 	ok(count_fds() == fds, "no descriptor leaked (%d before, %d after)", fds, count_fds());
