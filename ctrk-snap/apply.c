@@ -868,6 +868,11 @@ make_node(applier_t *ap, struct archive_entry *e, int dirfd, const char *name, c
 		if (maj >= 1ULL << 12 || min >= 1ULL << 20)
 			return ctrk_error_set(err, 0, "device number %llu:%llu is out of range (major < 4096, minor < 1048576)",
 					      maj, min);
+		/* overlayfs reads a 0:0 character device as a whiteout: the
+		 * overlay driver would hide what the native one shows as a
+		 * device.  Whiteouts are ".wh." names in a layer. */
+		if (type == S_IFCHR && maj == 0 && min == 0)
+			return ctrk_error_set(err, 0, "a character device 0:0 is an overlay whiteout, not a file of a layer");
 		dev = makedev(maj, min);
 	}
 	if (mknodat(dirfd, name, type | 0600, dev) < 0) {

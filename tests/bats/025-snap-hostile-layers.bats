@@ -163,6 +163,10 @@ refused() {
 	refused hostile-dev-both-huge "device number 4097:1048577 is out of range"
 }
 
+@test "a character device 0:0, which overlayfs would read as a whiteout, is refused" {
+	refused hostile-chardev-0-0 "layer entry 'wh': a character device 0:0 is an overlay whiteout"
+}
+
 @test "a gzip layer whose trailer is wrong is refused" {
 	refused gzip-bad-crc "invalid gzip data: incorrect data check"
 	refused gzip-bad-length "invalid gzip data: incorrect length check"

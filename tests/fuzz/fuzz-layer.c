@@ -1,25 +1,46 @@
 /* libFuzzer target: layer apply, the code that writes what a stranger's tar
- * says into a directory as root.  Whatever the bytes (a tar, maybe gzip or
- * zstd compressed), apply_layer() in both modes, and the overlay fixup, must
- * never crash, leak or read out of bounds, and nothing may land outside the
- * root: the sibling directory "outside" (the target of the seeds' hostile
- * paths, also under its absolute path) and the root's parent must be
- * unchanged after each input.  The root is removed after each input.
+ * says into a directory as root.
  *
- * Seeds: tests/fuzz/seeds-layer.sh OUTDIR (the corpus of
- * tests/fixtures/hostile-layers.py, aimed at FUZZ_OUTSIDE below). */
+ * An input is an image of one or more layers:
+ * - as it is: one layer (a tar, maybe gzip or zstd compressed);
+ * - or, when it starts with "#layers\n", a script the harness turns into
+ *   tars with libarchive's writer, so that mutations reach the applier
+ *   rather than stop at tar's header checksums.  One entry a line: a type
+ *   (f file, d directory, l symlink, h hardlink, c device 1:3, z device 0:0,
+ *   p fifo), a mode digit (an index into MODES), the path, and for l and h
+ *   ">" and the target; a line "---" starts the next layer.
+ *
+ * Each image is applied twice: DELETE, every layer onto one root (the
+ * native driver); OVERLAY, every layer into its own directory, then fixed
+ * up over the ones below (the overlay driver, as unpack.c does).  Checked:
+ * no crash, leak or bad access (ASan, UBSan); nothing lands outside (the
+ * sibling directory "outside" and one at the seeds' absolute target stay
+ * unchanged, nothing appears next to the roots); both modes accept or both
+ * refuse the image; and when both accept it, overlayfs' merged view of the
+ * layers (mounted in a mount namespace of the harness's own, when it can
+ * make one) and the DELETE root hold the same tree.  The roots are removed
+ * after each input.
+ *
+ * Seeds: tests/fuzz/seeds-layer.sh OUTDIR. */
 /* fuzz-sources: ctrk-snap/apply.c ctrk-snap/apply_stream.c */
+#include <archive.h>
+#include <archive_entry.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "ctrk-snap/apply.h"
@@ -28,9 +49,15 @@
 
 /* Where the seeds' absolute paths point (seeds-layer.sh passes it on). */
 #define FUZZ_OUTSIDE "/tmp/ctrk-fuzz-layer-outside"
+#define MAX_LAYERS 8
+
+static const mode_t MODES[] = {0755, 0700, 0644, 01777, 04755, 0000, 0711, 0555};
 
 static char base[] = "/tmp/ctrk-fuzz-layer-XXXXXX";
-static char root[64], sibling[64];
+static char root[64], ov[64], mnt[64], sibling[64];
+static bool can_mount;
+
+/* --- the outside ------------------------------------------------------------ */
 
 typedef struct snap {
 	struct stat dir, canary;
@@ -70,13 +97,13 @@ take(const char *dir, snap_t *s)
 	s->entries = count_entries(dir);
 }
 
-static int
+static bool
 same(const snap_t *a, const snap_t *b)
 {
 	return a->dir.st_ino == b->dir.st_ino && a->dir.st_mode == b->dir.st_mode &&
-	       a->dir.st_mtim.tv_sec == b->dir.st_mtim.tv_sec && a->dir.st_mtim.tv_nsec == b->dir.st_mtim.tv_nsec &&
 	       a->dir.st_nlink == b->dir.st_nlink && a->canary.st_ino == b->canary.st_ino &&
 	       a->canary.st_mode == b->canary.st_mode && a->canary.st_nlink == b->canary.st_nlink &&
+	       a->canary.st_ctim.tv_sec == b->canary.st_ctim.tv_sec &&
 	       a->canary.st_ctim.tv_nsec == b->canary.st_ctim.tv_nsec && strcmp(a->data, b->data) == 0 &&
 	       a->entries == b->entries;
 }
@@ -96,8 +123,28 @@ make_outside(const char *dir)
 }
 
 static void
+check_outside(void)
+{
+	snap_t b, s, f;
+	take(base, &b);
+	take(sibling, &s);
+	take(FUZZ_OUTSIDE, &f);
+	/* "root" and "ov" are new there. */
+	if (b.entries != base_before.entries + 2) {
+		fprintf(stderr, "fuzz-layer: something appeared next to the roots\n");
+		abort();
+	}
+	if (!same(&s, &sibling_before) || !same(&f, &fixed_before)) {
+		fprintf(stderr, "fuzz-layer: the outside changed\n");
+		abort();
+	}
+}
+
+static void
 cleanup_base(void)
 {
+	if (can_mount)
+		umount2(mnt, MNT_DETACH);
 	ctrk_remove_tree(base, &(ctrk_error_t){0});
 }
 
@@ -108,57 +155,271 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 		abort();
 	atexit(cleanup_base);
 	snprintf(root, sizeof root, "%s/root", base);
+	snprintf(ov, sizeof ov, "%s/ov", base);
+	snprintf(mnt, sizeof mnt, "%s/mnt", base);
 	snprintf(sibling, sizeof sibling, "%s/outside", base);
 	make_outside(sibling);
 	make_outside(FUZZ_OUTSIDE);
+	mkdir(mnt, 0755);
+	/* Overlay mounts in a namespace of this process only: none outlives
+	 * it, whatever happens. */
+	can_mount = unshare(CLONE_NEWNS) == 0 && mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0;
 	take(base, &base_before);
 	take(sibling, &sibling_before);
 	take(FUZZ_OUTSIDE, &fixed_before);
 	return 0;
 }
 
+/* --- the image ------------------------------------------------------------- */
+
+typedef struct image {
+	int fd[MAX_LAYERS];
+	int n;
+} image_t;
+
+static int
+memfd_of(const void *data, size_t size)
+{
+	int fd = memfd_create("layer", MFD_CLOEXEC);
+	if (fd < 0 || (size && write(fd, data, size) != (ssize_t)size))
+		abort();
+	return fd;
+}
+
+/* One layer of the script: lines [P, END). */
+static int
+script_layer(const char *p, const char *end)
+{
+	size_t cap = 1 << 20, used = 0;
+	char *buf = ctrk_xmalloc(cap);
+	struct archive *a = archive_write_new();
+	archive_write_set_format_pax_restricted(a);
+	if (archive_write_open_memory(a, buf, cap, &used) != ARCHIVE_OK)
+		abort();
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *eol = nl ? nl : end;
+		if (eol - p >= 3) {
+			char line[4096];
+			size_t len = (size_t)(eol - p) < sizeof line - 1 ? (size_t)(eol - p) : sizeof line - 1;
+			memcpy(line, p, len);
+			line[len] = '\0';
+			char *target = strchr(line + 2, '>');
+			if (target)
+				*target++ = '\0';
+			struct archive_entry *e = archive_entry_new();
+			archive_entry_set_pathname(e, line + 2);
+			archive_entry_set_perm(e, MODES[(unsigned char)line[1] % 8]);
+			archive_entry_set_mtime(e, 1700000000, 0);
+			bool data = false;
+			switch (line[0]) {
+			case 'd':
+				archive_entry_set_filetype(e, AE_IFDIR);
+				break;
+			case 'l':
+				archive_entry_set_filetype(e, AE_IFLNK);
+				archive_entry_set_symlink(e, target ? target : "");
+				break;
+			case 'h':
+				archive_entry_set_filetype(e, AE_IFREG);
+				archive_entry_set_hardlink(e, target ? target : "");
+				break;
+			case 'c':
+			case 'z':
+				archive_entry_set_filetype(e, AE_IFCHR);
+				archive_entry_set_rdevmajor(e, line[0] == 'c');
+				archive_entry_set_rdevminor(e, line[0] == 'c' ? 3 : 0);
+				break;
+			case 'p':
+				archive_entry_set_filetype(e, AE_IFIFO);
+				break;
+			default:
+				archive_entry_set_filetype(e, AE_IFREG);
+				archive_entry_set_size(e, 5);
+				data = true;
+			}
+			if (archive_write_header(a, e) == ARCHIVE_OK && data)
+				archive_write_data(a, "data\n", 5);
+			archive_entry_free(e);
+		}
+		p = nl ? nl + 1 : end;
+	}
+	archive_write_close(a);
+	archive_write_free(a);
+	int fd = memfd_of(buf, used);
+	free(buf);
+	return fd;
+}
+
 static void
-apply_once(int layer, apply_whiteouts_t mode)
+image_of(const uint8_t *data, size_t size, image_t *img)
+{
+	static const char magic[] = "#layers\n";
+	img->n = 0;
+	if (size < sizeof magic - 1 || memcmp(data, magic, sizeof magic - 1) != 0) {
+		img->fd[img->n++] = memfd_of(data, size);
+		return;
+	}
+	const char *p = (const char *)data + sizeof magic - 1, *end = (const char *)data + size;
+	while (img->n < MAX_LAYERS) {
+		const char *sep = memmem(p, (size_t)(end - p), "\n---\n", 5);
+		img->fd[img->n++] = script_layer(p, sep ? sep + 1 : end);
+		if (!sep)
+			break;
+		p = sep + 5;
+	}
+}
+
+/* --- applying -------------------------------------------------------------- */
+
+static int
+apply_fd(int dirfd, int layer, apply_whiteouts_t mode, apply_fixups_t *fix, ctrk_error_t *err)
+{
+	char diff_id[CTRK_DIGEST_LEN + 1];
+	apply_stats_t stats;
+	lseek(layer, 0, SEEK_SET);
+	return apply_layer(dirfd, layer, mode, diff_id, &stats, fix, err);
+}
+
+static int
+apply_delete(const image_t *img, ctrk_error_t *err)
 {
 	if (mkdir(root, 0755) < 0)
 		abort();
 	int rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0)
 		abort();
-	char diff_id[CTRK_DIGEST_LEN + 1];
-	apply_stats_t stats;
-	apply_fixups_t fix;
-	ctrk_error_t err = {0};
-	lseek(layer, 0, SEEK_SET);
-	if (apply_layer(rootfd, layer, mode, diff_id, &stats, &fix, &err) == 0 && mode == APPLY_WHITEOUTS_OVERLAY) {
-		/* No layer below: every whiteout and implicit directory is
-		 * looked at. */
-		(void)apply_overlay_fixup(rootfd, NULL, 0, &fix, &err);
-	}
-	apply_fixups_free(&fix);
+	int rc = 0;
+	for (int i = 0; i < img->n && rc == 0; i++)
+		rc = apply_fd(rootfd, img->fd[i], APPLY_WHITEOUTS_DELETE, NULL, err);
 	close(rootfd);
+	return rc;
+}
 
-	snap_t b, s, f;
-	take(base, &b);
-	take(sibling, &s);
-	take(FUZZ_OUTSIDE, &f);
-	/* The base holds "outside" and "root" now: one entry more. */
-	b.entries--;
-	if (!same(&b, &base_before) && b.entries != base_before.entries) {
-		fprintf(stderr, "fuzz-layer: something appeared next to the root\n");
+/* Every layer into ov/I, then fixed up over the ones below; *NVISIBLE: how
+ * many of the top ones overlay must see (up to an opaque root). */
+static int
+apply_overlay(const image_t *img, int *nvisible, ctrk_error_t *err)
+{
+	int fds[MAX_LAYERS], rc = 0;
+	apply_fixups_t fix[MAX_LAYERS] = {0};
+	if (mkdir(ov, 0755) < 0)
+		abort();
+	for (int i = 0; i < img->n; i++) {
+		char path[96];
+		snprintf(path, sizeof path, "%s/%d", ov, i);
+		if (mkdir(path, 0755) < 0 || (fds[i] = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+			abort();
+		if (rc == 0)
+			rc = apply_fd(fds[i], img->fd[i], APPLY_WHITEOUTS_OVERLAY, &fix[i], err);
+	}
+	for (int i = 0; i < img->n && rc == 0; i++) {
+		int lower[MAX_LAYERS], n = 0;
+		for (int j = i - 1; j >= 0; j--) {
+			lower[n++] = fds[j];
+			if (apply_root_is_opaque(fds[j]))
+				break;
+		}
+		rc = apply_overlay_fixup(fds[i], lower, (size_t)n, &fix[i], err);
+	}
+	*nvisible = img->n;
+	for (int i = img->n - 1; i >= 0; i--)
+		if (apply_root_is_opaque(fds[i])) {
+			*nvisible = img->n - i;
+			break;
+		}
+	for (int i = 0; i < img->n; i++) {
+		apply_fixups_free(&fix[i]);
+		close(fds[i]);
+	}
+	return rc;
+}
+
+/* --- comparing ------------------------------------------------------------- */
+
+static void
+list_tree(FILE *out, const char *top, const char *rel)
+{
+	char path[8192];
+	snprintf(path, sizeof path, "%s%s%s", top, *rel ? "/" : "", rel);
+	struct dirent **names;
+	int n = scandir(path, &names, NULL, alphasort);
+	if (n < 0) {
+		fprintf(out, "%s: cannot read: %s\n", rel, strerror(errno));
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		const char *name = names[i]->d_name;
+		if (strcmp(name, ".") != 0 && strcmp(name, "..") != 0) {
+			char crel[8192], full[8192];
+			snprintf(crel, sizeof crel, "%s%s%s", rel, *rel ? "/" : "", name);
+			snprintf(full, sizeof full, "%s/%s", top, crel);
+			struct stat st;
+			if (lstat(full, &st) < 0) {
+				fprintf(out, "%s: listed, but lstat: %s\n", crel, strerror(errno));
+				free(names[i]);
+				continue;
+			}
+			fprintf(out, "%s %o %u:%u", crel, st.st_mode, st.st_uid, st.st_gid);
+			if (S_ISREG(st.st_mode)) {
+				fprintf(out, " size %lld nlink %lu", (long long)st.st_size, (unsigned long)st.st_nlink);
+			} else if (S_ISLNK(st.st_mode)) {
+				char t[4096];
+				ssize_t tl = readlink(full, t, sizeof t - 1);
+				fprintf(out, " -> %.*s", (int)(tl > 0 ? tl : 0), t);
+			} else if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) {
+				fprintf(out, " %u,%u", major(st.st_rdev), minor(st.st_rdev));
+			}
+			char keys[4096];
+			ssize_t kl = llistxattr(full, keys, sizeof keys);
+			for (ssize_t k = 0; kl > 0 && k < kl; k += (ssize_t)strlen(keys + k) + 1)
+				if (strncmp(keys + k, "trusted.overlay.", 16) != 0 &&
+				    strncmp(keys + k, "user.overlay.", 13) != 0)
+					fprintf(out, " %s", keys + k);
+			fputc('\n', out);
+			if (S_ISDIR(st.st_mode))
+				list_tree(out, top, crel);
+		}
+		free(names[i]);
+	}
+	free(names);
+}
+
+static char *
+listing(const char *top)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&text, &len);
+	list_tree(out, top, "");
+	fclose(out);
+	return text;
+}
+
+static void
+compare(int nlayers, int nvisible)
+{
+	/* The lowerdir list, the top layer first, and an empty one below:
+	 * overlay wants two lower directories without an upper one. */
+	char opts[1024] = "lowerdir=";
+	for (int i = nlayers - 1; i >= nlayers - nvisible; i--)
+		snprintf(opts + strlen(opts), sizeof opts - strlen(opts), "%s/%d:", ov, i);
+	char empty[96];
+	snprintf(empty, sizeof empty, "%s/empty", ov);
+	mkdir(empty, 0755);
+	snprintf(opts + strlen(opts), sizeof opts - strlen(opts), "%s", empty);
+	if (mount("overlay", mnt, "overlay", MS_RDONLY, opts) < 0) {
+		fprintf(stderr, "fuzz-layer: cannot mount overlay (%s): %s\n", opts, strerror(errno));
 		abort();
 	}
-	if (!same(&s, &sibling_before) || !same(&f, &fixed_before)) {
-		fprintf(stderr, "fuzz-layer: the outside changed\n");
+	char *a = listing(root), *b = listing(mnt);
+	umount2(mnt, MNT_DETACH);
+	if (strcmp(a, b) != 0) {
+		fprintf(stderr, "fuzz-layer: the trees differ\n--- native\n%s--- overlay\n%s", a, b);
 		abort();
 	}
-	ctrk_error_t rm = {0};
-	/* Made unwritable by the layer: the removal needs write access to
-	 * every directory (root has it anyway). */
-	if (ctrk_remove_tree(root, &rm) < 0 || access(root, F_OK) == 0) {
-		fprintf(stderr, "fuzz-layer: cannot clean the root: %s\n", rm.msg);
-		abort();
-	}
+	free(a);
+	free(b);
 }
 
 int
@@ -174,13 +435,27 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct rlimit lim = {256 << 20, 256 << 20};
 		setrlimit(RLIMIT_FSIZE, &lim);
 	}
-	int layer = memfd_create("layer", MFD_CLOEXEC);
-	if (layer < 0)
+	image_t img;
+	image_of(data, size, &img);
+	ctrk_error_t derr = {0}, oerr = {0};
+	int nvisible = 0;
+	int drc = apply_delete(&img, &derr);
+	int orc = apply_overlay(&img, &nvisible, &oerr);
+	check_outside();
+	if ((drc == 0) != (orc == 0)) {
+		fprintf(stderr, "fuzz-layer: native %s, overlay %s\n", drc ? derr.msg : "applied",
+			orc ? oerr.msg : "applied");
 		abort();
-	if (size && write(layer, data, size) != (ssize_t)size)
+	}
+	if (drc == 0 && can_mount)
+		compare(img.n, nvisible);
+	for (int i = 0; i < img.n; i++)
+		close(img.fd[i]);
+	ctrk_error_t rm = {0};
+	if (ctrk_remove_tree(root, &rm) < 0 || ctrk_remove_tree(ov, &rm) < 0 || access(root, F_OK) == 0 ||
+	    access(ov, F_OK) == 0) {
+		fprintf(stderr, "fuzz-layer: cannot clean up: %s\n", rm.msg);
 		abort();
-	apply_once(layer, APPLY_WHITEOUTS_OVERLAY);
-	apply_once(layer, APPLY_WHITEOUTS_DELETE);
-	close(layer);
+	}
 	return 0;
 }

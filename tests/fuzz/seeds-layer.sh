@@ -19,3 +19,45 @@ gzip -n -c "$tmp/benign.tar" >"$out/layer-benign.tar.gz"
 if command -v zstd >/dev/null; then
 	zstd -q -c "$tmp/benign.tar" >"$out/layer-benign.tar.zst"
 fi
+# Scripts of entries (see fuzz-layer.c), layers separated by "---".
+s() { printf '#layers\n%s\n' "$2" >"$out/script-$1"; }
+s wh-then-dir 'd0d
+f2d/old
+---
+f2.wh.d
+d1d
+f2d/new'
+s wh-absent 'f2x
+---
+d0fresh
+f2fresh/.wh.nothing
+f2missing/.wh.thing'
+s opaque-root 'f2a
+---
+f2.wh..wh..opq
+f2b
+---
+f2c'
+s symlink-lower 'd0usr
+d0usr/bin
+l0bin>usr/bin
+---
+f2bin/foo
+l0l>bin
+f2l/x'
+s hardlinks 'f2x
+---
+f2y
+h2hy>y
+h2hx>x
+l0s>y
+h2hs>s'
+s implicit-meta 'd3tmp
+d1opt
+---
+f2tmp/x
+f2opt/y/z'
+s devices 'c2dev/null
+p2dev/fifo
+---
+f2dev/.wh.null'

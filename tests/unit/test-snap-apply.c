@@ -187,6 +187,7 @@ static const expect_t expects[] = {
 	/* libarchive reads a file named "./" as a directory: the root. */
 	{"root-as-file", -1, -2, NULL, NULL},
 	{"overlay-xattr", 0, -2, NULL, "o"},
+	{"chardev-0-0", 1, -2, "layer entry 'wh': a character device 0:0 is an overlay whiteout", NULL},
 	{"dev-major-huge", 1, -2, "layer entry 'big': device number 4096:0 is out of range", NULL},
 	{"dev-minor-huge", 1, -2, "layer entry 'big': device number 0:1048576 is out of range", NULL},
 	{"dev-both-huge", 1, -2, "device number 4097:1048577 is out of range", NULL},
