@@ -648,7 +648,7 @@ apply_image(const char *tag, int n, apply_whiteouts_t mode, ctrk_error_t *err)
 		if (mode == APPLY_WHITEOUTS_DELETE) {
 			rc = apply_file(rootfd, file, mode, diff_id, &stats, err);
 		} else {
-			char name[8];
+			char name[16];
 			snprintf(name, sizeof name, "l%d", i);
 			mkdirat(rootfd, name, 0755);
 			lower[i] = openat(rootfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
