@@ -253,3 +253,17 @@ d/sub/new"
 		assert_equal "$(stat -c '%a' "$T/m/multi-implicit-parent-meta.$d/opt/deep")" 711
 	done
 }
+
+@test "ctrk-pull: a gzip-compressed oci-archive whose trailer is wrong is refused" {
+	local good=$T/single.oci.tar.gz bad=$T/bad-crc.oci.tar.gz
+	gzip -n -c "$CTRK_FIXTURE_OCI_ARCHIVE" >"$good"
+	"$PYTHON" -c 'import sys
+b = bytearray(open(sys.argv[1], "rb").read()); b[-8] ^= 1
+open(sys.argv[2], "wb").write(b)' "$good" "$bad"
+	run_ok ctrk-pull -q "oci-archive:$good:single"
+	export CTRK_ROOT=$T/root2
+	run --separate-stderr ctrk-pull -q "oci-archive:$bad:single"
+	assert_failure
+	assert_regex "$stderr" "^ctrk-pull: error: .*invalid gzip data: incorrect data check"
+	[[ ! -e $CTRK_ROOT/content/index.json ]] || [[ $(jq '.manifests | length' "$CTRK_ROOT/content/index.json") == 0 ]]
+}
