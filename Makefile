@@ -122,19 +122,28 @@ demo: deps
 # kept in build-fuzz/corpus-NAME.  A crash leaves its input in build-fuzz/.
 FUZZ_SECONDS ?= 60
 FUZZ_SRC     := $(wildcard tests/fuzz/fuzz-*.c)
-FUZZ_LIB     := lib/common/json.c lib/common/descriptor.c lib/common/error.c lib/common/fsutil.c
+# Every harness is linked with all of lib/common and the sources its
+# "fuzz-sources:" comment names; tests/fuzz/seeds-NAME.sh, when there,
+# writes its seeds (else tests/fuzz/seeds is used).
+FUZZ_LIB     := $(LIB_SRC)
 fuzz:
 	@sh tests/deps.sh --fuzz
 	@mkdir -p build-fuzz
 	@set -e; for src in $(FUZZ_SRC); do \
 		name=$$(basename $$src .c); \
-		clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
-			-fno-sanitize-recover=all -I. -Ilib/common $(PKG_CFLAGS) \
-			-o build-fuzz/$$name $$src $(FUZZ_LIB) -lcjson; \
+		extra=$$(sed -n 's|.*fuzz-sources:\(.*\)\*/.*|\1|p' $$src); \
+		clang -std=c11 -D_GNU_SOURCE -DCTRK_VERSION='"$(VERSION)"' -g -O1 \
+			-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -I. -Ilib/common $(PKG_CFLAGS) \
+			-o build-fuzz/$$name $$src $(FUZZ_LIB) $$extra $(PKG_LIBS) -lmbedcrypto -lpthread; \
 		mkdir -p build-fuzz/corpus-$$name; \
+		seeds=../tests/fuzz/seeds; \
+		script=tests/fuzz/seeds-$${name#fuzz-}.sh; \
+		if [ -x $$script ]; then \
+			rm -rf build-fuzz/seeds-$$name; $$script build-fuzz/seeds-$$name; seeds=seeds-$$name; \
+		fi; \
 		echo "fuzz: $$name for $(FUZZ_SECONDS) s"; \
 		if ! (cd build-fuzz && ./$$name -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
-				corpus-$$name ../tests/fuzz/seeds >$$name.log 2>&1); then \
+				corpus-$$name $$seeds >$$name.log 2>&1); then \
 			tail -n 40 build-fuzz/$$name.log; echo "fuzz: $$name FAILED"; exit 1; \
 		fi; \
 		grep 'stat::number_of_executed_units' build-fuzz/$$name.log; \
