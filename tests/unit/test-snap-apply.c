@@ -17,6 +17,7 @@
 
 #include "cleanup.h"
 #include "ctrk-snap/apply.h"
+#include "extract.h"
 #include "fsutil.h"
 #include "tap.h"
 
@@ -603,6 +604,33 @@ test_gzip_trailer(void)
 	}
 }
 
+/* A tree deeper than PATH_MAX (below the root's own path) is removed:
+ * found by fuzz-layer, where nftw(3) failed with ENAMETOOLONG and a
+ * snapshot of such a layer could not be removed. */
+static void
+test_remove_deep(void)
+{
+	for (int mode = 0; mode < 2; mode++) {
+		char diff_id[CTRK_DIGEST_LEN + 1];
+		apply_stats_t stats;
+		ctrk_error_t err = {0};
+		int rootfd = fresh_root();
+		ok(apply_file(rootfd, "deep.tar", mode, diff_id, &stats, &err) == 0, "deep.tar (%s) applied (%s)",
+		   mode_name[mode], err.msg);
+		close(rootfd);
+		ok(ctrk_remove_tree(root, &err) == 0 && !ctrk_path_exists(root), "and removed (%s)", err.msg);
+	}
+	/* Still: a missing path is fine, a file is removed, a symlink is not
+	 * followed. */
+	ctrk_error_t err = {0};
+	ok(ctrk_remove_tree(root, &err) == 0, "a missing tree is no error");
+	char *link = ctrk_strdup_printf("%s/link", sandbox);
+	ok(symlink(outside, link) == 0 && ctrk_remove_tree(link, &err) == 0 && !ctrk_path_exists(link) &&
+		   count_entries(outside) == 4,
+	   "a symlink is removed, not followed");
+	free(link);
+}
+
 /* A layer that names only "a/b/file": a and a/b are made 0755, whatever the
  * umask (077 would give 0700, and a non-root container user could not
  * reach the file). */
@@ -772,6 +800,7 @@ main(void)
 		test_bad_input();
 		test_gzip_trailer();
 		test_drivers_agree();
+		test_remove_deep();
 		test_implicit_dirs();
 	}
 	ok(count_fds() == fds, "no descriptor leaked (%d before, %d after)", fds, count_fds());
