@@ -50,6 +50,13 @@
 #define SYS_setxattrat 463 /* Linux 6.13 */
 #endif
 
+/* The longest path a layer may make below the root.  Below a snapshot's
+ * own directory a longer one would pass PATH_MAX, where the tools that copy
+ * and remove snapshots (cp -a, nftw) fail; the rest leaves room for the
+ * store's own path.  One limit for both drivers, whatever the store's path,
+ * so that both accept the same layers. */
+#define LAYER_PATH_MAX 3072
+
 #define WH_PREFIX ".wh."
 #define WH_META_PREFIX ".wh..wh."
 #define WH_OPAQUE ".wh..wh..opq"
@@ -132,6 +139,7 @@ typedef struct applier {
 	pathset_t created;
 	pathset_t whited; /* names this layer whited out */
 	pathset_t listed; /* directories the layer lists */
+	pathset_t above;  /* directories above what the layer made */
 	pathlist_t implicit, whiteout_list; /* OVERLAY: for apply_fixups_t */
 	dirtime_t *dirs;
 	size_t ndirs, dirs_cap;
@@ -220,6 +228,20 @@ static void
 created_add(applier_t *ap, const char *s, size_t len)
 {
 	set_add(ap, &ap->created, s, len);
+	/* Its ancestors, longest first: one already there has its own. */
+	for (const char *slash; (slash = memrchr(s, '/', len));) {
+		len = (size_t)(slash - s);
+		if (set_has(ap, &ap->above, s, len))
+			break;
+		set_add(ap, &ap->above, s, len);
+	}
+}
+
+/* Did this layer make PATH, or something below it? */
+static bool
+made_or_above(const applier_t *ap, const char *s, size_t len)
+{
+	return set_has(ap, &ap->created, s, len) || set_has(ap, &ap->above, s, len);
 }
 
 static bool
@@ -245,7 +267,7 @@ join_path(char *out, const char *dir, size_t dlen, const char *name)
 {
 	size_t n = strlen(name);
 	size_t off = dlen ? dlen + 1 : 0;
-	if (off + n >= PATH_MAX)
+	if (off + n >= LAYER_PATH_MAX)
 		return -1;
 	memmove(out, dir, dlen);
 	if (dlen)
@@ -287,8 +309,9 @@ clean_path(const char *what, const char *in, char *out, size_t *len, ctrk_error_
 			char *slash = memrchr(out, '/', n);
 			n = slash ? (size_t)(slash - out) : 0;
 		} else {
-			if (n + clen + 2 > PATH_MAX)
-				return ctrk_error_set(err, ENAMETOOLONG, "%s '%.64s...'", what, in);
+			if (n + clen + 2 > LAYER_PATH_MAX)
+				return ctrk_error_set(err, ENAMETOOLONG, "%s '%.64s...' is longer than %d bytes", what,
+						      in, LAYER_PATH_MAX);
 			if (n)
 				out[n++] = '/';
 			memcpy(out + n, p, clen);
@@ -378,7 +401,7 @@ reopen_real(applier_t *ap, char *real, size_t n, ctrk_error_t *err)
  * same tree.  Every step is one name, O_NOFOLLOW, below a directory already
  * inside the root; an absolute symlink target starts again at the root and
  * ".." never climbs above it.  The resolved path goes to REAL (PATH_MAX
- * bytes), its length to *RLEN.  Returns a descriptor (O_PATH) the caller
+ * bytes, at most LAYER_PATH_MAX used), its length to *RLEN.  Returns a descriptor (O_PATH) the caller
  * closes, -1 on error, -2 when the walk ends (see walk_policy_t). */
 static int
 walk(applier_t *ap, const char *path, size_t plen, walk_policy_t policy, char *real, size_t *rlen,
@@ -416,9 +439,10 @@ walk(applier_t *ap, const char *path, size_t plen, walk_policy_t policy, char *r
 				return -1;
 			continue;
 		}
-		if ((n ? n + 1 : 0) + clen + 1 > PATH_MAX) {
+		if ((n ? n + 1 : 0) + clen + 1 > LAYER_PATH_MAX) {
 			close(fd);
-			return ctrk_error_set(err, ENAMETOOLONG, "'%.64s...'", path);
+			return ctrk_error_set(err, ENAMETOOLONG, "'%.64s...' leads to a path longer than %d bytes", path,
+					      LAYER_PATH_MAX);
 		}
 		size_t clen_all = (n ? n + 1 : 0) + clen;
 		if (n)
@@ -685,6 +709,26 @@ set_xattrs(struct archive_entry *e, int fd, int dirfd, const char *name, ctrk_er
 	return 0;
 }
 
+/* Remove every xattr of the directory FD but the kernel's own
+ * (security.selinux) and overlay's: its new metadata replaces the old, as
+ * in the overlay driver, where the directory is a new one. */
+static int
+clear_xattrs(int fd, ctrk_error_t *err)
+{
+	char names[65536];
+	ssize_t len = flistxattr(fd, names, sizeof names);
+	if (len < 0)
+		return errno == ENOTSUP ? 0 : ctrk_error_errno(err, "cannot list xattrs");
+	for (ssize_t off = 0; off < len; off += (ssize_t)strlen(names + off) + 1) {
+		const char *key = names + off;
+		if (xattr_refused(key) || strcmp(key, "security.selinux") == 0)
+			continue;
+		if (fremovexattr(fd, key) < 0 && errno != ENODATA)
+			return ctrk_error_errno(err, "cannot remove xattr '%s'", key);
+	}
+	return 0;
+}
+
 /* Owner, mode and xattrs of an open file or directory, in that order:
  * chown clears setuid/setgid and security.capability. */
 static int
@@ -798,6 +842,7 @@ make_file(applier_t *ap, struct archive_entry *e, int dirfd, const char *name, c
 static int
 make_dir(applier_t *ap, struct archive_entry *e, int dirfd, const char *name, ctrk_error_t *err)
 {
+	bool existing = false;
 	if (mkdirat(dirfd, name, 0700) < 0) {
 		struct stat st;
 		if (errno != EEXIST)
@@ -811,11 +856,18 @@ make_dir(applier_t *ap, struct archive_entry *e, int dirfd, const char *name, ct
 				return -1;
 			if (mkdirat(dirfd, name, 0700) < 0)
 				return ctrk_error_errno(err, "cannot create directory");
+		} else {
+			existing = true;
 		}
 	}
 	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return ctrk_error_errno(err, "cannot open directory");
+	/* The entry's xattrs replace those there were. */
+	if (existing && clear_xattrs(fd, err) < 0) {
+		close(fd);
+		return -1;
+	}
 	size_t rlen = strlen(ap->rpath);
 	if (set_meta_fd(e, fd, err) < 0 ||
 	    (ap->whiteouts == APPLY_WHITEOUTS_OVERLAY && set_has(ap, &ap->whited, ap->rpath, rlen) &&
@@ -943,6 +995,53 @@ whiteout_policy(const applier_t *ap)
 	return ap->whiteouts == APPLY_WHITEOUTS_OVERLAY ? WALK_MKDIR : WALK_LOOKUP;
 }
 
+/* DELETE mode, an opaque marker in the directory FD (taken; resolved path
+ * in AP->tmp, LEN bytes): what the layers below put there goes, what this
+ * layer made stays.  A directory this layer made or put something into is
+ * kept but emptied of the lower layers' files, all the way down, and one it
+ * only put something into becomes what the overlay driver shows there: a
+ * directory the layer made for its entries (0755 root:root, no xattrs). */
+static int
+hide_lower(applier_t *ap, int fd, size_t len, ctrk_error_t *err)
+{
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return ctrk_error_errno(err, "cannot read directory");
+	}
+	int rc = 0;
+	struct dirent *de;
+	while (rc == 0 && (errno = 0, de = readdir(d))) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		ssize_t n = join_path(ap->tmp, ap->tmp, len, de->d_name);
+		if (n < 0) {
+			ap->tmp[len] = '\0';
+			rc = remove_at(ap, dirfd(d), de->d_name, err);
+			continue;
+		}
+		bool made = created_has(ap, ap->tmp, (size_t)n), above = set_has(ap, &ap->above, ap->tmp, (size_t)n);
+		int sub = made || above ? openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) : -1;
+		if (sub >= 0 && !made) {
+			if (fchown(sub, 0, 0) < 0 || fchmod(sub, 0755) < 0)
+				rc = ctrk_error_errno(err, "cannot reset '%s'", ap->tmp);
+			else
+				rc = clear_xattrs(sub, err);
+			if (rc < 0)
+				close(sub);
+		}
+		if (rc == 0 && sub >= 0)
+			rc = hide_lower(ap, sub, (size_t)n, err);
+		else if (rc == 0 && !made)
+			rc = remove_at(ap, dirfd(d), de->d_name, err);
+		ap->tmp[len] = '\0';
+	}
+	if (rc == 0 && errno)
+		rc = ctrk_error_errno(err, "cannot read directory");
+	closedir(d);
+	return rc;
+}
+
 /* ".wh..wh..opq" in the directory DIR (DLEN bytes). */
 static int
 apply_opaque(applier_t *ap, const char *dir, size_t dlen, ctrk_error_t *err)
@@ -964,28 +1063,9 @@ apply_opaque(applier_t *ap, const char *dir, size_t dlen, ctrk_error_t *err)
 		close(fd);
 		return rc;
 	}
-	DIR *d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return ctrk_error_errno(err, "cannot read directory");
-	}
-	/* The marker hides the lower layers' children only: what this layer
-	 * put there already (before the marker) stays. */
 	size_t rlen = strlen(ap->real);
-	int rc = 0;
-	struct dirent *de;
-	while (rc == 0 && (errno = 0, de = readdir(d))) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		ssize_t n = join_path(ap->tmp, ap->real, rlen, de->d_name);
-		if (n >= 0 && created_has(ap, ap->tmp, (size_t)n))
-			continue;
-		rc = remove_at(ap, dirfd(d), de->d_name, err);
-	}
-	if (rc == 0 && errno)
-		rc = ctrk_error_errno(err, "cannot read directory");
-	closedir(d);
-	return rc;
+	memcpy(ap->tmp, ap->real, rlen + 1);
+	return hide_lower(ap, fd, rlen, err);
 }
 
 /* A whiteout BASE in the directory DIR (DLEN bytes). */
@@ -1010,8 +1090,8 @@ apply_whiteout(applier_t *ap, const char *dir, size_t dlen, const char *base, ct
 	ssize_t vlen = join_path(ap->tmp, ap->real, strlen(ap->real), victim);
 	if (vlen < 0)
 		return ctrk_error_set(err, ENAMETOOLONG, "whiteout");
-	if (created_has(ap, ap->tmp, (size_t)vlen))
-		return 0;
+	if (made_or_above(ap, ap->tmp, (size_t)vlen))
+		return 0; /* (in OVERLAY mode it is the layer's own directory) */
 	set_add(ap, &ap->whited, ap->tmp, (size_t)vlen);
 	if (remove_at(ap, pfd, victim, err) < 0)
 		return -1;
@@ -1200,6 +1280,7 @@ apply_layer(int root_fd, int layer_fd, apply_whiteouts_t whiteouts, char diff_id
 	free(ap->created.slots);
 	free(ap->whited.slots);
 	free(ap->listed.slots);
+	free(ap->above.slots);
 	free(ap->implicit.off);
 	free(ap->whiteout_list.off);
 	free(ap->dirs);
