@@ -337,62 +337,104 @@ apply_overlay(const image_t *img, int *nvisible, ctrk_error_t *err)
 
 /* --- comparing ------------------------------------------------------------- */
 
+typedef struct entry {
+	char *line; /* "PATH TYPE-AND-MODE OWNER ..." */
+	dev_t dev;
+	ino_t ino;
+	bool dir;
+} entry_t;
+
+typedef struct entries {
+	entry_t *v;
+	size_t n, cap;
+} entries_t;
+
 static void
-list_tree(FILE *out, const char *top, const char *rel)
+list_tree(entries_t *out, const char *top, const char *rel)
 {
 	char path[8192];
 	snprintf(path, sizeof path, "%s%s%s", top, *rel ? "/" : "", rel);
 	struct dirent **names;
 	int n = scandir(path, &names, NULL, alphasort);
-	if (n < 0) {
-		fprintf(out, "%s: cannot read: %s\n", rel, strerror(errno));
+	if (n < 0)
 		return;
-	}
 	for (int i = 0; i < n; i++) {
 		const char *name = names[i]->d_name;
-		if (strcmp(name, ".") != 0 && strcmp(name, "..") != 0) {
-			char crel[8192], full[8192];
-			snprintf(crel, sizeof crel, "%s%s%s", rel, *rel ? "/" : "", name);
-			snprintf(full, sizeof full, "%s/%s", top, crel);
-			struct stat st;
-			if (lstat(full, &st) < 0) {
-				fprintf(out, "%s: listed, but lstat: %s\n", crel, strerror(errno));
-				free(names[i]);
-				continue;
-			}
-			fprintf(out, "%s %o %u:%u", crel, st.st_mode, st.st_uid, st.st_gid);
-			if (S_ISREG(st.st_mode)) {
-				fprintf(out, " size %lld nlink %lu", (long long)st.st_size, (unsigned long)st.st_nlink);
-			} else if (S_ISLNK(st.st_mode)) {
-				char t[4096];
-				ssize_t tl = readlink(full, t, sizeof t - 1);
-				fprintf(out, " -> %.*s", (int)(tl > 0 ? tl : 0), t);
-			} else if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) {
-				fprintf(out, " %u,%u", major(st.st_rdev), minor(st.st_rdev));
-			}
-			char keys[4096];
-			ssize_t kl = llistxattr(full, keys, sizeof keys);
-			for (ssize_t k = 0; kl > 0 && k < kl; k += (ssize_t)strlen(keys + k) + 1)
-				if (strncmp(keys + k, "trusted.overlay.", 16) != 0 &&
-				    strncmp(keys + k, "user.overlay.", 13) != 0)
-					fprintf(out, " %s", keys + k);
-			fputc('\n', out);
-			if (S_ISDIR(st.st_mode))
-				list_tree(out, top, crel);
+		if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0) {
+			free(names[i]);
+			continue;
 		}
+		char crel[8192], full[8192];
+		snprintf(crel, sizeof crel, "%s%s%s", rel, *rel ? "/" : "", name);
+		snprintf(full, sizeof full, "%s/%s", top, crel);
+		char *line = NULL;
+		size_t len = 0;
+		FILE *f = open_memstream(&line, &len);
+		struct stat st;
+		if (lstat(full, &st) < 0) {
+			/* overlayfs' ghost: listed by readdir, not found */
+			fprintf(f, "%s: listed, but lstat: %s", crel, strerror(errno));
+			memset(&st, 0, sizeof st);
+		} else {
+			fprintf(f, "%s %o %u:%u", crel, st.st_mode, st.st_uid, st.st_gid);
+		}
+		if (S_ISREG(st.st_mode)) {
+			fprintf(f, " size %lld", (long long)st.st_size);
+		} else if (S_ISLNK(st.st_mode)) {
+			char t[4096];
+			ssize_t tl = readlink(full, t, sizeof t - 1);
+			fprintf(f, " -> %.*s", (int)(tl > 0 ? tl : 0), t);
+		} else if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) {
+			fprintf(f, " %u,%u", major(st.st_rdev), minor(st.st_rdev));
+		}
+		char keys[4096];
+		ssize_t kl = llistxattr(full, keys, sizeof keys);
+		for (ssize_t k = 0; kl > 0 && k < kl; k += (ssize_t)strlen(keys + k) + 1)
+			if (strncmp(keys + k, "trusted.overlay.", 16) != 0 && strncmp(keys + k, "user.overlay.", 13) != 0)
+				fprintf(f, " %s", keys + k);
+		fclose(f);
+		if (out->n == out->cap) {
+			out->cap = out->cap ? 2 * out->cap : 64;
+			out->v = ctrk_xrealloc(out->v, out->cap * sizeof *out->v);
+		}
+		out->v[out->n++] = (entry_t){line, st.st_dev, st.st_ino, S_ISDIR(st.st_mode)};
+		if (S_ISDIR(st.st_mode))
+			list_tree(out, top, crel);
 		free(names[i]);
 	}
 	free(names);
 }
 
+/* The listing of TOP, one line an entry.  Hard links show as the group of
+ * names sharing an inode in this tree ("link:" the first), not as st_nlink:
+ * overlayfs reports a lower file's count in its own layer, names an upper
+ * layer replaced included. */
 static char *
 listing(const char *top)
 {
+	entries_t es = {0};
+	list_tree(&es, top, "");
 	char *text = NULL;
 	size_t len = 0;
 	FILE *out = open_memstream(&text, &len);
-	list_tree(out, top, "");
+	for (size_t i = 0; i < es.n; i++) {
+		fputs(es.v[i].line, out);
+		if (!es.v[i].dir && es.v[i].ino) {
+			size_t first = i, count = 0;
+			for (size_t j = 0; j < es.n; j++)
+				if (!es.v[j].dir && es.v[j].dev == es.v[i].dev && es.v[j].ino == es.v[i].ino) {
+					if (count++ == 0)
+						first = j;
+				}
+			if (count > 1)
+				fprintf(out, " link:%.*s", (int)strcspn(es.v[first].line, " "), es.v[first].line);
+		}
+		fputc('\n', out);
+	}
 	fclose(out);
+	for (size_t i = 0; i < es.n; i++)
+		free(es.v[i].line);
+	free(es.v);
 	return text;
 }
 
