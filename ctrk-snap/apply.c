@@ -842,7 +842,7 @@ make_file(applier_t *ap, struct archive_entry *e, int dirfd, const char *name, c
 static int
 make_dir(applier_t *ap, struct archive_entry *e, int dirfd, const char *name, ctrk_error_t *err)
 {
-	bool existing = false;
+	bool existing = false, replaced = false;
 	if (mkdirat(dirfd, name, 0700) < 0) {
 		struct stat st;
 		if (errno != EEXIST)
@@ -856,6 +856,9 @@ make_dir(applier_t *ap, struct archive_entry *e, int dirfd, const char *name, ct
 				return -1;
 			if (mkdirat(dirfd, name, 0700) < 0)
 				return ctrk_error_errno(err, "cannot create directory");
+			/* What it replaces hid what was below (in DELETE
+			 * mode, removed it): so does the new directory. */
+			replaced = true;
 		} else {
 			existing = true;
 		}
@@ -870,7 +873,7 @@ make_dir(applier_t *ap, struct archive_entry *e, int dirfd, const char *name, ct
 	}
 	size_t rlen = strlen(ap->rpath);
 	if (set_meta_fd(e, fd, err) < 0 ||
-	    (ap->whiteouts == APPLY_WHITEOUTS_OVERLAY && set_has(ap, &ap->whited, ap->rpath, rlen) &&
+	    (ap->whiteouts == APPLY_WHITEOUTS_OVERLAY && (replaced || set_has(ap, &ap->whited, ap->rpath, rlen)) &&
 	     fsetxattr(fd, OVERLAY_OPAQUE_XATTR, "y", 1, 0) < 0 &&
 	     ctrk_error_errno(err, "cannot set xattr '%s'", OVERLAY_OPAQUE_XATTR))) {
 		/* (A directory over a name this layer whited out hides what
