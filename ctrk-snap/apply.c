@@ -401,8 +401,9 @@ reopen_real(applier_t *ap, char *real, size_t n, ctrk_error_t *err)
  * same tree.  Every step is one name, O_NOFOLLOW, below a directory already
  * inside the root; an absolute symlink target starts again at the root and
  * ".." never climbs above it.  The resolved path goes to REAL (PATH_MAX
- * bytes, at most LAYER_PATH_MAX used), its length to *RLEN.  Returns a descriptor (O_PATH) the caller
- * closes, -1 on error, -2 when the walk ends (see walk_policy_t). */
+ * bytes, at most LAYER_PATH_MAX used), its length to *RLEN.  Returns a
+ * descriptor (O_PATH) the caller closes, -1 on error, -2 when the walk ends
+ * (see walk_policy_t). */
 static int
 walk(applier_t *ap, const char *path, size_t plen, walk_policy_t policy, char *real, size_t *rlen,
      ctrk_error_t *err)
@@ -441,8 +442,8 @@ walk(applier_t *ap, const char *path, size_t plen, walk_policy_t policy, char *r
 		}
 		if ((n ? n + 1 : 0) + clen + 1 > LAYER_PATH_MAX) {
 			close(fd);
-			return ctrk_error_set(err, ENAMETOOLONG, "'%.64s...' leads to a path longer than %d bytes", path,
-					      LAYER_PATH_MAX);
+			return ctrk_error_set(err, ENAMETOOLONG, "'%.64s...' leads to a path longer than %d bytes",
+					      path, LAYER_PATH_MAX);
 		}
 		size_t clen_all = (n ? n + 1 : 0) + clen;
 		if (n)
@@ -921,13 +922,15 @@ make_node(applier_t *ap, struct archive_entry *e, int dirfd, const char *name, c
 		 * anything larger would be cut to another device, not refused. */
 		unsigned long long maj = archive_entry_rdevmajor(e), min = archive_entry_rdevminor(e);
 		if (maj >= 1ULL << 12 || min >= 1ULL << 20)
-			return ctrk_error_set(err, 0, "device number %llu:%llu is out of range (major < 4096, minor < 1048576)",
+			return ctrk_error_set(err, 0,
+					      "device number %llu:%llu is out of range (major < 4096, minor < 1048576)",
 					      maj, min);
 		/* overlayfs reads a 0:0 character device as a whiteout: the
 		 * overlay driver would hide what the native one shows as a
 		 * device.  Whiteouts are ".wh." names in a layer. */
 		if (type == S_IFCHR && maj == 0 && min == 0)
-			return ctrk_error_set(err, 0, "a character device 0:0 is an overlay whiteout, not a file of a layer");
+			return ctrk_error_set(err, 0,
+					      "a character device 0:0 is an overlay whiteout, not a file of a layer");
 		dev = makedev(maj, min);
 	}
 	if (mknodat(dirfd, name, type | 0600, dev) < 0) {
@@ -1024,7 +1027,8 @@ hide_lower(applier_t *ap, int fd, size_t len, ctrk_error_t *err)
 			continue;
 		}
 		bool made = created_has(ap, ap->tmp, (size_t)n), above = set_has(ap, &ap->above, ap->tmp, (size_t)n);
-		int sub = made || above ? openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) : -1;
+		int flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+		int sub = made || above ? openat(dirfd(d), de->d_name, flags) : -1;
 		if (sub >= 0 && !made) {
 			if (fchown(sub, 0, 0) < 0 || fchmod(sub, 0755) < 0)
 				rc = ctrk_error_errno(err, "cannot reset '%s'", ap->tmp);

@@ -395,8 +395,9 @@ remove_dir_tree(int parent, const char *name, ctrk_error_t *err)
 			ctrk_error_errno(err, "cannot go up from '%s'", me.name);
 			goto out;
 		}
-		const struct stat want = depth ? (struct stat){.st_dev = stack[depth - 1].dev, .st_ino = stack[depth - 1].ino}
-					       : pst;
+		struct stat want = pst;
+		if (depth)
+			want = (struct stat){.st_dev = stack[depth - 1].dev, .st_ino = stack[depth - 1].ino};
 		if (st.st_dev != want.st_dev || st.st_ino != want.st_ino) {
 			ctrk_error_set(err, 0, "the tree moved while it was removed");
 			goto out;

@@ -390,7 +390,8 @@ list_tree(entries_t *out, const char *top, const char *rel)
 		char keys[4096];
 		ssize_t kl = llistxattr(full, keys, sizeof keys);
 		for (ssize_t k = 0; kl > 0 && k < kl; k += (ssize_t)strlen(keys + k) + 1)
-			if (strncmp(keys + k, "trusted.overlay.", 16) != 0 && strncmp(keys + k, "user.overlay.", 13) != 0)
+			if (strncmp(keys + k, "trusted.overlay.", 16) != 0 &&
+			    strncmp(keys + k, "user.overlay.", 13) != 0)
 				fprintf(f, " %s", keys + k);
 		fclose(f);
 		if (out->n == out->cap) {

@@ -538,8 +538,8 @@ test_bad_input(void)
 	   "junk refused (%s)", err.msg);
 	ok(apply_file(rootfd, trunc, APPLY_WHITEOUTS_OVERLAY, diff_id, &stats, &err) < 0, "truncated gzip refused (%s)",
 	   err.msg);
-	ok(apply_layer(rootfd, -1, APPLY_WHITEOUTS_OVERLAY, diff_id, &stats, NULL, &err) < 0, "bad descriptor refused (%s)",
-	   err.msg);
+	ok(apply_layer(rootfd, -1, APPLY_WHITEOUTS_OVERLAY, diff_id, &stats, NULL, &err) < 0,
+	   "bad descriptor refused (%s)", err.msg);
 	close(rootfd);
 	free(junk);
 	free(trunc);
@@ -586,8 +586,9 @@ test_gzip_trailer(void)
 			apply_stats_t stats;
 			ctrk_error_t err = {0};
 			int rootfd = fresh_root();
-			ok(apply_file(rootfd, bad[i].file, mode, diff_id, &stats, &err) < 0 && strstr(err.msg, bad[i].msg),
-			   "%s (%s) refused (%s)", bad[i].file, mode_name[mode], err.msg);
+			int rc = apply_file(rootfd, bad[i].file, mode, diff_id, &stats, &err);
+			ok(rc < 0 && strstr(err.msg, bad[i].msg), "%s (%s) refused (%s)", bad[i].file, mode_name[mode],
+			   err.msg);
 			close(rootfd);
 		}
 	}
