@@ -761,6 +761,27 @@ test_drivers_agree(void)
 		   !exists("d/old") && !exists("d/sub") && (mode_of("d") & 07777) == 0700,
 	   "delete: a whiteout then d/: only the new directory (%s)", err.msg);
 
+	/* A directory replacing a fifo of its own layer hides what was below
+	 * (found by fuzz-layer). */
+	ok(apply_image("multi-fifo-then-dir", 2, APPLY_WHITEOUTS_OVERLAY, &err) == 0, "overlay: a fifo then d/ (%s)",
+	   err.msg);
+	d = ctrk_strdup_printf("%s/l1/d", root);
+	ok(getxattr(d, "trusted.overlay.opaque", buf, sizeof buf) == 1 && buf[0] == 'y',
+	   "overlay: the directory that replaced the fifo is opaque");
+	free(d);
+
+	/* An opaque marker keeps the layer's own entries in lower directories
+	 * (found by fuzz-layer). */
+	ok(apply_image("multi-opaque-root-own-in-lower-dir", 2, APPLY_WHITEOUTS_DELETE, &err) == 0 &&
+		   exists("d/e/new") && !exists("d/old") && !exists("d/e/old") && (mode_of("d") & 07777) == 0755,
+	   "delete: an opaque root keeps d/e/new, not the rest of d (%s)", err.msg);
+	d = ctrk_strdup_printf("%s/d", root);
+	ok(getxattr(d, "user.a", buf, sizeof buf) < 0, "delete: d is the layer's now, without the lower xattr");
+	free(d);
+	ok(apply_image("multi-wh-own-content", 2, APPLY_WHITEOUTS_DELETE, &err) == 0 && exists("d/new") &&
+		   exists("d/old"),
+	   "delete: a whiteout spares a directory its layer put something in (%s)", err.msg);
+
 	/* Whiteouts of absent names leave nothing. */
 	ok(apply_image("multi-wh-absent-new-dir", 2, APPLY_WHITEOUTS_OVERLAY, &err) == 0 && exists("l1/fresh/file") &&
 		   !exists("l1/fresh/nothing"),
