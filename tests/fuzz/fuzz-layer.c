@@ -53,9 +53,13 @@
 
 static const mode_t MODES[] = {0755, 0700, 0644, 01777, 04755, 0000, 0711, 0555};
 
-static char base[] = "/tmp/ctrk-fuzz-layer-XXXXXX";
-static char root[64], ov[64], mnt[64], sibling[64];
+/* /tmp/ctrk-fuzz-layer.PID: one a process, so that the next run can tell a
+ * crashed one's leftovers (no such PID) from another job's. */
+#define BASE_PREFIX "ctrk-fuzz-layer."
+static char base[64], root[96], ov[96], mnt[96], sibling[96];
 static bool can_mount;
+
+static void found(const char *fmt, const char *a, const char *b);
 
 /* --- the outside ------------------------------------------------------------ */
 
@@ -130,14 +134,10 @@ check_outside(void)
 	take(sibling, &s);
 	take(FUZZ_OUTSIDE, &f);
 	/* "root" and "ov" are new there. */
-	if (b.entries != base_before.entries + 2) {
-		fprintf(stderr, "fuzz-layer: something appeared next to the roots\n");
-		abort();
-	}
-	if (!same(&s, &sibling_before) || !same(&f, &fixed_before)) {
-		fprintf(stderr, "fuzz-layer: the outside changed\n");
-		abort();
-	}
+	if (b.entries != base_before.entries + 2)
+		found("fuzz-layer: something appeared next to the roots%s%s\n", "", "");
+	if (!same(&s, &sibling_before) || !same(&f, &fixed_before))
+		found("fuzz-layer: the outside changed%s%s\n", "", "");
 }
 
 static void
@@ -148,10 +148,45 @@ cleanup_base(void)
 	ctrk_remove_tree(base, &(ctrk_error_t){0});
 }
 
+/* A finding: say what, clean up, and let libFuzzer keep the input. */
+static void
+found(const char *fmt, const char *a, const char *b)
+{
+	fprintf(stderr, fmt, a, b);
+	cleanup_base();
+	abort();
+}
+
+/* Remove the directories of runs that crashed (their PID is gone). */
+static void
+remove_stale(void)
+{
+	DIR *d = opendir("/tmp");
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		if (strncmp(de->d_name, BASE_PREFIX, sizeof BASE_PREFIX - 1) != 0)
+			continue;
+		char *end;
+		long pid = strtol(de->d_name + sizeof BASE_PREFIX - 1, &end, 10);
+		if (*end || pid <= 0 || (kill((pid_t)pid, 0) < 0 && errno != ESRCH))
+			continue;
+		if (kill((pid_t)pid, 0) == 0)
+			continue;
+		char path[300];
+		snprintf(path, sizeof path, "/tmp/%s", de->d_name);
+		ctrk_remove_tree(path, &(ctrk_error_t){0});
+	}
+	if (d)
+		closedir(d);
+}
+
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	if (!mkdtemp(base))
+	remove_stale();
+	snprintf(base, sizeof base, "/tmp/" BASE_PREFIX "%d", (int)getpid());
+	ctrk_remove_tree(base, &(ctrk_error_t){0});
+	if (mkdir(base, 0700) < 0)
 		abort();
 	atexit(cleanup_base);
 	snprintf(root, sizeof root, "%s/root", base);
@@ -457,10 +492,8 @@ compare(int nlayers, int nvisible)
 	}
 	char *a = listing(root), *b = listing(mnt);
 	umount2(mnt, MNT_DETACH);
-	if (strcmp(a, b) != 0) {
-		fprintf(stderr, "fuzz-layer: the trees differ\n--- native\n%s--- overlay\n%s", a, b);
-		abort();
-	}
+	if (strcmp(a, b) != 0)
+		found("fuzz-layer: the trees differ\n--- native\n%s--- overlay\n%s", a, b);
 	free(a);
 	free(b);
 }
@@ -485,20 +518,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int drc = apply_delete(&img, &derr);
 	int orc = apply_overlay(&img, &nvisible, &oerr);
 	check_outside();
-	if ((drc == 0) != (orc == 0)) {
-		fprintf(stderr, "fuzz-layer: native %s, overlay %s\n", drc ? derr.msg : "applied",
-			orc ? oerr.msg : "applied");
-		abort();
-	}
+	if ((drc == 0) != (orc == 0))
+		found("fuzz-layer: native %s, overlay %s\n", drc ? derr.msg : "applied", orc ? oerr.msg : "applied");
 	if (drc == 0 && can_mount)
 		compare(img.n, nvisible);
 	for (int i = 0; i < img.n; i++)
 		close(img.fd[i]);
 	ctrk_error_t rm = {0};
 	if (ctrk_remove_tree(root, &rm) < 0 || ctrk_remove_tree(ov, &rm) < 0 || access(root, F_OK) == 0 ||
-	    access(ov, F_OK) == 0) {
-		fprintf(stderr, "fuzz-layer: cannot clean up: %s\n", rm.msg);
-		abort();
-	}
+	    access(ov, F_OK) == 0)
+		found("fuzz-layer: cannot clean up: %s%s\n", rm.msg, "");
 	return 0;
 }
