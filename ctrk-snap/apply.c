@@ -50,6 +50,13 @@
 #define SYS_setxattrat 463 /* Linux 6.13 */
 #endif
 
+/* The longest path a layer may make below the root.  Below a snapshot's
+ * own directory a longer one would pass PATH_MAX, where the tools that copy
+ * and remove snapshots (cp -a, nftw) fail; the rest leaves room for the
+ * store's own path.  One limit for both drivers, whatever the store's path,
+ * so that both accept the same layers. */
+#define LAYER_PATH_MAX 3072
+
 #define WH_PREFIX ".wh."
 #define WH_META_PREFIX ".wh..wh."
 #define WH_OPAQUE ".wh..wh..opq"
@@ -79,6 +86,24 @@ typedef struct dirtime {
 	struct timespec ts[2];
 } dirtime_t;
 
+/* A list of paths (offsets into the arena). */
+typedef struct pathlist {
+	size_t *off;
+	size_t n, cap;
+} pathlist_t;
+
+/* How resolve_dir() treats the names on the way. */
+typedef enum walk_policy {
+	/* Nothing is made: a missing name, or one from below (see
+	 * applier.created), ends the walk (-2). */
+	WALK_LOOKUP,
+	/* Missing directories are made; something from below ends it. */
+	WALK_MKDIR,
+	/* Missing directories are made, and something from below that is
+	 * not a directory is replaced by one. */
+	WALK_CREATE,
+} walk_policy_t;
+
 typedef struct applier {
 	int root;
 	dev_t root_dev;
@@ -94,17 +119,28 @@ typedef struct applier {
 	 * names inside its own directory (or, for a directory entry, becomes
 	 * the cache itself), and a name changed in the cached directory
 	 * cannot change where that directory's own path leads.  Whatever
-	 * happens, it is a directory inside the root. */
+	 * happens, it is a directory inside the root.  CACHE is the path as
+	 * the layer names it, CACHE_REAL where it led (no symlink in it). */
 	int cache_fd;
-	size_t cache_len;
-	char cache[PATH_MAX];
+	size_t cache_len, cache_real_len;
+	char cache[PATH_MAX], cache_real[PATH_MAX];
 
 	char path[PATH_MAX];   /* the entry's cleaned path */
+	char real[PATH_MAX];   /* its directory, resolved (resolve_dir()) */
+	char rpath[PATH_MAX];  /* the entry, resolved: real + "/" + name */
 	char target[PATH_MAX]; /* a hardlink's cleaned target */
-	char tmp[PATH_MAX];    /* scratch: directory paths, whiteout victims */
+	char treal[PATH_MAX];  /* its directory, resolved */
+	char tmp[PATH_MAX];    /* scratch: whiteout victims */
+	char walk[2 * PATH_MAX]; /* scratch of walk() */
 
 	arena_t strs;
-	pathset_t created; /* every path this layer created */
+	/* Every (resolved) path this layer made.  What is not in it was there
+	 * before: a lower layer's (DELETE), or a whiteout (OVERLAY). */
+	pathset_t created;
+	pathset_t whited; /* names this layer whited out */
+	pathset_t listed; /* directories the layer lists */
+	pathset_t above;  /* directories above what the layer made */
+	pathlist_t implicit, whiteout_list; /* OVERLAY: for apply_fixups_t */
 	dirtime_t *dirs;
 	size_t ndirs, dirs_cap;
 } applier_t;
@@ -168,24 +204,76 @@ pathset_grow(pathset_t *set, const arena_t *a)
 }
 
 static void
-created_add(applier_t *ap, const char *s, size_t len)
+set_add(applier_t *ap, pathset_t *set, const char *s, size_t len)
 {
-	if (2 * (ap->created.n + 1) > ap->created.cap)
-		pathset_grow(&ap->created, &ap->strs);
+	if (2 * (set->n + 1) > set->cap)
+		pathset_grow(set, &ap->strs);
 	uint64_t h = path_hash(s, len);
-	pathset_slot_t *slot = pathset_find(&ap->created, &ap->strs, s, len, h);
+	pathset_slot_t *slot = pathset_find(set, &ap->strs, s, len, h);
 	if (slot->off != SIZE_MAX)
 		return;
 	*slot = (pathset_slot_t){.hash = h, .off = arena_add(&ap->strs, s, len), .len = len};
-	ap->created.n++;
+	set->n++;
+}
+
+static bool
+set_has(const applier_t *ap, const pathset_t *set, const char *s, size_t len)
+{
+	if (!set->cap)
+		return false;
+	return pathset_find(set, &ap->strs, s, len, path_hash(s, len))->off != SIZE_MAX;
+}
+
+static void
+created_add(applier_t *ap, const char *s, size_t len)
+{
+	set_add(ap, &ap->created, s, len);
+	/* Its ancestors, longest first: one already there has its own. */
+	for (const char *slash; (slash = memrchr(s, '/', len));) {
+		len = (size_t)(slash - s);
+		if (set_has(ap, &ap->above, s, len))
+			break;
+		set_add(ap, &ap->above, s, len);
+	}
+}
+
+/* Did this layer make PATH, or something below it? */
+static bool
+made_or_above(const applier_t *ap, const char *s, size_t len)
+{
+	return set_has(ap, &ap->created, s, len) || set_has(ap, &ap->above, s, len);
 }
 
 static bool
 created_has(const applier_t *ap, const char *s, size_t len)
 {
-	if (!ap->created.cap)
-		return false;
-	return pathset_find(&ap->created, &ap->strs, s, len, path_hash(s, len))->off != SIZE_MAX;
+	return set_has(ap, &ap->created, s, len);
+}
+
+static void
+list_add(applier_t *ap, pathlist_t *l, const char *s, size_t len)
+{
+	if (l->n == l->cap) {
+		l->cap = l->cap ? 2 * l->cap : 64;
+		l->off = ctrk_xrealloc(l->off, l->cap * sizeof *l->off);
+	}
+	l->off[l->n++] = arena_add(&ap->strs, s, len);
+}
+
+/* DIR (DLEN bytes) + "/" + NAME into OUT (PATH_MAX bytes); its length, or
+ * -1 when too long. */
+static ssize_t
+join_path(char *out, const char *dir, size_t dlen, const char *name)
+{
+	size_t n = strlen(name);
+	size_t off = dlen ? dlen + 1 : 0;
+	if (off + n >= LAYER_PATH_MAX)
+		return -1;
+	memmove(out, dir, dlen);
+	if (dlen)
+		out[dlen] = '/';
+	memcpy(out + off, name, n + 1);
+	return (ssize_t)(off + n);
 }
 
 static void
@@ -221,8 +309,9 @@ clean_path(const char *what, const char *in, char *out, size_t *len, ctrk_error_
 			char *slash = memrchr(out, '/', n);
 			n = slash ? (size_t)(slash - out) : 0;
 		} else {
-			if (n + clen + 2 > PATH_MAX)
-				return ctrk_error_set(err, ENAMETOOLONG, "%s '%.64s...'", what, in);
+			if (n + clen + 2 > LAYER_PATH_MAX)
+				return ctrk_error_set(err, ENAMETOOLONG, "%s '%.64s...' is longer than %d bytes", what,
+						      in, LAYER_PATH_MAX);
 			if (n)
 				out[n++] = '/';
 			memcpy(out + n, p, clen);
@@ -244,156 +333,257 @@ split_path(const char *path, size_t len, size_t *dlen)
 	return slash ? slash + 1 : path;
 }
 
-/* The directory PATH (cleaned or not), resolved inside the root (see
- * inroot.h), opened O_PATH; errno says why not.  NO_XDEV: a mount inside the
- * root (there should be none) is not followed into. */
-static int
-open_dir_in_root(applier_t *ap, const char *path)
-{
-	ctrk_error_t err;
-	return ctrk_inroot_open(ap->root, path, O_PATH | O_DIRECTORY, CTRK_INROOT_NO_XDEV, &err);
-}
+static int remove_at(applier_t *ap, int dirfd, const char *name, ctrk_error_t *err);
 
 static void
-cache_set(applier_t *ap, int fd, const char *dir, size_t dlen)
+cache_set(applier_t *ap, int fd, const char *dir, size_t dlen, const char *real, size_t rlen)
 {
 	if (ap->cache_fd >= 0 && ap->cache_fd != ap->root)
 		close(ap->cache_fd);
 	ap->cache_fd = fd;
 	memmove(ap->cache, dir, dlen);
 	ap->cache_len = dlen;
+	memmove(ap->cache_real, real, rlen);
+	ap->cache_real_len = rlen;
 }
 
-/* A directory a layer needs but does not list (its entries name only
- * "a/b/file") is 0755, as tar and containerd make it, whatever the caller's
- * umask: under umask 077 it would be 0700 and a non-root container user
- * could not reach the files below it.  Listed directories get their mode
- * from the layer later. */
-static void
-implicit_dir_mode(int dirfd, const char *name)
-{
-	(void)fchmodat(dirfd, name, 0755, 0);
-}
-
-/* Make the missing directories of D (NUL-terminated, modified in place and
- * restored), mode 0755 as tar does, and return D opened O_PATH.  The deepest
- * existing ancestor is found by resolving in the root, from the longest
- * prefix back (usually only the last name is missing); below it everything is
- * new, so one O_NOFOLLOW step at a time is enough. */
+/* Make the directory NAME in DIRFD (resolved: PATH, LEN bytes) that an
+ * entry below it needs and returns it opened O_PATH.  It is 0755, as tar
+ * and containerd make it, whatever the caller's umask: under umask 077 a
+ * non-root container user could not reach the files below it.  A directory
+ * the layer lists gets its own mode later. */
 static int
-make_dirs(applier_t *ap, char *d, ctrk_error_t *err)
+make_implicit(applier_t *ap, int dirfd, const char *name, const char *path, size_t len, ctrk_error_t *err)
 {
-	size_t n = strlen(d);
-	char *cut = d + n;
-	int fd;
-	for (;;) {
-		char *slash = memrchr(d, '/', (size_t)(cut - d));
-		if (!slash) {
-			fd = open_dir_in_root(ap, "");
-			cut = d;
-			break;
-		}
-		*slash = '\0';
-		fd = open_dir_in_root(ap, d);
-		int saved = errno;
-		*slash = '/';
-		if (fd >= 0) {
-			cut = slash + 1;
-			break;
-		}
-		if (saved != ENOENT) {
-			errno = saved;
-			return ctrk_error_errno(err, "cannot open directory '%.*s'", (int)(slash - d), d);
-		}
-		cut = slash;
-	}
-	if (fd < 0)
-		return ctrk_error_errno(err, "cannot open the root");
-	while (cut < d + n) {
-		char *slash = strchrnul(cut, '/');
-		bool last = !*slash;
-		*slash = '\0';
-		if (mkdirat(fd, cut, 0755) < 0) {
-			/* Resolution said "missing" but the name is there: a
-			 * symlink to nowhere.  Its target could be made, but
-			 * tar does not either, and it is no honest layer. */
-			if (errno == EEXIST)
-				ctrk_error_set(err, 0, "cannot create directory '%s': a dangling symlink is in the way", d);
-			else
-				ctrk_error_errno(err, "cannot create directory '%s'", d);
-			close(fd);
+	if (mkdirat(dirfd, name, 0755) < 0)
+		return ctrk_error_errno(err, "cannot create directory '%s'", path);
+	(void)fchmodat(dirfd, name, 0755, 0);
+	created_add(ap, path, len);
+	if (ap->whiteouts == APPLY_WHITEOUTS_OVERLAY && set_has(ap, &ap->whited, path, len)) {
+		/* It takes the place of a name this layer whited out: nothing
+		 * from below may show through it, as nothing does in DELETE
+		 * mode, where the old one was removed. */
+		int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0 || fsetxattr(fd, OVERLAY_OPAQUE_XATTR, "y", 1, 0) < 0) {
+			ctrk_error_errno(err, "cannot set xattr '%s' on '%s'", OVERLAY_OPAQUE_XATTR, path);
+			if (fd >= 0)
+				close(fd);
 			return -1;
 		}
-		implicit_dir_mode(fd, cut);
-		created_add(ap, d, strlen(d));
-		int next = openat(fd, cut, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		close(fd);
-		if (next < 0)
-			return ctrk_error_errno(err, "cannot open directory '%s'", d);
-		fd = next;
-		if (!last)
-			*slash = '/';
-		cut = slash + 1;
+	} else if (ap->whiteouts == APPLY_WHITEOUTS_OVERLAY) {
+		list_add(ap, &ap->implicit, path, len);
 	}
+	int fd = openat(dirfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return ctrk_error_errno(err, "cannot open directory '%s'", path);
 	return fd;
 }
 
-/* The directory DIR (a cleaned path, DLEN bytes) resolved inside the root,
- * made when missing if CREATE.  Returns a descriptor owned by AP (valid until
- * the next call), -1 on error, or -2 when !CREATE and it does not exist. */
+/* The directory REAL[0..N) (no symlink in it) opened again from the root. */
 static int
-resolve_dir(applier_t *ap, const char *dir, size_t dlen, bool create, ctrk_error_t *err)
+reopen_real(applier_t *ap, char *real, size_t n, ctrk_error_t *err)
 {
-	if (ap->cache_fd >= 0 && dlen == ap->cache_len && memcmp(dir, ap->cache, dlen) == 0)
+	char c = real[n];
+	real[n] = '\0';
+	int fd = ctrk_inroot_open(ap->root, real, O_PATH | O_DIRECTORY, CTRK_INROOT_NO_SYMLINKS | CTRK_INROOT_NO_XDEV,
+				  err);
+	real[n] = c;
+	return fd;
+}
+
+/* Resolve the directory PATH (PLEN bytes) inside the root one name at a
+ * time, as ctrk_inroot_open() does, but following only what this layer
+ * made: a symlink of a lower layer (or anything else from below) in the
+ * path is never followed, it ends the walk or, under WALK_CREATE, is
+ * replaced by a directory.  So the overlay driver, which cannot see the
+ * lower layers while applying, and the native one, which sees them, make the
+ * same tree.  Every step is one name, O_NOFOLLOW, below a directory already
+ * inside the root; an absolute symlink target starts again at the root and
+ * ".." never climbs above it.  The resolved path goes to REAL (PATH_MAX
+ * bytes, at most LAYER_PATH_MAX used), its length to *RLEN.  Returns a
+ * descriptor (O_PATH) the caller closes, -1 on error, -2 when the walk ends
+ * (see walk_policy_t). */
+static int
+walk(applier_t *ap, const char *path, size_t plen, walk_policy_t policy, char *real, size_t *rlen,
+     ctrk_error_t *err)
+{
+	char *rest = ap->walk;
+	memcpy(rest, path, plen);
+	rest[plen] = '\0';
+	size_t pos = 0, n = 0;
+	int links = 0, nfd = -1;
+	int fd = openat(ap->root, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return ctrk_error_errno(err, "cannot open the root");
+	while (rest[pos]) {
+		char *end = strchrnul(rest + pos, '/');
+		size_t clen = (size_t)(end - (rest + pos));
+		size_t next = *end ? (size_t)(end - rest) + 1 : (size_t)(end - rest);
+		char name[NAME_MAX + 1];
+		if (clen > NAME_MAX) {
+			close(fd);
+			return ctrk_error_set(err, ENAMETOOLONG, "'%.64s...'", rest + pos);
+		}
+		memcpy(name, rest + pos, clen);
+		name[clen] = '\0';
+		pos = next;
+		if (clen == 0 || strcmp(name, ".") == 0)
+			continue;
+		if (strcmp(name, "..") == 0) {
+			if (n == 0)
+				continue;
+			char *slash = memrchr(real, '/', n);
+			n = slash ? (size_t)(slash - real) : 0;
+			close(fd);
+			if ((fd = reopen_real(ap, real, n, err)) < 0)
+				return -1;
+			continue;
+		}
+		if ((n ? n + 1 : 0) + clen + 1 > LAYER_PATH_MAX) {
+			close(fd);
+			return ctrk_error_set(err, ENAMETOOLONG, "'%.64s...' leads to a path longer than %d bytes",
+					      path, LAYER_PATH_MAX);
+		}
+		size_t clen_all = (n ? n + 1 : 0) + clen;
+		if (n)
+			real[n] = '/';
+		memcpy(real + (n ? n + 1 : 0), name, clen + 1);
+
+		struct stat st;
+		nfd = openat(fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		if ((nfd < 0 && errno != ENOENT) || (nfd >= 0 && fstat(nfd, &st) < 0)) {
+			ctrk_error_errno(err, "cannot open '%s'", real);
+			goto fail;
+		}
+		if (nfd >= 0 && S_ISDIR(st.st_mode)) {
+			if (st.st_dev != ap->root_dev) {
+				ctrk_error_set(err, EXDEV, "cannot open directory '%s'", real);
+				goto fail;
+			}
+		} else if (nfd >= 0 && created_has(ap, real, clen_all)) {
+			if (!S_ISLNK(st.st_mode) && policy != WALK_CREATE) {
+				close(nfd);
+				close(fd);
+				return -2; /* nothing below it to white out or link */
+			}
+			if (!S_ISLNK(st.st_mode)) {
+				ctrk_error_set(err, 0, "'%s' is not a directory", real);
+				goto fail;
+			}
+			/* This layer's symlink: splice its target in. */
+			char target[PATH_MAX];
+			ssize_t tl = readlinkat(nfd, "", target, sizeof target);
+			close(nfd);
+			nfd = -1;
+			if (tl < 0 || ++links > 40 || (size_t)tl >= sizeof target ||
+			    (size_t)tl + 1 + strlen(rest + pos) >= sizeof ap->walk) {
+				ctrk_error_set(err, tl < 0 ? errno : ELOOP, "cannot follow '%s'", real);
+				goto fail;
+			}
+			size_t remain = strlen(rest + pos);
+			memmove(rest + tl + 1, rest + pos, remain + 1);
+			memcpy(rest, target, (size_t)tl);
+			rest[tl] = '/';
+			pos = 0;
+			if (target[0] == '/') {
+				n = 0;
+				close(fd);
+				if ((fd = openat(ap->root, ".", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+					return ctrk_error_errno(err, "cannot open the root");
+			}
+			real[n] = '\0';
+			continue;
+		} else {
+			/* Missing, or from below and no directory.  Also when a
+			 * symlink of this layer leads here: in the overlay
+			 * driver's directory, what it points to may be missing
+			 * only there, so its target is made as containerd makes
+			 * it, in both drivers. */
+			if (policy == WALK_LOOKUP || (nfd >= 0 && policy == WALK_MKDIR)) {
+				if (nfd >= 0)
+					close(nfd);
+				close(fd);
+				return -2;
+			}
+			if (nfd >= 0) {
+				close(nfd);
+				nfd = -1;
+				if (remove_at(ap, fd, name, err) < 0)
+					goto fail;
+			}
+			if ((nfd = make_implicit(ap, fd, name, real, clen_all, err)) < 0)
+				goto fail;
+		}
+		close(fd);
+		fd = nfd;
+		nfd = -1;
+		n = clen_all;
+	}
+	real[n] = '\0';
+	*rlen = n;
+	return fd;
+fail:
+	if (nfd >= 0)
+		close(nfd);
+	close(fd);
+	return -1;
+}
+
+/* The directory DIR (a cleaned path, DLEN bytes) resolved inside the root
+ * (see walk()); where it led in AP->real.  Returns a descriptor owned by AP
+ * (valid until the next call), -1 on error, or -2 when the walk ended. */
+static int
+resolve_dir(applier_t *ap, const char *dir, size_t dlen, walk_policy_t policy, ctrk_error_t *err)
+{
+	if (ap->cache_fd >= 0 && dlen == ap->cache_len && memcmp(dir, ap->cache, dlen) == 0) {
+		memcpy(ap->real, ap->cache_real, ap->cache_real_len);
+		ap->real[ap->cache_real_len] = '\0';
 		return ap->cache_fd;
+	}
 	/* The root is cached too (it is the caller's descriptor): the cache
 	 * must follow every entry's directory, see cache_fd. */
 	if (dlen == 0) {
-		cache_set(ap, ap->root, "", 0);
+		cache_set(ap, ap->root, "", 0, "", 0);
+		ap->real[0] = '\0';
 		return ap->root;
 	}
-	char *d = ap->tmp;
-	memmove(d, dir, dlen);
-	d[dlen] = '\0';
-
-	/* One name below the cached directory or the root: a lookup that
-	 * follows no symlink finds what a resolution from the root would.  A
-	 * symlink (ENOTDIR, ELOOP) takes the long way. */
-	int fd = -1, from = -1;
-	const char *rest = NULL;
+	/* One name below the cached directory or the root, a directory there:
+	 * a lookup that follows nothing finds what the walk would.  Anything
+	 * else takes the walk. */
+	int fd = -1;
 	size_t cl = ap->cache_len;
-	if (ap->cache_fd >= 0 && cl && dlen > cl && d[cl] == '/' && memcmp(d, ap->cache, cl) == 0) {
+	const char *rest = dir;
+	int from = ap->root;
+	const char *from_real = "";
+	size_t from_rlen = 0;
+	if (ap->cache_fd >= 0 && cl && dlen > cl && dir[cl] == '/' && memcmp(dir, ap->cache, cl) == 0) {
 		from = ap->cache_fd;
-		rest = d + cl + 1;
-	} else {
-		from = ap->root;
-		rest = d;
+		rest = dir + cl + 1;
+		from_real = ap->cache_real;
+		from_rlen = ap->cache_real_len;
 	}
-	if (!strchr(rest, '/')) {
-		fd = openat(from, rest, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (fd < 0 && errno == ENOENT && create && mkdirat(from, rest, 0755) == 0) {
-			implicit_dir_mode(from, rest);
-			created_add(ap, d, dlen);
-			fd = openat(from, rest, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	size_t restlen = dlen - (size_t)(rest - dir);
+	if (!memchr(rest, '/', restlen) && restlen <= NAME_MAX) {
+		char name[NAME_MAX + 1];
+		memcpy(name, rest, restlen);
+		name[restlen] = '\0';
+		fd = openat(from, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd >= 0 && join_path(ap->real, from_real, from_rlen, name) < 0) {
+			close(fd);
+			fd = -1;
 		}
 	}
-	if (fd < 0)
-		fd = open_dir_in_root(ap, d);
-	if (fd < 0 && errno == ENOENT && create && (fd = make_dirs(ap, d, err)) < 0)
-		return -1;
-	if (fd < 0 && !create && (errno == ENOENT || errno == ENOTDIR))
-		return -2;
-	if (fd < 0 && errno == ENOTDIR)
-		return ctrk_error_set(err, 0, "'%s' is not a directory", d);
-	if (fd < 0)
-		return ctrk_error_errno(err, "cannot open directory '%s'", d);
-	cache_set(ap, fd, d, dlen);
+	size_t rlen = 0;
+	if (fd >= 0)
+		rlen = strlen(ap->real);
+	else if ((fd = walk(ap, dir, dlen, policy, ap->real, &rlen, err)) < 0)
+		return fd;
+	cache_set(ap, fd, dir, dlen, ap->real, rlen);
 	return fd;
 }
 
 /* --- removal --------------------------------------------------------------- */
-
-static int remove_at(applier_t *ap, int dirfd, const char *name, ctrk_error_t *err);
 
 /* rm -rf of the directory NAME in PARENT: entered with O_NOFOLLOW, never into
  * another file system. */
@@ -520,6 +710,26 @@ set_xattrs(struct archive_entry *e, int fd, int dirfd, const char *name, ctrk_er
 	return 0;
 }
 
+/* Remove every xattr of the directory FD but the kernel's own
+ * (security.selinux) and overlay's: its new metadata replaces the old, as
+ * in the overlay driver, where the directory is a new one. */
+static int
+clear_xattrs(int fd, ctrk_error_t *err)
+{
+	char names[65536];
+	ssize_t len = flistxattr(fd, names, sizeof names);
+	if (len < 0)
+		return errno == ENOTSUP ? 0 : ctrk_error_errno(err, "cannot list xattrs");
+	for (ssize_t off = 0; off < len; off += (ssize_t)strlen(names + off) + 1) {
+		const char *key = names + off;
+		if (xattr_refused(key) || strcmp(key, "security.selinux") == 0)
+			continue;
+		if (fremovexattr(fd, key) < 0 && errno != ENODATA)
+			return ctrk_error_errno(err, "cannot remove xattr '%s'", key);
+	}
+	return 0;
+}
+
 /* Owner, mode and xattrs of an open file or directory, in that order:
  * chown clears setuid/setgid and security.capability. */
 static int
@@ -633,6 +843,7 @@ make_file(applier_t *ap, struct archive_entry *e, int dirfd, const char *name, c
 static int
 make_dir(applier_t *ap, struct archive_entry *e, int dirfd, const char *name, ctrk_error_t *err)
 {
+	bool existing = false, replaced = false;
 	if (mkdirat(dirfd, name, 0700) < 0) {
 		struct stat st;
 		if (errno != EEXIST)
@@ -646,20 +857,37 @@ make_dir(applier_t *ap, struct archive_entry *e, int dirfd, const char *name, ct
 				return -1;
 			if (mkdirat(dirfd, name, 0700) < 0)
 				return ctrk_error_errno(err, "cannot create directory");
+			/* What it replaces hid what was below (in DELETE
+			 * mode, removed it): so does the new directory. */
+			replaced = true;
+		} else {
+			existing = true;
 		}
 	}
 	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return ctrk_error_errno(err, "cannot open directory");
-	if (set_meta_fd(e, fd, err) < 0) {
+	/* The entry's xattrs replace those there were. */
+	if (existing && clear_xattrs(fd, err) < 0) {
 		close(fd);
 		return -1;
 	}
+	size_t rlen = strlen(ap->rpath);
+	if (set_meta_fd(e, fd, err) < 0 ||
+	    (ap->whiteouts == APPLY_WHITEOUTS_OVERLAY && (replaced || set_has(ap, &ap->whited, ap->rpath, rlen)) &&
+	     fsetxattr(fd, OVERLAY_OPAQUE_XATTR, "y", 1, 0) < 0 &&
+	     ctrk_error_errno(err, "cannot set xattr '%s'", OVERLAY_OPAQUE_XATTR))) {
+		/* (A directory over a name this layer whited out hides what
+		 * was below, see make_implicit().) */
+		close(fd);
+		return -1;
+	}
+	set_add(ap, &ap->listed, ap->rpath, rlen);
 	struct timespec ts[2];
 	entry_times(e, ts);
-	dirtime_add(ap, ap->path, strlen(ap->path), ts);
+	dirtime_add(ap, ap->rpath, rlen, ts);
 	/* The next entries are most likely its children. */
-	cache_set(ap, fd, ap->path, strlen(ap->path));
+	cache_set(ap, fd, ap->path, strlen(ap->path), ap->rpath, rlen);
 	return 0;
 }
 
@@ -688,7 +916,23 @@ make_node(applier_t *ap, struct archive_entry *e, int dirfd, const char *name, c
 	mode_t type = archive_entry_filetype(e) == AE_IFCHR ? S_IFCHR
 		      : archive_entry_filetype(e) == AE_IFBLK ? S_IFBLK
 							      : S_IFIFO;
-	dev_t dev = type == S_IFIFO ? 0 : makedev(archive_entry_rdevmajor(e), archive_entry_rdevminor(e));
+	dev_t dev = 0;
+	if (type != S_IFIFO) {
+		/* The kernel keeps 12 bits of major and 20 of minor (new_decode_dev):
+		 * anything larger would be cut to another device, not refused. */
+		unsigned long long maj = archive_entry_rdevmajor(e), min = archive_entry_rdevminor(e);
+		if (maj >= 1ULL << 12 || min >= 1ULL << 20)
+			return ctrk_error_set(err, 0,
+					      "device number %llu:%llu is out of range (major < 4096, minor < 1048576)",
+					      maj, min);
+		/* overlayfs reads a 0:0 character device as a whiteout: the
+		 * overlay driver would hide what the native one shows as a
+		 * device.  Whiteouts are ".wh." names in a layer. */
+		if (type == S_IFCHR && maj == 0 && min == 0)
+			return ctrk_error_set(err, 0,
+					      "a character device 0:0 is an overlay whiteout, not a file of a layer");
+		dev = makedev(maj, min);
+	}
 	if (mknodat(dirfd, name, type | 0600, dev) < 0) {
 		if (errno != EEXIST)
 			return ctrk_error_errno(err, "cannot create node");
@@ -710,31 +954,29 @@ make_hardlink(applier_t *ap, const char *link, int dirfd, const char *name, ctrk
 		return ctrk_error_set(err, 0, "hardlink target '%s' is a directory", link);
 	const char *tname = split_path(ap->target, tlen, &tdlen);
 
-	/* The target's directory, without disturbing the cache. */
-	int tdirfd = tdlen == 0 ? ap->root : ap->cache_fd;
-	cleanup_close int own = -1;
-	if (tdlen && (tdlen != ap->cache_len || memcmp(ap->target, ap->cache, tdlen) != 0)) {
-		ap->target[tdlen] = '\0';
-		own = open_dir_in_root(ap, ap->target);
-		if (tdlen)
-			ap->target[tdlen] = '/';
-		if (own < 0 && (errno == ENOENT || errno == ENOTDIR))
-			return ctrk_error_set(err, 0, "hardlink target '%s' does not exist", ap->target);
-		if (own < 0)
-			return ctrk_error_errno(err, "hardlink target '%s'", ap->target);
-		tdirfd = own;
-	}
+	/* The target's directory, without disturbing the cache (DIRFD is
+	 * in it), found as an entry's is; never made. */
+	size_t trlen = 0;
+	int tdirfd = tdlen == 0 ? ap->root : walk(ap, ap->target, tdlen, WALK_LOOKUP, ap->treal, &trlen, err);
+	if (tdirfd == -1)
+		return ctrk_error_wrap(err, "hardlink target '%s'", ap->target);
+	if (tdlen == 0)
+		ap->treal[0] = '\0';
+	cleanup_close int own = tdirfd == ap->root ? -1 : tdirfd;
+	/* Only a file this layer made: a lower layer's is not there in the
+	 * overlay driver's directory, so neither driver links to one. */
 	struct stat st;
-	if (fstatat(tdirfd, tname, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-		if (errno == ENOENT)
-			return ctrk_error_set(err, 0, "hardlink target '%s' does not exist", ap->target);
-		return ctrk_error_errno(err, "hardlink target '%s'", ap->target);
+	ssize_t full = tdirfd < 0 ? -1 : join_path(ap->tmp, ap->treal, trlen, tname);
+	if (tdirfd == -2 || full < 0 || !created_has(ap, ap->tmp, (size_t)full) ||
+	    fstatat(tdirfd, tname, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		if (tdirfd >= 0 && full >= 0 && errno != ENOENT && created_has(ap, ap->tmp, (size_t)full))
+			return ctrk_error_errno(err, "hardlink target '%s'", ap->target);
+		return ctrk_error_set(err, 0, "hardlink target '%s' does not exist in this layer", ap->target);
 	}
-	if (S_ISLNK(st.st_mode))
-		return ctrk_error_set(err, 0, "hardlink target '%s' is a symlink", ap->target);
 	if (S_ISDIR(st.st_mode))
 		return ctrk_error_set(err, 0, "hardlink target '%s' is a directory", ap->target);
-	/* linkat without AT_SYMLINK_FOLLOW links the name itself. */
+	/* linkat without AT_SYMLINK_FOLLOW links the name itself: a symlink
+	 * target gives a second name of the symlink, as link(2) does. */
 	if (linkat(tdirfd, tname, dirfd, name, 0) == 0)
 		return 0;
 	if (errno != EEXIST)
@@ -749,12 +991,70 @@ make_hardlink(applier_t *ap, const char *link, int dirfd, const char *name, ctrk
 	return 0;
 }
 
+/* The walk for a whiteout's directory: in OVERLAY mode it is made (the
+ * marker must be somewhere; apply_overlay_fixup() removes what no lower
+ * layer needed), but never over a name this layer whited out; in DELETE
+ * mode nothing is made, there is nothing to delete. */
+static walk_policy_t
+whiteout_policy(const applier_t *ap)
+{
+	return ap->whiteouts == APPLY_WHITEOUTS_OVERLAY ? WALK_MKDIR : WALK_LOOKUP;
+}
+
+/* DELETE mode, an opaque marker in the directory FD (taken; resolved path
+ * in AP->tmp, LEN bytes): what the layers below put there goes, what this
+ * layer made stays.  A directory this layer made or put something into is
+ * kept but emptied of the lower layers' files, all the way down, and one it
+ * only put something into becomes what the overlay driver shows there: a
+ * directory the layer made for its entries (0755 root:root, no xattrs). */
+static int
+hide_lower(applier_t *ap, int fd, size_t len, ctrk_error_t *err)
+{
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return ctrk_error_errno(err, "cannot read directory");
+	}
+	int rc = 0;
+	struct dirent *de;
+	while (rc == 0 && (errno = 0, de = readdir(d))) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		ssize_t n = join_path(ap->tmp, ap->tmp, len, de->d_name);
+		if (n < 0) {
+			ap->tmp[len] = '\0';
+			rc = remove_at(ap, dirfd(d), de->d_name, err);
+			continue;
+		}
+		bool made = created_has(ap, ap->tmp, (size_t)n), above = set_has(ap, &ap->above, ap->tmp, (size_t)n);
+		int flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+		int sub = made || above ? openat(dirfd(d), de->d_name, flags) : -1;
+		if (sub >= 0 && !made) {
+			if (fchown(sub, 0, 0) < 0 || fchmod(sub, 0755) < 0)
+				rc = ctrk_error_errno(err, "cannot reset '%s'", ap->tmp);
+			else
+				rc = clear_xattrs(sub, err);
+			if (rc < 0)
+				close(sub);
+		}
+		if (rc == 0 && sub >= 0)
+			rc = hide_lower(ap, sub, (size_t)n, err);
+		else if (rc == 0 && !made)
+			rc = remove_at(ap, dirfd(d), de->d_name, err);
+		ap->tmp[len] = '\0';
+	}
+	if (rc == 0 && errno)
+		rc = ctrk_error_errno(err, "cannot read directory");
+	closedir(d);
+	return rc;
+}
+
 /* ".wh..wh..opq" in the directory DIR (DLEN bytes). */
 static int
 apply_opaque(applier_t *ap, const char *dir, size_t dlen, ctrk_error_t *err)
 {
 	bool overlay = ap->whiteouts == APPLY_WHITEOUTS_OVERLAY;
-	int pfd = resolve_dir(ap, dir, dlen, overlay, err);
+	int pfd = resolve_dir(ap, dir, dlen, whiteout_policy(ap), err);
 	if (pfd == -2)
 		return 0; /* nothing below to hide */
 	if (pfd < 0)
@@ -770,35 +1070,9 @@ apply_opaque(applier_t *ap, const char *dir, size_t dlen, ctrk_error_t *err)
 		close(fd);
 		return rc;
 	}
-	DIR *d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return ctrk_error_errno(err, "cannot read directory");
-	}
-	/* The marker hides the lower layers' children only: what this layer
-	 * put there already (before the marker) stays. */
-	char *child = ap->tmp;
-	memcpy(child, dir, dlen);
-	size_t base = dlen ? dlen + 1 : 0;
-	if (dlen)
-		child[dlen] = '/';
-	int rc = 0;
-	struct dirent *de;
-	while (rc == 0 && (errno = 0, de = readdir(d))) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		size_t n = strlen(de->d_name);
-		if (base + n >= PATH_MAX)
-			continue; /* cannot be one of this layer's paths */
-		memcpy(child + base, de->d_name, n + 1);
-		if (created_has(ap, child, base + n))
-			continue;
-		rc = remove_at(ap, dirfd(d), de->d_name, err);
-	}
-	if (rc == 0 && errno)
-		rc = ctrk_error_errno(err, "cannot read directory");
-	closedir(d);
-	return rc;
+	size_t rlen = strlen(ap->real);
+	memcpy(ap->tmp, ap->real, rlen + 1);
+	return hide_lower(ap, fd, rlen, err);
 }
 
 /* A whiteout BASE in the directory DIR (DLEN bytes). */
@@ -813,25 +1087,26 @@ apply_whiteout(applier_t *ap, const char *dir, size_t dlen, const char *base, ct
 	if (!*victim || strcmp(victim, ".") == 0 || strcmp(victim, "..") == 0)
 		return ctrk_error_set(err, 0, "invalid whiteout");
 
-	/* A whiteout hides the lower layers' NAME, never this layer's own. */
-	size_t vlen = strlen(victim);
-	char *vpath = ap->target;
-	memcpy(vpath, dir, dlen);
-	size_t off = dlen ? dlen + 1 : 0;
-	if (dlen)
-		vpath[dlen] = '/';
-	memcpy(vpath + off, victim, vlen + 1);
-	if (created_has(ap, vpath, off + vlen))
-		return 0;
-
 	bool overlay = ap->whiteouts == APPLY_WHITEOUTS_OVERLAY;
-	int pfd = resolve_dir(ap, dir, dlen, overlay, err);
+	int pfd = resolve_dir(ap, dir, dlen, whiteout_policy(ap), err);
 	if (pfd == -2)
 		return 0;
-	if (pfd < 0 || remove_at(ap, pfd, victim, err) < 0)
+	if (pfd < 0)
 		return -1;
-	if (overlay && mknodat(pfd, victim, S_IFCHR | 0000, makedev(0, 0)) < 0)
+	/* A whiteout hides the lower layers' NAME, never this layer's own. */
+	ssize_t vlen = join_path(ap->tmp, ap->real, strlen(ap->real), victim);
+	if (vlen < 0)
+		return ctrk_error_set(err, ENAMETOOLONG, "whiteout");
+	if (made_or_above(ap, ap->tmp, (size_t)vlen))
+		return 0; /* (in OVERLAY mode it is the layer's own directory) */
+	set_add(ap, &ap->whited, ap->tmp, (size_t)vlen);
+	if (remove_at(ap, pfd, victim, err) < 0)
+		return -1;
+	if (!overlay)
+		return 0;
+	if (mknodat(pfd, victim, S_IFCHR | 0000, makedev(0, 0)) < 0)
 		return ctrk_error_errno(err, "cannot create whiteout for '%s'", victim);
+	list_add(ap, &ap->whiteout_list, ap->tmp, (size_t)vlen);
 	return 0;
 }
 
@@ -857,8 +1132,11 @@ apply_entry(applier_t *ap, struct archive_entry *e, ctrk_error_t *err)
 	if (strncmp(name, WH_PREFIX, sizeof WH_PREFIX - 1) == 0) {
 		rc = apply_whiteout(ap, ap->path, dlen, name, err);
 	} else {
-		int dirfd = resolve_dir(ap, ap->path, dlen, true, err);
-		if (dirfd < 0)
+		int dirfd = resolve_dir(ap, ap->path, dlen, WALK_CREATE, err);
+		ssize_t rlen = dirfd < 0 ? -1 : join_path(ap->rpath, ap->real, strlen(ap->real), name);
+		if (dirfd >= 0 && rlen < 0)
+			rc = ctrk_error_set(err, ENAMETOOLONG, "'%.64s...'", ap->real);
+		else if (dirfd < 0)
 			rc = -1;
 		else if (link)
 			rc = make_hardlink(ap, link, dirfd, name, err);
@@ -873,7 +1151,7 @@ apply_entry(applier_t *ap, struct archive_entry *e, ctrk_error_t *err)
 		else
 			rc = ctrk_error_set(err, 0, "unsupported type 0%o", (unsigned)type);
 		if (rc == 0)
-			created_add(ap, ap->path, len);
+			created_add(ap, ap->rpath, (size_t)rlen);
 	}
 	if (rc < 0)
 		return ctrk_error_wrap(err, "layer entry '%.256s%s'", ap->path, len > 256 ? "..." : "");
@@ -890,7 +1168,7 @@ set_dir_times(applier_t *ap, ctrk_error_t *err)
 		/* Copied: the arena may move while resolving. */
 		memcpy(ap->path, ap->strs.buf + t->off, t->len + 1);
 		const char *name = split_path(ap->path, t->len, &dlen);
-		int dirfd = resolve_dir(ap, ap->path, dlen, false, err);
+		int dirfd = resolve_dir(ap, ap->path, dlen, WALK_LOOKUP, err);
 		if (dirfd == -2)
 			continue; /* removed since */
 		if (dirfd < 0)
@@ -957,10 +1235,26 @@ apply_all(applier_t *ap, int layer_fd, char diff_id[CTRK_DIGEST_LEN + 1], ctrk_e
 	return apply_stream_finish(ap->stream, diff_id, &ap->stats->bytes, err);
 }
 
+/* The paths of L (in AP's arena) as strings of their own, but those in SKIP. */
+static void
+list_export(const applier_t *ap, const pathlist_t *l, const pathset_t *skip, char ***out, size_t *n)
+{
+	*out = ctrk_xcalloc(l->n ? l->n : 1, sizeof **out);
+	*n = 0;
+	for (size_t i = 0; i < l->n; i++) {
+		const char *p = ap->strs.buf + l->off[i];
+		if (skip && set_has(ap, skip, p, strlen(p)))
+			continue;
+		(*out)[(*n)++] = ctrk_xstrdup(p);
+	}
+}
+
 int
 apply_layer(int root_fd, int layer_fd, apply_whiteouts_t whiteouts, char diff_id[CTRK_DIGEST_LEN + 1],
-	    apply_stats_t *stats, ctrk_error_t *err)
+	    apply_stats_t *stats, apply_fixups_t *fixups, ctrk_error_t *err)
 {
+	if (fixups)
+		*fixups = (apply_fixups_t){0};
 	struct stat st;
 	if (fstat(root_fd, &st) < 0)
 		return ctrk_error_errno(err, "cannot apply the layer");
@@ -977,14 +1271,279 @@ apply_layer(int root_fd, int layer_fd, apply_whiteouts_t whiteouts, char diff_id
 	ap->tar = archive_read_new();
 	int rc = ap->tar ? apply_all(ap, layer_fd, diff_id, err) : ctrk_error_set(err, ENOMEM, "cannot apply the layer");
 
+	if (rc == 0 && fixups) {
+		/* A directory the layer lists after it was made for an entry
+		 * below it is the layer's own. */
+		list_export(ap, &ap->implicit, &ap->listed, &fixups->implicit, &fixups->nimplicit);
+		list_export(ap, &ap->whiteout_list, NULL, &fixups->whiteouts, &fixups->nwhiteouts);
+	}
+
 	/* The tar reader first: it reads from the stream. */
 	if (ap->tar)
 		archive_read_free(ap->tar);
 	apply_stream_free(ap->stream);
-	cache_set(ap, -1, "", 0);
+	cache_set(ap, -1, "", 0, "", 0);
 	free(ap->strs.buf);
 	free(ap->created.slots);
+	free(ap->whited.slots);
+	free(ap->listed.slots);
+	free(ap->above.slots);
+	free(ap->implicit.off);
+	free(ap->whiteout_list.off);
 	free(ap->dirs);
 	free(ap);
 	return rc;
+}
+
+void
+apply_fixups_free(apply_fixups_t *f)
+{
+	if (!f)
+		return;
+	for (size_t i = 0; i < f->nimplicit; i++)
+		free(f->implicit[i]);
+	for (size_t i = 0; i < f->nwhiteouts; i++)
+		free(f->whiteouts[i]);
+	free(f->implicit);
+	free(f->whiteouts);
+	*f = (apply_fixups_t){0};
+}
+
+/* --- overlay: what only the layers below can tell -------------------------- */
+
+static bool
+fd_is_opaque(int fd)
+{
+	char v = 0;
+	return fgetxattr(fd, OVERLAY_OPAQUE_XATTR, &v, 1) == 1 && v == 'y';
+}
+
+bool
+apply_root_is_opaque(int fd)
+{
+	return fd_is_opaque(fd);
+}
+
+static bool
+is_whiteout_stat(const struct stat *st)
+{
+	return S_ISCHR(st->st_mode) && st->st_rdev == makedev(0, 0);
+}
+
+/* Open PATH (symlink-free, relative) in the layer LAYER with no symlink
+ * followed: its parent directory (O_RDONLY) in *PARENT and its stat in *ST.
+ * 1: found; 0: not there, and *HIDES says whether the layer hides PATH from
+ * the layers below it (a non-directory or whiteout on the way, an opaque
+ * directory above it, an opaque root); -1: an error. */
+static int
+layer_lookup(int layer, const char *path, int *parent, struct stat *st, bool *hides, ctrk_error_t *err)
+{
+	*parent = -1;
+	*hides = false;
+	int fd = openat(layer, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return ctrk_error_errno(err, "cannot open a layer");
+	bool opaque = fd_is_opaque(fd);
+	char name[NAME_MAX + 1];
+	const char *p = path;
+	for (;;) {
+		const char *end = strchrnul(p, '/');
+		size_t clen = (size_t)(end - p);
+		if (clen == 0 || clen > NAME_MAX) {
+			close(fd);
+			return ctrk_error_set(err, EINVAL, "bad path '%s'", path);
+		}
+		memcpy(name, p, clen);
+		name[clen] = '\0';
+		if (fstatat(fd, name, st, AT_SYMLINK_NOFOLLOW) < 0) {
+			int e = errno;
+			close(fd);
+			if (e != ENOENT && e != ENOTDIR)
+				return ctrk_error_set(err, e, "cannot look '%s' up in a layer", path);
+			*hides = opaque;
+			return 0;
+		}
+		if (!*end) {
+			if (is_whiteout_stat(st)) {
+				close(fd);
+				*hides = true;
+				return 0;
+			}
+			*parent = fd;
+			return 1;
+		}
+		if (!S_ISDIR(st->st_mode)) {
+			close(fd);
+			*hides = true;
+			return 0;
+		}
+		int next = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		close(fd);
+		if (next < 0)
+			return ctrk_error_errno(err, "cannot open '%.*s' in a layer", (int)(end - path), path);
+		fd = next;
+		opaque = opaque || fd_is_opaque(fd);
+		p = end + 1;
+	}
+}
+
+/* What overlayfs shows at PATH from the layers LOWER[0..N): 1 and the
+ * layer's parent directory and stat, or 0 when nothing shows. */
+static int
+lower_lookup(const int *lower, size_t n, const char *path, int *parent, struct stat *st, ctrk_error_t *err)
+{
+	for (size_t i = 0; i < n; i++) {
+		bool hides;
+		int r = layer_lookup(lower[i], path, parent, st, &hides, err);
+		if (r != 0 || hides)
+			return r;
+	}
+	return 0;
+}
+
+/* The directory's metadata as a copy of the layers below would keep it:
+ * owner, mode, xattrs (but overlayfs' own), times. */
+static int
+copy_dir_meta(int from, int to, ctrk_error_t *err)
+{
+	struct stat st;
+	if (fstat(from, &st) < 0 || fchown(to, st.st_uid, st.st_gid) < 0 || fchmod(to, st.st_mode & 07777) < 0)
+		return ctrk_error_errno(err, "cannot copy a directory's owner and mode");
+	char names[65536];
+	ssize_t len = flistxattr(from, names, sizeof names);
+	for (ssize_t off = 0; len > 0 && off < len; off += (ssize_t)strlen(names + off) + 1) {
+		const char *key = names + off;
+		if (xattr_refused(key))
+			continue;
+		char val[65536];
+		ssize_t vl = fgetxattr(from, key, val, sizeof val);
+		if (vl >= 0 && fsetxattr(to, key, val, (size_t)vl, 0) < 0)
+			return ctrk_error_errno(err, "cannot copy xattr '%s'", key);
+	}
+	struct timespec ts[2] = {st.st_atim, st.st_mtim};
+	if (futimens(to, ts) < 0)
+		return ctrk_error_errno(err, "cannot copy a directory's times");
+	return 0;
+}
+
+/* Open the directory PATH in the layer ROOT, following nothing. */
+static int
+open_in_layer(int root, const char *path, int flags)
+{
+	ctrk_error_t ignored;
+	return ctrk_inroot_open(root, path, flags, CTRK_INROOT_NO_SYMLINKS | CTRK_INROOT_NO_XDEV, &ignored);
+}
+
+/* Does the layer ROOT itself hide what is below PATH: an opaque root or
+ * directory above PATH? */
+static bool
+hidden_by_self(int root, const char *path)
+{
+	cleanup_close int fd = openat(root, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || fd_is_opaque(fd))
+		return true;
+	const char *p = path;
+	const char *slash;
+	while ((slash = strchr(p, '/'))) {
+		char name[NAME_MAX + 1];
+		size_t clen = (size_t)(slash - p);
+		if (clen == 0 || clen > NAME_MAX)
+			return true;
+		memcpy(name, p, clen);
+		name[clen] = '\0';
+		int next = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (next < 0)
+			return true;
+		close(fd);
+		fd = next;
+		if (fd_is_opaque(fd))
+			return true;
+		p = slash + 1;
+	}
+	return false;
+}
+
+static int
+fix_whiteout(int root, const int *lower, size_t nlower, const char *path, ctrk_error_t *err)
+{
+	const char *slash = strrchr(path, '/');
+	cleanup_free char *dir = slash ? strndup(path, (size_t)(slash - path)) : ctrk_xstrdup("");
+	const char *name = slash ? slash + 1 : path;
+	cleanup_close int dfd = open_in_layer(root, dir, O_PATH | O_DIRECTORY);
+	struct stat st;
+	if (dfd < 0 || fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !is_whiteout_stat(&st))
+		return 0; /* replaced since by the layer itself */
+	int parent;
+	int r = hidden_by_self(root, path) ? 0 : lower_lookup(lower, nlower, path, &parent, &st, err);
+	if (r < 0)
+		return -1;
+	if (r == 1) {
+		close(parent);
+		return 0;
+	}
+	/* Nothing to hide: in a directory that is the layer's alone,
+	 * overlayfs would list the marker and stat would not find it. */
+	if (unlinkat(dfd, name, 0) < 0)
+		return ctrk_error_errno(err, "cannot remove the whiteout '%s'", path);
+	return 0;
+}
+
+static int
+fix_implicit(int root, const int *lower, size_t nlower, const char *path, ctrk_error_t *err)
+{
+	cleanup_close int fd = open_in_layer(root, path, O_RDONLY | O_DIRECTORY);
+	if (fd < 0)
+		return 0; /* replaced since by the layer itself */
+	int parent;
+	struct stat st;
+	int r = hidden_by_self(root, path) ? 0 : lower_lookup(lower, nlower, path, &parent, &st, err);
+	if (r < 0)
+		return -1;
+	if (r == 1 && S_ISDIR(st.st_mode)) {
+		const char *slash = strrchr(path, '/');
+		cleanup_close int from = openat(parent, slash ? slash + 1 : path,
+						O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		close(parent);
+		if (from < 0)
+			return ctrk_error_errno(err, "cannot open '%s' in a lower layer", path);
+		if (copy_dir_meta(from, fd, err) < 0)
+			return ctrk_error_wrap(err, "'%s'", path);
+		return 0;
+	}
+	if (r == 1)
+		close(parent);
+	/* Nothing below: made only for whiteouts that are gone now?  A copy
+	 * of the lower layers would not have it either. */
+	cleanup_close int rd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = rd >= 0 ? fdopendir(rd) : NULL;
+	if (!d)
+		return ctrk_error_errno(err, "cannot read '%s'", path);
+	rd = -1;
+	bool empty = true;
+	struct dirent *de;
+	while (empty && (de = readdir(d)))
+		empty = strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0;
+	closedir(d);
+	if (!empty)
+		return 0;
+	const char *slash = strrchr(path, '/');
+	cleanup_free char *dir = slash ? strndup(path, (size_t)(slash - path)) : ctrk_xstrdup("");
+	cleanup_close int dfd = open_in_layer(root, dir, O_PATH | O_DIRECTORY);
+	if (dfd < 0 || unlinkat(dfd, slash ? slash + 1 : path, AT_REMOVEDIR) < 0)
+		return ctrk_error_errno(err, "cannot remove '%s'", path);
+	return 0;
+}
+
+int
+apply_overlay_fixup(int root_fd, const int *lower, size_t nlower, const apply_fixups_t *f, ctrk_error_t *err)
+{
+	for (size_t i = 0; i < f->nwhiteouts; i++)
+		if (fix_whiteout(root_fd, lower, nlower, f->whiteouts[i], err) < 0)
+			return -1;
+	/* Children before their parents: a parent may be empty once they
+	 * are gone. */
+	for (size_t i = f->nimplicit; i-- > 0;)
+		if (fix_implicit(root_fd, lower, nlower, f->implicit[i], err) < 0)
+			return -1;
+	return 0;
 }

@@ -10,12 +10,13 @@
 #include <string.h>
 
 #include "fsutil.h"
+#include "gzread.h"
 
-#define READ_BLOCK (1 << 20) /* read(2) size for the compressed layer */
 #define SLOTS 8
 #define SLOT_SIZE (256 << 10)
 
 struct apply_stream {
+	ctrk_gzread_t *gz; /* gzip undone here, trailers checked */
 	struct archive *raw;
 	ctrk_hasher_t *hasher;
 	pthread_t thread;
@@ -108,13 +109,15 @@ apply_stream_open(int layer_fd, ctrk_error_t *err)
 		ctrk_error_set(err, ENOMEM, "cannot read the layer");
 		goto fail;
 	}
-	/* Only built-in decompressors: none runs an external program.  The
-	 * "raw" format hands out the decompressed bytes as they are. */
-	archive_read_support_filter_gzip(s->raw);
+	/* Only built-in decompressors: none runs an external program.  gzip
+	 * is undone by gzread.c, which checks what libarchive does not (the
+	 * trailers); zstd checks its frames' checksums itself.  The "raw"
+	 * format hands out the decompressed bytes as they are. */
 	archive_read_support_filter_zstd(s->raw);
 	archive_read_support_format_raw(s->raw);
+	s->gz = ctrk_gzread_new(layer_fd);
 	struct archive_entry *e;
-	if (archive_read_open_fd(s->raw, layer_fd, READ_BLOCK) != ARCHIVE_OK ||
+	if (ctrk_gzread_archive_open(s->raw, s->gz) != ARCHIVE_OK ||
 	    archive_read_next_header(s->raw, &e) != ARCHIVE_OK) {
 		const char *why = archive_error_string(s->raw);
 		ctrk_error_set(err, 0, "cannot read the layer: %s", why ? why : "empty");
@@ -188,6 +191,7 @@ apply_stream_free(apply_stream_t *s)
 	}
 	if (s->raw)
 		archive_read_free(s->raw);
+	ctrk_gzread_free(s->gz);
 	ctrk_hasher_free(s->hasher);
 	for (int i = 0; i < SLOTS; i++)
 		free(s->slot[i]);

@@ -4,6 +4,7 @@
  * writes them (see apply.h).
  * https://docs.kernel.org/filesystems/overlayfs.html */
 #include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -137,9 +138,27 @@ overlay_prepare(const driver_t *d, const snap_info_t *s, ctrk_error_t *err)
 	return 0;
 }
 
-static cJSON *
-overlay_mounts(const driver_t *d, const snap_info_t *s, ctrk_error_t *err)
+/* How many of S's parents overlay must see: up to the first whose root is
+ * opaque (an opaque marker at a layer's root, see apply.h), which hides
+ * the ones below it as the native driver's copy deletes them. */
+static size_t
+visible_parents(const snap_info_t *s)
 {
+	for (size_t i = 0; i < s->nparents; i++) {
+		cleanup_free char *fs = snap_fs_dir(s->parents[i]);
+		cleanup_close int fd = open(fs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd >= 0 && apply_root_is_opaque(fd))
+			return i + 1;
+	}
+	return s->nparents;
+}
+
+static cJSON *
+overlay_mounts(const driver_t *d, const snap_info_t *s_in, ctrk_error_t *err)
+{
+	snap_info_t visible = *s_in;
+	visible.nparents = visible_parents(s_in);
+	const snap_info_t *s = &visible;
 	bool view = s->kind == SNAP_VIEW;
 	if (s->nparents == 0) {
 		cleanup_free char *fs = snap_fs_dir(s->dir);

@@ -37,6 +37,7 @@ struct layer {
 	char *dir;
 	int held;     /* the directory's flock while no record names it */
 	bool discard; /* another unpack recorded it first */
+	apply_fixups_t fixups; /* overlay: finished once the layers below are there */
 };
 
 struct unpack {
@@ -100,6 +101,7 @@ free_layers(struct layer *l, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		free(l[i].blob);
 		free(l[i].dir);
+		apply_fixups_free(&l[i].fixups);
 		if (l[i].held >= 0)
 			close(l[i].held);
 	}
@@ -141,9 +143,11 @@ reserve(struct unpack *u, ctrk_error_t *err)
 			goto out;
 	}
 	ret = u->first < u->n ? snap_save(s, err) : 0;
-	if (ret == 0 && u->first > 0) {
-		const cJSON *e = snap_get(s, u->layers[u->first - 1].chain);
-		u->layers[u->first - 1].dir = snap_dir(s, snap_entry_id(e));
+	/* The layers there already: the new ones are applied on (native) or
+	 * fixed up against (overlay) them. */
+	for (size_t i = 0; ret == 0 && i < u->first; i++) {
+		const cJSON *e = snap_get(s, u->layers[i].chain);
+		u->layers[i].dir = snap_dir(s, snap_entry_id(e));
 	}
 out:
 	snap_unlock(s);
@@ -177,7 +181,7 @@ unpack_layer(struct unpack *u, size_t i, ctrk_error_t *err)
 		return ctrk_error_errno(err, "cannot open layer blob '%s'", l->blob);
 	char diff_id[CTRK_DIGEST_LEN + 1];
 	apply_stats_t stats = {0};
-	if (apply_layer(root, blob, d->ops->apply, diff_id, &stats, err) < 0)
+	if (apply_layer(root, blob, d->ops->apply, diff_id, &stats, &l->fixups, err) < 0)
 		return -1;
 	if (strcmp(diff_id, l->diff_id) != 0)
 		return ctrk_error_set(err, 0, "the uncompressed layer is %s, the image config says %s", diff_id,
@@ -209,7 +213,47 @@ worker(void *arg)
 	return NULL;
 }
 
-/* Overlay layers do not depend on each other: apply them in parallel. */
+/* Finish overlay layer I (apply_overlay_fixup()) over the layers below it,
+ * which are finished already. */
+static int
+fixup_layer(struct unpack *u, size_t i, ctrk_error_t *err)
+{
+	struct layer *l = &u->layers[i];
+	if (l->fixups.nimplicit == 0 && l->fixups.nwhiteouts == 0)
+		return 0;
+	int *lower = ctrk_xcalloc(i ? i : 1, sizeof *lower);
+	size_t n = 0;
+	int rc = -1;
+	cleanup_free char *fs = snap_fs_dir(l->dir);
+	int root = open(fs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (root < 0) {
+		ctrk_error_errno(err, "cannot open '%s'", fs);
+		goto out;
+	}
+	for (size_t j = i; j-- > 0;) {
+		cleanup_free char *lfs = snap_fs_dir(u->layers[j].dir);
+		if ((lower[n] = open(lfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+			ctrk_error_errno(err, "cannot open '%s'", lfs);
+			goto out;
+		}
+		/* An opaque root hides every layer below it. */
+		if (apply_root_is_opaque(lower[n++]))
+			break;
+	}
+	rc = apply_overlay_fixup(root, lower, n, &l->fixups, err);
+out:
+	if (rc < 0)
+		ctrk_error_wrap(err, "layer %zu (%s)", i, l->digest);
+	for (size_t j = 0; j < n; j++)
+		close(lower[j]);
+	if (root >= 0)
+		close(root);
+	free(lower);
+	return rc;
+}
+
+/* Overlay layers do not depend on each other: apply them in parallel, then
+ * finish each over the ones below, in order. */
 static int
 apply_all(struct unpack *u, ctrk_error_t *err)
 {
@@ -232,6 +276,9 @@ apply_all(struct unpack *u, ctrk_error_t *err)
 		*err = u->first_err;
 		return -1;
 	}
+	for (size_t i = u->first; i < u->n; i++)
+		if (fixup_layer(u, i, err) < 0)
+			return -1;
 	return 0;
 }
 

@@ -4,13 +4,16 @@
 #include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
+#include <dirent.h>
+#include <limits.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "cleanup.h"
 #include "fsutil.h"
+#include "gzread.h"
 
 #define PATH_MAX_LEN 4096
 #define DEPTH_MAX 64
@@ -232,9 +235,9 @@ extract_entry(struct archive *a, struct archive_entry *e, int dirfd, ctrk_extrac
 }
 
 static int
-extract_all(struct archive *a, int fd, int dirfd, ctrk_extract_t *x, const char *file, ctrk_error_t *err)
+extract_all(struct archive *a, ctrk_gzread_t *gz, int dirfd, ctrk_extract_t *x, const char *file, ctrk_error_t *err)
 {
-	if (archive_read_open_fd(a, fd, 1 << 16) != ARCHIVE_OK)
+	if (ctrk_gzread_archive_open(a, gz) != ARCHIVE_OK)
 		return ctrk_error_set(err, 0, "'%s' is not a tar archive: %s", file, archive_why(a));
 	unsigned long long bytes = 0;
 	size_t entries = 0;
@@ -273,31 +276,170 @@ ctrk_archive_extract(const char *file, int dirfd, ctrk_extract_t *x, ctrk_error_
 	struct archive *a = archive_read_new();
 	if (!a)
 		return ctrk_error_set(err, ENOMEM, "reading '%s'", file);
-	/* Only filters built into libarchive: none runs an external program. */
+	/* Only filters built into libarchive: none runs an external program.
+	 * gzip is undone by gzread.c, which checks the trailers. */
 	archive_read_support_format_tar(a);
-	archive_read_support_filter_gzip(a);
 	archive_read_support_filter_bzip2(a);
 	archive_read_support_filter_xz(a);
 	archive_read_support_filter_zstd(a);
-	int rc = extract_all(a, fd, dirfd, x, file, err);
+	ctrk_gzread_t *gz = ctrk_gzread_new(fd);
+	int rc = extract_all(a, gz, dirfd, x, file, err);
 	archive_read_free(a);
+	ctrk_gzread_free(gz);
 	return rc;
 }
 
+/* One directory on the way down: its name in its parent, and who it is. */
+typedef struct rm_level {
+	char name[NAME_MAX + 1];
+	dev_t dev;
+	ino_t ino;
+} rm_level_t;
+
+/* Remove what is in the directory CUR but directories that are not empty;
+ * the first of those opened in *CHILD and its name in CHILD_NAME: 1, or 0
+ * when none is left, -1 on error. */
 static int
-remove_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
+empty_dir(int cur, int *child, char child_name[NAME_MAX + 1], ctrk_error_t *err)
 {
-	if (type == FTW_DP || type == FTW_D || type == FTW_DNR)
-		return rmdir(path) < 0 ? -1 : 0;
-	return unlink(path) < 0 ? -1 : 0;
+	int dupfd = dup(cur);
+	DIR *d = dupfd >= 0 ? fdopendir(dupfd) : NULL;
+	if (!d) {
+		if (dupfd >= 0)
+			close(dupfd);
+		return ctrk_error_errno(err, "cannot read a directory");
+	}
+	int rc = 0;
+	struct dirent *de;
+	while (rc == 0 && (errno = 0, de = readdir(d))) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (unlinkat(cur, de->d_name, 0) == 0 || errno == ENOENT ||
+		    (errno == EISDIR && (unlinkat(cur, de->d_name, AT_REMOVEDIR) == 0 || errno == ENOENT)))
+			continue;
+		if (errno != ENOTEMPTY && errno != EEXIST) {
+			rc = ctrk_error_errno(err, "cannot remove '%s'", de->d_name);
+			break;
+		}
+		*child = openat(cur, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (*child < 0) {
+			rc = ctrk_error_errno(err, "cannot open '%s'", de->d_name);
+			break;
+		}
+		snprintf(child_name, NAME_MAX + 1, "%s", de->d_name);
+		rc = 1;
+	}
+	if (rc == 0 && errno)
+		rc = ctrk_error_errno(err, "cannot read a directory");
+	closedir(d);
+	return rc;
+}
+
+/* rm -rf of the directory NAME in PARENT with one directory of it open at a
+ * time: a tree of any depth goes (a layer can make one deeper than
+ * PATH_MAX below the snapshot's own path, where nftw(3) fails), without
+ * following a symlink or entering another file system (EXDEV).  Going up is
+ * by "..", checked against what was noted on the way down. */
+static int
+remove_dir_tree(int parent, const char *name, ctrk_error_t *err)
+{
+	struct stat pst, st;
+	if (fstat(parent, &pst) < 0)
+		return ctrk_error_errno(err, "cannot stat the parent");
+	rm_level_t *stack = NULL;
+	size_t depth = 0, cap = 0;
+	int rc = -1, child;
+	char child_name[NAME_MAX + 1];
+	snprintf(child_name, sizeof child_name, "%s", name);
+	int cur = -1;
+	child = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (child < 0) {
+		ctrk_error_errno(err, "cannot open it");
+		goto out;
+	}
+	for (;;) {
+		if (child >= 0) {
+			/* Down into CHILD. */
+			if (fstat(child, &st) < 0) {
+				close(child);
+				ctrk_error_errno(err, "cannot stat '%s'", child_name);
+				goto out;
+			}
+			if (depth == cap) {
+				cap = cap ? 2 * cap : 16;
+				stack = ctrk_xrealloc(stack, cap * sizeof *stack);
+			}
+			stack[depth] = (rm_level_t){.dev = st.st_dev, .ino = st.st_ino};
+			snprintf(stack[depth].name, sizeof stack[depth].name, "%s", child_name);
+			depth++;
+			if (cur >= 0)
+				close(cur);
+			cur = child;
+			child = -1;
+			if (st.st_dev != stack[0].dev) {
+				ctrk_error_set(err, EXDEV, "cannot remove '%s', another file system", child_name);
+				goto out;
+			}
+		}
+		int r = empty_dir(cur, &child, child_name, err);
+		if (r < 0)
+			goto out;
+		if (r == 1)
+			continue;
+		/* CUR is empty: up, and remove it. */
+		rm_level_t me = stack[--depth];
+		int up = depth ? openat(cur, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC) : dup(parent);
+		close(cur);
+		cur = up;
+		if (up < 0 || fstat(up, &st) < 0) {
+			ctrk_error_errno(err, "cannot go up from '%s'", me.name);
+			goto out;
+		}
+		struct stat want = pst;
+		if (depth)
+			want = (struct stat){.st_dev = stack[depth - 1].dev, .st_ino = stack[depth - 1].ino};
+		if (st.st_dev != want.st_dev || st.st_ino != want.st_ino) {
+			ctrk_error_set(err, 0, "the tree moved while it was removed");
+			goto out;
+		}
+		if (unlinkat(up, me.name, AT_REMOVEDIR) < 0 && errno != ENOENT) {
+			ctrk_error_errno(err, "cannot remove '%s'", me.name);
+			goto out;
+		}
+		if (depth == 0) {
+			rc = 0;
+			goto out;
+		}
+	}
+out:
+	if (cur >= 0)
+		close(cur);
+	free(stack);
+	return rc;
 }
 
 int
 ctrk_remove_tree(const char *path, ctrk_error_t *err)
 {
-	/* FTW_DEPTH: contents first; FTW_PHYS: a symbolic link is removed, not
-	 * followed; FTW_MOUNT: never into another file system. */
-	if (nftw(path, remove_one, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) < 0 && errno != ENOENT)
+	struct stat st;
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : ctrk_error_errno(err, "remove '%s'", path);
+	if (!S_ISDIR(st.st_mode))
+		return unlink(path) < 0 && errno != ENOENT ? ctrk_error_errno(err, "remove '%s'", path) : 0;
+	cleanup_free char *copy = ctrk_xstrdup(path);
+	char *slash = strrchr(copy, '/');
+	while (slash && slash > copy && slash[1] == '\0') {
+		*slash = '\0';
+		slash = strrchr(copy, '/');
+	}
+	const char *dir = slash ? (slash == copy ? "/" : copy) : ".";
+	const char *name = slash ? slash + 1 : copy;
+	if (slash)
+		*slash = '\0';
+	cleanup_close int parent = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (parent < 0)
 		return ctrk_error_errno(err, "remove '%s'", path);
+	if (remove_dir_tree(parent, name, err) < 0)
+		return ctrk_error_wrap(err, "remove '%s'", path);
 	return 0;
 }
