@@ -962,7 +962,8 @@ make_hardlink(applier_t *ap, const char *link, int dirfd, const char *name, ctrk
 		return ctrk_error_wrap(err, "hardlink target '%s'", ap->target);
 	if (tdlen == 0)
 		ap->treal[0] = '\0';
-	cleanup_close int own = tdirfd == ap->root ? -1 : tdirfd;
+	/* Only there to close the walked directory on return. */
+	cleanup_close int own __attribute__((unused)) = tdirfd == ap->root ? -1 : tdirfd;
 	/* Only a file this layer made: a lower layer's is not there in the
 	 * overlay driver's directory, so neither driver links to one. */
 	struct stat st;
