@@ -36,18 +36,7 @@ setup() {
 }
 
 teardown() {
-	# What ctrk-mount mounted, by ctrk-mount; then anything still mounted
-	# under the test's directory, newest first, even after a failure.
-	local m
-	if [[ -f $T/.mounted ]]; then
-		tac "$T/.mounted" | while read -r m; do
-			mountpoint -q "$m" && ctrk-mount --unmount "$m"
-		done
-	fi
-	findmnt -rn -o TARGET | grep "^$BATS_TEST_TMPDIR/" | tac | while read -r m; do
-		umount "$m" || umount -l "$m"
-	done
-	ctrk_teardown
+	snap_teardown
 }
 
 # build_umoci_image DIR: DIR/L (an OCI layout, tag t) of three layers made

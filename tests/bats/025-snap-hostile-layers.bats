@@ -33,16 +33,7 @@ setup() {
 }
 
 teardown() {
-	local m
-	if [[ -f $T/.mounted ]]; then
-		tac "$T/.mounted" | while read -r m; do
-			mountpoint -q "$m" && ctrk-mount --unmount "$m"
-		done
-	fi
-	findmnt -rn -o TARGET | grep "^$BATS_TEST_TMPDIR/" | tac | while read -r m; do
-		umount "$m" || umount -l "$m"
-	done
-	ctrk_teardown
+	snap_teardown
 }
 
 # unpack DRIVER TAG: ctrk-snap -d DRIVER prepare --image oci:LAYOUT:TAG, then

@@ -21,23 +21,6 @@ teardown() {
 	run_teardown
 }
 
-# r [-N|!] [OPTION]... [-- CMD...]: ctrk-run run --rm OPTION... $C -- CMD on
-# the descriptor $D (or $RIN); stdout in $output, stderr in $stderr.
-r() {
-	local st=() opts=()
-	if [[ ${1:-} =~ ^-[0-9]+$ || ${1:-} == '!' ]]; then
-		st=("$1")
-		shift
-	fi
-	while (($#)) && [[ $1 != -- ]]; do
-		opts+=("$1")
-		shift
-	done
-	run "${st[@]}" --separate-stderr ctrk-run run --rm "${opts[@]}" "$C" "$@" <"${RIN:-$D}"
-	printf '# ctrk-run run --rm %s\n# exit %s\n# stdout: %.300s\n# stderr: %.300s\n' "${opts[*]} $C $*" \
-		"$status" "$output" "$stderr"
-}
-
 # with_config JQ: the descriptor with the jq update JQ applied to
 # image.config, in $RIN.
 with_config() {

@@ -36,23 +36,6 @@ teardown_file() {
 	ctrk_teardown_file
 }
 
-# r [-N|!] [OPTION]... [-- CMD...]: ctrk-run run --rm OPTION... $C -- CMD;
-# stdout in $output, stderr in $stderr.
-r() {
-	local st=() opts=()
-	if [[ ${1:-} =~ ^-[0-9]+$ || ${1:-} == '!' ]]; then
-		st=("$1")
-		shift
-	fi
-	while (($#)) && [[ $1 != -- ]]; do
-		opts+=("$1")
-		shift
-	done
-	run "${st[@]}" --separate-stderr ctrk-run run --rm "${opts[@]}" "$C" "$@" <"$D"
-	printf '# ctrk-run run --rm %s\n# exit %s\n# stdout: %s\n# stderr: %s\n' "${opts[*]} $C $*" "$status" \
-		"$output" "$stderr"
-}
-
 # probe [OPTION]... -- CALL...: the probe's lines for CALL... in $output.
 probe() {
 	local opts=()

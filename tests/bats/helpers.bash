@@ -540,6 +540,22 @@ unmount_test_mounts() {
 	done
 }
 
+# snap_teardown: what ctrk-mount mounted for this test (listed in
+# $T/.mounted), by ctrk-mount; then anything still mounted under the
+# test's directory, newest first, even after a failure.
+snap_teardown() {
+	local m
+	if [[ -f $T/.mounted ]]; then
+		tac "$T/.mounted" | while read -r m; do
+			mountpoint -q "$m" && ctrk-mount --unmount "$m"
+		done
+	fi
+	findmnt -rn -o TARGET | grep "^$BATS_TEST_TMPDIR/" | tac | while read -r m; do
+		umount "$m" || umount -l "$m"
+	done
+	ctrk_teardown
+}
+
 # snap [-N|!] ARGS...: ctrk-snap with stdin from /dev/null (or $SNAP_IN),
 # stdout in $output and $SNAP, stderr in $stderr.  The expected status, if
 # given, is checked by run.
@@ -611,6 +627,23 @@ run_teardown() {
 		echo "# left behind: $leftovers" >&3
 		return 1
 	fi
+}
+
+# r [-N|!] [OPTION]... [-- CMD...]: ctrk-run run --rm OPTION... $C -- CMD on
+# the descriptor $D (or $RIN); stdout in $output, stderr in $stderr.
+r() {
+	local st=() opts=()
+	if [[ ${1:-} =~ ^-[0-9]+$ || ${1:-} == '!' ]]; then
+		st=("$1")
+		shift
+	fi
+	while (($#)) && [[ $1 != -- ]]; do
+		opts+=("$1")
+		shift
+	done
+	run "${st[@]}" --separate-stderr ctrk-run run --rm "${opts[@]}" "$C" "$@" <"${RIN:-$D}"
+	printf '# ctrk-run run --rm %s\n# exit %s\n# stdout: %.2000s\n# stderr: %.2000s\n' "${opts[*]} $C $*" \
+		"$status" "$output" "$stderr"
 }
 
 # assert_run_error TEXT: $stderr has a line "ctrk-run: error: ..." holding TEXT.
