@@ -12,26 +12,6 @@ teardown() {
 	ctrk_teardown
 }
 
-# proxy_start NAME [fault-proxy options]: exports PROXY_<NAME>_{ADDR,LOG}.
-proxy_start() {
-	local name=$1 d pid i
-	shift
-	d="$BATS_TEST_TMPDIR/proxy-$name"
-	mkdir -p "$d"
-	: >"$d/log"
-	"$PYTHON" "$CTRK_TESTS_DIR/fixtures/fault-proxy.py" --upstream "${UPSTREAM:-$REGISTRY_SHARED_ADDR}" \
-		--log "$d/log" --port-file "$d/port" "$@" >"$d/out" 2>&1 3>&- &
-	pid=$!
-	track_pid "$pid"
-	for ((i = 0; i < 100; i++)); do
-		[[ -s $d/port ]] && break
-		sleep 0.1
-	done
-	[[ -s $d/port ]] || { cat "$d/out" >&2; return 1; }
-	printf -v "PROXY_${name^^}_ADDR" '127.0.0.1:%s' "$(cat "$d/port")"
-	printf -v "PROXY_${name^^}_LOG" '%s' "$d/log"
-}
-
 # blob_gets LOG DIGEST: how many GETs of that blob the proxy saw.
 blob_gets() {
 	jq -r --arg d "$2" 'select(.method == "GET" and (.path | endswith("/blobs/" + $d))) | .path' "$1" | wc -l

@@ -11,27 +11,11 @@ load helpers
 # Bytes per second the proxy sends blobs at: the busybox layer takes ~2 s.
 THROTTLE=400000
 
-# proxy_start NAME ARGS...: fault-proxy.py in front of the shared registry;
-# prints its address.
-proxy_start() {
-	local d=$T/proxy-$1 i
-	shift
-	mkdir -p "$d"
-	"$PYTHON" "$CTRK_TESTS_DIR/fixtures/fault-proxy.py" --upstream "$REGISTRY_SHARED_ADDR" \
-		--log "$d/log" --port-file "$d/port" "$@" >"$d/out" 2>&1 3>&- &
-	track_pid $!
-	for ((i = 0; i < 100; i++)); do
-		[[ -s $d/port ]] && break
-		sleep 0.1
-	done
-	[[ -s $d/port ]] || { cat "$d/out" >&2; return 1; }
-	echo "127.0.0.1:$(cat "$d/port")"
-}
-
 setup() {
 	ctrk_setup
 	T=$BATS_TEST_TMPDIR
-	P=$(proxy_start slow --throttle "$THROTTLE")
+	proxy_start slow --throttle "$THROTTLE"
+	P=$PROXY_SLOW_ADDR
 }
 
 teardown() {
@@ -133,7 +117,8 @@ assert_drawn_in_place() {
 
 @test "a pull that fails on a terminal: the error on its own line after the last frame, no summary" {
 	local bad
-	bad=$(proxy_start bad --fail-blob 100:500)
+	proxy_start bad --fail-blob 100:500
+	bad=$PROXY_BAD_ADDR
 	run -1 "$PYTHON" "$CTRK_TESTS_DIR/fixtures/pty-run.py" --size 24x60 -- \
 		ctrk-pull -q --retries 0 "$bad/test/single"
 	assert_output --partial "ctrk-pull: error: "

@@ -264,40 +264,22 @@ corrupt() {
 	store_verify
 }
 
-# proxy_start [fault-proxy options]: tests/fixtures/fault-proxy.py in front of
-# the shared registry; sets PROXY_ADDR and PROXY_LOG.
-proxy_start() {
-	local d=$BATS_TEST_TMPDIR/proxy i
-	mkdir -p "$d"
-	: >"$d/log"
-	"$PYTHON" "$CTRK_TESTS_DIR/fixtures/fault-proxy.py" --upstream "$REGISTRY_SHARED_ADDR" \
-		--log "$d/log" --port-file "$d/port" "$@" >"$d/out" 2>&1 3>&- &
-	track_pid $!
-	for ((i = 0; i < 100; i++)); do
-		[[ -s $d/port ]] && break
-		sleep 0.1
-	done
-	[[ -s $d/port ]] || { cat "$d/out" >&2; return 1; }
-	PROXY_ADDR=127.0.0.1:$(cat "$d/port")
-	PROXY_LOG=$d/log
-}
-
 # ranges DIGEST: the Range header of each GET of that blob ("none"), in order.
 ranges() {
 	jq -r --arg d "$1" 'select(.method == "GET" and (.path | endswith("/blobs/" + $d))) | .range // "none"' \
-		"$PROXY_LOG"
+		"$PROXY_P_LOG"
 }
 
 @test "a poisoned partial download is discarded and fetched again from zero in the same run" {
 	local l hex
 	l=$(layer0_of single)
 	hex=${l#sha256:}
-	proxy_start
-	pull -0 -q "$PROXY_ADDR/test/single"
+	proxy_start p
+	pull -0 -q "$PROXY_P_ADDR/test/single"
 	rm "$(store_blob "$l")"
 	head -c 1000 /dev/urandom >"$CTRK_ROOT/ingest/sha256-$hex"
-	: >"$PROXY_LOG"
-	pull -0 -q "$PROXY_ADDR/test/single"
+	: >"$PROXY_P_LOG"
+	pull -0 -q "$PROXY_P_ADDR/test/single"
 	store_verify
 	run -0 ranges "$l"
 	assert_output $'bytes=1000-\nnone'
@@ -310,8 +292,8 @@ ranges() {
 	l=$(layer0_of single)
 	# The first GET of each blob breaks off; the Range request to resume
 	# it is answered 416.
-	proxy_start --cut-blob 100000 --range-416
-	pull -0 -q "$PROXY_ADDR/test/single"
+	proxy_start p --cut-blob 100000 --range-416
+	pull -0 -q "$PROXY_P_ADDR/test/single"
 	store_verify
 	run -0 ranges "$l"
 	assert_output $'none\nbytes=100000-\nnone'

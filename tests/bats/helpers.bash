@@ -531,6 +531,28 @@ ingest_files() {
 	find "$d" -type f
 }
 
+# proxy_start NAME [fault-proxy options]: tests/fixtures/fault-proxy.py in
+# front of $UPSTREAM (default the shared registry); exports
+# PROXY_<NAME>_ADDR and PROXY_<NAME>_LOG (its JSON log of requests).
+proxy_start() {
+	local name=$1 d pid i
+	shift
+	d="$BATS_TEST_TMPDIR/proxy-$name"
+	mkdir -p "$d"
+	: >"$d/log"
+	"$PYTHON" "$CTRK_TESTS_DIR/fixtures/fault-proxy.py" --upstream "${UPSTREAM:-$REGISTRY_SHARED_ADDR}" \
+		--log "$d/log" --port-file "$d/port" "$@" >"$d/out" 2>&1 3>&- &
+	pid=$!
+	track_pid "$pid"
+	for ((i = 0; i < 100; i++)); do
+		[[ -s $d/port ]] && break
+		sleep 0.1
+	done
+	[[ -s $d/port ]] || { cat "$d/out" >&2; return 1; }
+	printf -v "PROXY_${name^^}_ADDR" '127.0.0.1:%s' "$(cat "$d/port")"
+	printf -v "PROXY_${name^^}_LOG" '%s' "$d/log"
+}
+
 # --- snapshots and mounts ---------------------------------------------------
 
 # unmount_test_mounts: every mount under this test's tmp dir, deepest first.
