@@ -379,6 +379,9 @@ token_for(ctrk_registry_t *r, const char *scope)
 static void
 token_store(ctrk_registry_t *r, const char *scope, char *value)
 {
+	/* A token is a secret from now on, a replacing one too: a server that
+	 * echoes it back gets it redacted. */
+	ctrk_secret_add(value);
 	for (int i = 0; i < r->ntokens; i++) {
 		if (strcmp(r->tokens[i].scope, scope ? scope : "") == 0) {
 			explicit_bzero(r->tokens[i].value, strlen(r->tokens[i].value));
@@ -394,9 +397,6 @@ token_store(ctrk_registry_t *r, const char *scope, char *value)
 		memmove(r->tokens, r->tokens + 1, sizeof r->tokens[0] * (MAX_TOKENS - 1));
 		r->ntokens--;
 	}
-	/* A token is a secret from now on: a server that echoes it back
-	 * gets it redacted. */
-	ctrk_secret_add(value);
 	r->tokens[r->ntokens].scope = ctrk_xstrdup(scope ? scope : "");
 	r->tokens[r->ntokens].value = value;
 	r->ntokens++;
