@@ -93,7 +93,7 @@ run_env_set(run_env_t *e, const char *kv, const char *what, ctrk_error_t *err)
 		}
 	}
 	if (e->n >= e->max)
-		return ctrk_error_set(err, 0, "%s: more than %zu environment variables", what, e->max);
+		return ctrk_error_set(err, 0, "%s: more than %zu entries", what, e->max);
 	grow(e);
 	e->v[e->n] = ctrk_xstrdup(kv);
 	*find_slot(e, kv, len) = ++e->n;

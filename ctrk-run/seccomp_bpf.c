@@ -254,7 +254,9 @@ cache_read(const char *path, size_t *len)
 }
 
 /* Keep the cache bounded: past CACHE_MAX entries, empty it but for KEEP
- * (what is gone is compiled again when next needed). */
+ * (what is gone is compiled again when next needed).  Temporary files of
+ * writers that were killed before their rename (".NAME.XXXXXX") count and
+ * go too. */
 static void
 cache_trim(const char *dir, const char *keep)
 {
@@ -264,10 +266,10 @@ cache_trim(const char *dir, const char *keep)
 	if (!d)
 		return;
 	while ((e = readdir(d)))
-		n += e->d_name[0] != '.';
+		n += !ctrk_is_dot_or_dotdot(e->d_name);
 	rewinddir(d);
 	while (n > CACHE_MAX && (e = readdir(d)))
-		if (e->d_name[0] != '.' && strcmp(e->d_name, keep) != 0)
+		if (!ctrk_is_dot_or_dotdot(e->d_name) && strcmp(e->d_name, keep) != 0)
 			unlinkat(dirfd(d), e->d_name, 0);
 	closedir(d);
 }
@@ -317,8 +319,10 @@ run_seccomp_bpf(const cJSON *seccomp, const char *cache_dir, char **bpf, size_t 
 		return ctrk_error_wrap(err, "reading the compiled filter");
 	if (size == 0 || size % 8)
 		return ctrk_error_set(err, 0, "libseccomp made a program of %zu bytes", size);
-	if (cache_write(cache_dir, name, prog, size, err) < 0)
-		return -1;
+	/* A program that cannot be cached is still good for this start. */
+	ctrk_error_t cache_err = {0};
+	if (cache_write(cache_dir, name, prog, size, &cache_err) < 0)
+		ctrk_warn("not caching the seccomp filter: %s", cache_err.msg);
 	*len = size;
 	*bpf = steal_pointer(&prog);
 	return 0;

@@ -162,8 +162,8 @@ static int
 env_apply_image(run_env_t *env, const cJSON *image_env, ctrk_error_t *err)
 {
 	static const char what[] = "image config Env";
-	if (cJSON_GetArraySize(image_env) > (int)RUN_ENV_MAX)
-		return ctrk_error_set(err, 0, "%s: more than %u entries", what, RUN_ENV_MAX);
+	/* The cap is on the merged variables (run_env_set), not the entries:
+	 * repeated names are one variable. */
 	const cJSON *e;
 	cJSON_ArrayForEach(e, image_env) {
 		if (cJSON_IsString(e) && strchr(e->valuestring, '=') && run_env_set(env, e->valuestring, what, err) < 0)
@@ -583,17 +583,12 @@ static int
 mounts_build(const run_opts_t *o, const cJSON *d, cJSON **out, ctrk_error_t *err)
 {
 	cleanup_json cJSON *user = cJSON_CreateArray();
-	size_t n = o->mounts.n + o->tmpfs.n;
-	const cJSON *dm;
-	cJSON_ArrayForEach(dm, cJSON_GetObjectItemCaseSensitive(d, "mounts")) {
-		const cJSON *target = cJSON_GetObjectItemCaseSensitive(dm, "target");
-		n += !cJSON_IsString(target) || strcmp(target->valuestring, "/") != 0;
-	}
+	if (descriptor_mounts(d, user, err) < 0)
+		return -1;
+	size_t n = (size_t)cJSON_GetArraySize(user) + o->mounts.n + o->tmpfs.n;
 	if (n > RUN_MOUNTS_MAX)
 		return ctrk_error_set(err, 0, "too many mounts: %zu (descriptor mounts, --mount, --tmpfs), more than %u",
 				      n, RUN_MOUNTS_MAX);
-	if (descriptor_mounts(d, user, err) < 0)
-		return -1;
 	for (size_t i = 0; i < o->mounts.n; i++) {
 		cJSON *m = NULL;
 		if (parse_mount_flag(o->mounts.v[i], &m, err) < 0)

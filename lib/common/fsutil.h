@@ -67,4 +67,11 @@ char *ctrk_xstrdup(const char *s);
 /* True when PATH exists (any type, symlinks not followed). */
 bool ctrk_path_exists(const char *path);
 
+/* "." or "..", the two names readdir gives that are not entries. */
+static inline bool
+ctrk_is_dot_or_dotdot(const char *name)
+{
+	return name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0'));
+}
+
 #endif
