@@ -38,6 +38,7 @@
 
 #include "apply_stream.h"
 #include "cleanup.h"
+#include "extract.h"
 #include "fsutil.h"
 #include "inroot.h"
 
@@ -585,40 +586,6 @@ resolve_dir(applier_t *ap, const char *dir, size_t dlen, walk_policy_t policy, c
 
 /* --- removal --------------------------------------------------------------- */
 
-/* rm -rf of the directory NAME in PARENT: entered with O_NOFOLLOW, never into
- * another file system. */
-static int
-remove_tree(applier_t *ap, int parent, const char *name, ctrk_error_t *err)
-{
-	int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return ctrk_error_errno(err, "cannot open '%s' to remove it", name);
-	struct stat st;
-	if (fstat(fd, &st) < 0 || st.st_dev != ap->root_dev) {
-		close(fd);
-		return ctrk_error_set(err, EXDEV, "cannot remove '%s'", name);
-	}
-	DIR *dir = fdopendir(fd);
-	if (!dir) {
-		close(fd);
-		return ctrk_error_errno(err, "cannot read '%s'", name);
-	}
-	int rc = 0;
-	struct dirent *de;
-	/* Removing entries already returned does not disturb readdir. */
-	while (rc == 0 && (errno = 0, de = readdir(dir))) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		rc = remove_at(ap, dirfd(dir), de->d_name, err);
-	}
-	if (rc == 0 && errno)
-		rc = ctrk_error_errno(err, "cannot read '%s'", name);
-	closedir(dir);
-	if (rc == 0 && unlinkat(parent, name, AT_REMOVEDIR) < 0)
-		rc = ctrk_error_errno(err, "cannot remove '%s'", name);
-	return rc;
-}
-
 /* Remove NAME in DIRFD whatever it is; a missing NAME is fine. */
 static int
 remove_at(applier_t *ap, int dirfd, const char *name, ctrk_error_t *err)
@@ -627,7 +594,16 @@ remove_at(applier_t *ap, int dirfd, const char *name, ctrk_error_t *err)
 		return 0;
 	if (errno != EISDIR)
 		return ctrk_error_errno(err, "cannot remove '%s'", name);
-	return remove_tree(ap, dirfd, name, err);
+	/* A directory: only one of the snapshot's own file system (the tree
+	 * below it is held to that by ctrk_remove_tree_at). */
+	struct stat st;
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? 0 : ctrk_error_errno(err, "cannot remove '%s'", name);
+	if (st.st_dev != ap->root_dev)
+		return ctrk_error_set(err, EXDEV, "cannot remove '%s'", name);
+	if (ctrk_remove_tree_at(dirfd, name, err) < 0)
+		return ctrk_error_wrap(err, "cannot remove '%s'", name);
+	return 0;
 }
 
 /* --- metadata -------------------------------------------------------------- */

@@ -340,8 +340,8 @@ empty_dir(int cur, int *child, char child_name[NAME_MAX + 1], ctrk_error_t *err)
  * PATH_MAX below the snapshot's own path, where nftw(3) fails), without
  * following a symlink or entering another file system (EXDEV).  Going up is
  * by "..", checked against what was noted on the way down. */
-static int
-remove_dir_tree(int parent, const char *name, ctrk_error_t *err)
+int
+ctrk_remove_tree_at(int parent, const char *name, ctrk_error_t *err)
 {
 	struct stat pst, st;
 	if (fstat(parent, &pst) < 0)
@@ -439,7 +439,7 @@ ctrk_remove_tree(const char *path, ctrk_error_t *err)
 	cleanup_close int parent = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (parent < 0)
 		return ctrk_error_errno(err, "remove '%s'", path);
-	if (remove_dir_tree(parent, name, err) < 0)
+	if (ctrk_remove_tree_at(parent, name, err) < 0)
 		return ctrk_error_wrap(err, "remove '%s'", path);
 	return 0;
 }

@@ -48,4 +48,9 @@ int ctrk_path_clean(const char *path, bool resolve_dotdot, char **out, ctrk_erro
  * error. */
 int ctrk_remove_tree(const char *path, ctrk_error_t *err);
 
+/* rm -rf of the directory NAME in PARENT, of any depth, with one directory
+ * of it open at a time; never follows a symbolic link or enters another
+ * file system than NAME's own (EXDEV). */
+int ctrk_remove_tree_at(int parent, const char *name, ctrk_error_t *err);
+
 #endif
