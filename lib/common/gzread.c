@@ -145,8 +145,10 @@ next_gzip(ctrk_gzread_t *g, const void **buf, ctrk_error_t *err)
 	}
 }
 
-ssize_t
-ctrk_gzread_next(ctrk_gzread_t *g, const void **buf, ctrk_error_t *err)
+/* The next block of the (decompressed) stream in *BUF, valid until the next
+ * call: its length, 0 at the end, -1 on error. */
+static ssize_t
+gzread_next(ctrk_gzread_t *g, const void **buf, ctrk_error_t *err)
 {
 	if (g->state == GZ_START) {
 		if (want2(g, err) < 0)
@@ -178,7 +180,7 @@ static la_ssize_t
 archive_feed(struct archive *a, void *arg, const void **buf)
 {
 	ctrk_gzread_t *g = arg;
-	ssize_t n = ctrk_gzread_next(g, buf, &g->err);
+	ssize_t n = gzread_next(g, buf, &g->err);
 	if (n < 0)
 		archive_set_error(a, g->err.errnum ? g->err.errnum : -1, "%s", g->err.msg);
 	return n;
@@ -188,12 +190,6 @@ int
 ctrk_gzread_archive_open(struct archive *a, ctrk_gzread_t *g)
 {
 	return archive_read_open(a, g, NULL, archive_feed, NULL);
-}
-
-const ctrk_error_t *
-ctrk_gzread_error(const ctrk_gzread_t *g)
-{
-	return &g->err;
 }
 
 void

@@ -23,14 +23,9 @@ typedef struct ctrk_gzread ctrk_gzread_t;
 /* Read FD (which stays the caller's).  Nothing is read yet. */
 ctrk_gzread_t *ctrk_gzread_new(int fd);
 
-/* The next block of the (decompressed) stream in *BUF, valid until the next
- * call: its length, 0 at the end, -1 on error. */
-ssize_t ctrk_gzread_next(ctrk_gzread_t *g, const void **buf, ctrk_error_t *err);
-
 /* archive_read_open() of A on G's output; an error of G reaches A's
- * archive_error_string() and stays in *ctrk_gzread_error(G). */
+ * archive_error_string(). */
 int ctrk_gzread_archive_open(struct archive *a, ctrk_gzread_t *g);
-const ctrk_error_t *ctrk_gzread_error(const ctrk_gzread_t *g);
 
 void ctrk_gzread_free(ctrk_gzread_t *g);
 
