@@ -57,29 +57,22 @@ ctrk_wait(pid_t pid, int *status, ctrk_error_t *err)
 	return 0;
 }
 
-/* Mark every descriptor from FIRST up close-on-exec, keeping them open
- * until exec (the exec-error pipe is among them). */
+/* close_range(FIRST, LAST, FLAGS), or one by one where the kernel lacks it
+ * (before 5.9): closed, or with CLOSE_RANGE_CLOEXEC marked close-on-exec
+ * (kept open until exec; the exec-error pipe is among them). */
 static void
-cloexec_from(int first)
+close_range_compat(unsigned first, unsigned last, unsigned flags)
 {
-	if (syscall(SYS_close_range, (unsigned)first, ~0U, CLOSE_RANGE_CLOEXEC) == 0)
-		return;
-	long max = sysconf(_SC_OPEN_MAX);
-	for (int fd = first; fd < (max > 0 && max < INT_MAX ? max : 65536); fd++)
-		fcntl(fd, F_SETFD, FD_CLOEXEC);
-}
-
-/* close_range(FIRST, LAST), or one by one where the kernel lacks it
- * (before 5.9). */
-static void
-close_from_to(unsigned first, unsigned last)
-{
-	if (first > last || syscall(SYS_close_range, first, last, 0U) == 0)
+	if (first > last || syscall(SYS_close_range, first, last, flags) == 0)
 		return;
 	long max = sysconf(_SC_OPEN_MAX);
 	unsigned end = max > 0 && max < INT_MAX ? (unsigned)max : 65536;
-	for (unsigned fd = first; fd <= last && fd < end; fd++)
-		close((int)fd);
+	for (unsigned fd = first; fd <= last && fd < end; fd++) {
+		if (flags & CLOSE_RANGE_CLOEXEC)
+			fcntl((int)fd, F_SETFD, FD_CLOEXEC);
+		else
+			close((int)fd);
+	}
 }
 
 static int
@@ -101,11 +94,11 @@ ctrk_close_fds_except(const int *keep, size_t n)
 	unsigned from = 3;
 	for (size_t i = 0; i < k; i++) {
 		if ((unsigned)sorted[i] > from)
-			close_from_to(from, (unsigned)sorted[i] - 1);
+			close_range_compat(from, (unsigned)sorted[i] - 1, 0);
 		if ((unsigned)sorted[i] >= from)
 			from = (unsigned)sorted[i] + 1;
 	}
-	close_from_to(from, ~0U);
+	close_range_compat(from, ~0U, 0);
 }
 
 /* What the child sends back through the exec-error pipe. */
@@ -145,7 +138,7 @@ child_exec(const ctrk_spawn_t *s, const char *program, int pipefd)
 	}
 	for (int fd = 3; fd < 3 + s->keep_fds; fd++)
 		fcntl(fd, F_SETFD, 0);
-	cloexec_from(3 + s->keep_fds);
+	close_range_compat(3 + (unsigned)s->keep_fds, ~0U, CLOSE_RANGE_CLOEXEC);
 
 	sigset_t none;
 	sigemptyset(&none);
