@@ -154,12 +154,6 @@ transfer_one(struct transfer *t, void *w, const struct job *job, ctrk_error_t *e
 			progress_bar_exists(t->progress, job->bar);
 			return 0;
 		}
-		if (attempt > 0 && in.offset > 0) {
-			/* The partial file was kept (a network failure): that first
-			 * error stands. */
-			ctrk_ingest_close(&in);
-			return -1;
-		}
 		struct progress_ctx pc = {t, job->bar};
 		progress_bar_start(t->progress, job->bar, in.offset);
 		ctrk_error_t this_err = {0};
@@ -168,7 +162,10 @@ transfer_one(struct transfer *t, void *w, const struct job *job, ctrk_error_t *e
 			return 0;
 		}
 		*err = this_err;
-		if (!in.resumed || attempt > 0 || atomic_load(&t->failed))
+		/* Only a resumed transfer whose partial file went gets the fresh
+		 * start: a kept one (a network failure) would just be hashed
+		 * again to fail the same way. */
+		if (!in.resumed || !in.discarded || attempt > 0 || atomic_load(&t->failed))
 			return -1;
 	}
 }

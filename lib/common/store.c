@@ -585,6 +585,7 @@ ctrk_ingest_discard(ctrk_ingest_t *in)
 	/* Unlink while still holding the lock so no waiter resumes bad bytes. */
 	if (in->path)
 		unlink(in->path);
+	in->discarded = true;
 	ctrk_ingest_close(in);
 }
 

@@ -52,6 +52,9 @@ typedef struct ctrk_ingest {
 	/* Bytes from an earlier attempt were kept: a partial file, or a
 	 * transfer resumed with a Range request.  Still valid after close. */
 	bool resumed;
+	/* The partial file was removed (it failed verification, or the server
+	 * could not resume it): a fresh start may follow.  Valid after close. */
+	bool discarded;
 	char *path;       /* the partial file */
 	int fd;
 	ctrk_hasher_t *hasher;
