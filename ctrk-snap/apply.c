@@ -310,6 +310,12 @@ clean_path(const char *what, const char *in, char *out, size_t *len, ctrk_error_
 			char *slash = memrchr(out, '/', n);
 			n = slash ? (size_t)(slash - out) : 0;
 		} else {
+			/* Refused here, for both drivers alike: the kernel would refuse
+			 * it at one step or another, and the overlay driver's steps
+			 * differ from the native one's (found by fuzz-layer). */
+			if (clen > NAME_MAX)
+				return ctrk_error_set(err, ENAMETOOLONG, "%s '%.64s...' has a name longer than %d bytes",
+						      what, in, NAME_MAX);
 			if (n + clen + 2 > LAYER_PATH_MAX)
 				return ctrk_error_set(err, ENAMETOOLONG, "%s '%.64s...' is longer than %d bytes", what,
 						      in, LAYER_PATH_MAX);

@@ -620,6 +620,9 @@ test_remove_deep(void)
 		ok(apply_file(rootfd, "deep.tar", mode, diff_id, &stats, &err) < 0 &&
 			   strstr(err.msg, "is longer than 3072 bytes"),
 		   "deep.tar (%s) refused (%s)", mode_name[mode], err.msg);
+		ok(apply_file(rootfd, "long-name.tar", mode, diff_id, &stats, &err) < 0 &&
+			   strstr(err.msg, "has a name longer than 255 bytes"),
+		   "long-name.tar (%s) refused (%s)", mode_name[mode], err.msg);
 		ok(apply_file(rootfd, "deep-symlink.tar", mode, diff_id, &stats, &err) < 0 &&
 			   strstr(err.msg, "leads to a path longer than 3072 bytes"),
 		   "deep-symlink.tar (%s) refused (%s)", mode_name[mode], err.msg);
