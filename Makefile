@@ -9,7 +9,7 @@ BUILD     ?= build
 
 CC        ?= cc
 CFLAGS    ?= -O2 -g
-PKGS      := libcurl libcjson libarchive libcrypto libcap-ng zlib
+PKGS      := libcurl libcjson libarchive libcrypto libcap-ng zlib libmnl
 # pkg-config is asked when a recipe first needs the flags, and only once:
 # not when the Makefile is read, which may be before `make deps` (a
 # prerequisite of demo and check) has installed the packages.

@@ -20,7 +20,7 @@ set -eu
 # (static ones too: ctrk-snap links libarchive, zlib, zstd, bzip2, xz and
 # mbedtls statically), scdoc for the man pages.
 BUILD_PKGS="gcc libc6-dev make pkg-config libcurl4-openssl-dev libcjson-dev libarchive-dev
-libssl-dev libcap-ng-dev libseccomp-dev libmbedtls-dev libzstd-dev zlib1g-dev libbz2-dev liblzma-dev scdoc"
+libssl-dev libcap-ng-dev libseccomp-dev libmnl-dev libmbedtls-dev libzstd-dev zlib1g-dev libbz2-dev liblzma-dev scdoc"
 # What the demo and the tests run: bats, a registry, skopeo and umoci to make
 # and read images, busybox for the test images, the runtimes, htpasswd and
 # openssl for the auth and TLS registries, python3 for the fixtures, jq,
@@ -28,7 +28,7 @@ libssl-dev libcap-ng-dev libseccomp-dev libmbedtls-dev libzstd-dev zlib1g-dev li
 # layers), strace, valgrind.
 TEST_PKGS="bats bats-support bats-assert skopeo umoci docker-registry busybox-static
 apache2-utils openssl ca-certificates jq python3 curl iproute2 psmisc procps zstd runc
-crun valgrind strace"
+crun valgrind strace containernetworking-plugins"
 
 # What `make fuzz` adds: clang with libFuzzer's and the sanitizers' runtimes
 # (clang-14 brings libstdc++-12-dev, which libFuzzer links), and

@@ -1,0 +1,142 @@
+/* ctrk-netif: what its parts share — the options, the descriptor record,
+ * the owner mark, and the verbs each part implements.
+ *
+ * The parts:
+ *   main.c    options and the verb table
+ *   nl.c      rtnetlink through libmnl
+ *   netns.c   namespaces: ns add/del/list, opening --netns/--pid/descriptor
+ *   link.c    links: veth, macvlan, ipvlan, vlan, move, bridge; addresses,
+ *             routes, sysctls (add, set, del, list, check)
+ *   result.c  the descriptor's "network" (a CNI 1.0 result)
+ *   record.c  the descriptor's "netif" (what ctrk-netif added) and the mark
+ *   cni.c     CNI plugins (cni add|del|check)
+ *   gc.c      gc: what killed runs left
+ */
+#ifndef CTRK_NETIF_H
+#define CTRK_NETIF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <cjson/cJSON.h>
+
+#include "error.h"
+
+/* A growable list of borrowed strings (from argv). */
+typedef struct strlist {
+	const char **v;
+	size_t n;
+} strlist_t;
+
+void strlist_push(strlist_t *l, const char *s);
+
+/* Every option of every verb; main.c fills it, the verbs read it. */
+typedef struct netif_opts {
+	/* Where: --netns PATH or --pid PID; else the descriptor's netns. */
+	const char *netns;
+	long pid;                /* 0: not given */
+	const char *key;         /* --key: the owner key; see netif_key() */
+	bool json, dry_run, quiet;
+	/* Interfaces (add, set) */
+	const char *ifname;      /* --ifname, in the namespace (add: default eth0) */
+	const char *host_ifname; /* --host-ifname (veth: default from the key) */
+	const char *bridge;      /* --bridge (veth: attach the host side) */
+	const char *master;      /* --master (macvlan, ipvlan, vlan) */
+	const char *mode;        /* --mode (macvlan, ipvlan) */
+	long vlan_id;            /* --vlan-id (vlan); -1: not given */
+	strlist_t addrs;         /* --addr CIDR */
+	strlist_t del_addrs;     /* --del-addr CIDR (set) */
+	strlist_t gateways;      /* --gateway IP */
+	strlist_t routes;        /* --route CIDR[,via=IP][,metric=N][,table=N] */
+	strlist_t del_routes;    /* --del-route (set) */
+	strlist_t sysctls;       /* --sysctl KEY=VALUE, in the namespace */
+	long mtu;                /* -1: not given */
+	const char *mac;         /* --mac */
+	long txqueuelen;         /* -1: not given */
+	bool no_tx_checksum;
+	bool dad;                /* --dad: wait for IPv6 duplicate detection */
+	int up;                  /* set: 1 --up, 0 --down, -1 not given */
+	/* cni */
+	const char *cni_conf;    /* --conf FILE */
+	const char *cni_path;    /* --cni-path DIRS (default $CNI_PATH, then
+	                            /usr/lib/cni:/opt/cni/bin) */
+	/* gc */
+	long min_age;            /* --min-age SECONDS; -1: not given */
+} netif_opts_t;
+
+/* ---- The owner mark (record.c) ----
+ * Every link ctrk-netif creates on the host side carries it, and so does
+ * `lo` of every namespace it creates: the link group NETIF_GROUP (set in
+ * the request that creates the link, so no link exists unmarked) and the
+ * alias "ctrk-netif key=KEY created=UNIXTIME" (set right after).  gc finds
+ * them by the group; a marked link with no alias is one whose run was
+ * killed between the two requests. */
+#define NETIF_GROUP 0x6374726bu /* "ctrk" */
+#define NETIF_ALIAS_PREFIX "ctrk-netif "
+
+/* "ctrk-netif key=KEY created=NOW" in BUF (IFALIASZ bytes). */
+void netif_alias(char *buf, size_t size, const char *key);
+/* Parse an alias made by netif_alias(): 0 with KEY (KEY_SIZE bytes) and
+ * *CREATED, -1 when ALIAS is not one. */
+int netif_alias_parse(const char *alias, char *key, size_t key_size, long long *created);
+
+/* ---- The descriptor (record.c) ----
+ * "netns"   the namespace path (see ctrk-descriptor(5));
+ * "network" a CNI 1.0 result: cniVersion, interfaces, ips, routes (result.c);
+ * "netif"   what ctrk-netif added, so that `del` removes exactly that:
+ *   { "key": "c1",
+ *     "netns_created": true,          when ns add made the namespace
+ *     "added": [                       in the order they were added
+ *       {"type": "veth", "ifname": "eth0", "host": "ck1a2b3c4d5e6f", "bridge": "br0"},
+ *       {"type": "macvlan"|"ipvlan"|"vlan", "ifname": "eth1", "master": "enp1s0"},
+ *       {"type": "move", "ifname": "eth2", "device": "veth7"},  device: its host name
+ *       {"type": "cni", "ifname": "net1", "conf": "/etc/cni/net.d/10-br.conflist",
+ *        "network": "mynet", "container_id": "c1"} ] }
+ */
+
+/* The key that owns what this run adds: --key, else netif.key, else
+ * container.id, else snapshot.key, else the namespace's file name.  NULL
+ * (with ERR) when none of those is there, or it is not a valid key
+ * ([A-Za-z0-9][A-Za-z0-9_.-]*, at most 128 bytes). */
+const char *netif_key(const netif_opts_t *o, const cJSON *d, ctrk_error_t *err);
+
+/* D's "netif" object, made (with "key" and an empty "added") when absent. */
+cJSON *netif_record(cJSON *d, const char *key);
+
+/* Append ENTRY (taking it) to netif.added. */
+void netif_record_add(cJSON *d, const char *key, cJSON *entry);
+
+/* Check the types of "netns", "network" and "netif" in D: every field this
+ * tool reads, an error naming the field when wrong. */
+int netif_descriptor_validate(const cJSON *d, ctrk_error_t *err);
+
+/* ---- Namespaces (netns.c) ---- */
+
+/* Open the namespace to work in: --netns PATH, --pid PID (through a pidfd,
+ * so a recycled pid is never used), else D's "netns".  Returns an O_CLOEXEC
+ * fd and its path in *PATH (malloc'd; for --pid, "/proc/PID/ns/net").
+ * When REQUIRED is false and none is given, returns -2 (no error). */
+int netns_open(const netif_opts_t *o, const cJSON *d, bool required, char **path, ctrk_error_t *err);
+
+/* Remove the namespace ctrk-netif created at PATH (unmount, unlink).  1
+ * when it was already gone, 0 when removed. */
+int netns_remove(const char *path, ctrk_error_t *err);
+
+/* ---- CNI (cni.c) ---- */
+
+/* Undo the netif.added ENTRY of type "cni" (plugin DEL) for D.  1 when
+ * already gone, 0 when removed. */
+int cni_teardown(const netif_opts_t *o, cJSON *d, const cJSON *entry, ctrk_error_t *err);
+
+/* ---- The verbs; each returns the exit code ---- */
+int cmd_ns(const netif_opts_t *o, int argc, char **argv);      /* netns.c */
+int cmd_add(const netif_opts_t *o, const char *type);         /* link.c */
+int cmd_move(const netif_opts_t *o, const char *dev);         /* link.c */
+int cmd_del(const netif_opts_t *o, const char *ifname);       /* link.c */
+int cmd_list(const netif_opts_t *o);                           /* link.c */
+int cmd_set(const netif_opts_t *o, const char *ifname);       /* link.c */
+int cmd_check(const netif_opts_t *o);                          /* link.c */
+int cmd_bridge(const netif_opts_t *o, const char *verb, const char *name); /* link.c */
+int cmd_cni(const netif_opts_t *o, const char *verb);         /* cni.c */
+int cmd_gc(const netif_opts_t *o, int nkeys, char **keys);    /* gc.c */
+
+#endif
