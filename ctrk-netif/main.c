@@ -108,16 +108,6 @@ static const struct option long_options[] = {
 	{NULL, 0, NULL, 0},
 };
 
-void
-strlist_push(strlist_t *l, const char *s)
-{
-	const char **v = realloc(l->v, (l->n + 1) * sizeof *v);
-	if (!v)
-		abort();
-	v[l->n++] = s;
-	l->v = v;
-}
-
 /* The verbs: thin wrappers from the table's shape to the parts'. */
 static int
 v_ns(void *o, int argc, char **a)
