@@ -109,7 +109,7 @@ overlay_common_dir(const char *const *paths, size_t n)
 	}
 	if (len <= 1)
 		return NULL;
-	return strndup(first, len - 1);
+	return ctrk_xstrndup(first, len - 1);
 }
 
 /* Every layer path in O's data, in order. */
@@ -279,7 +279,7 @@ overlay_mount_fsconfig(const char *source, const char *target, const mount_opts_
 			continue;
 		}
 		if (eq) {
-			cleanup_free char *key = strndup(s, (size_t)(eq - s));
+			cleanup_free char *key = ctrk_xstrndup(s, (size_t)(eq - s));
 			r = fsconfig(fs, FSCONFIG_SET_STRING, key, eq + 1, 0);
 		} else {
 			r = fsconfig(fs, FSCONFIG_SET_FLAG, s, NULL, 0);

@@ -84,7 +84,7 @@ split_options(const char *s)
 	while (s && *s) {
 		size_t n = strcspn(s, ",");
 		if (n) {
-			cleanup_free char *opt = strndup(s, n);
+			cleanup_free char *opt = ctrk_xstrndup(s, n);
 			cJSON_AddItemToArray(a, cJSON_CreateString(opt));
 		}
 		s += n + (s[n] == ',');
@@ -475,7 +475,7 @@ parse_mount_flag(const char *arg, cJSON **out, ctrk_error_t *err)
 	const char *s = arg;
 	while (*s) {
 		size_t n = strcspn(s, ",");
-		cleanup_free char *item = strndup(s, n);
+		cleanup_free char *item = ctrk_xstrndup(s, n);
 		s += n + (s[n] == ',');
 		if (!n)
 			continue;
@@ -530,7 +530,7 @@ static int
 parse_tmpfs_flag(const char *arg, cJSON **out, ctrk_error_t *err)
 {
 	size_t n = strcspn(arg, ":");
-	cleanup_free char *dst = strndup(arg, n), *clean = NULL;
+	cleanup_free char *dst = ctrk_xstrndup(arg, n), *clean = NULL;
 	if (clean_destination(dst, "--tmpfs", &clean, err) < 0)
 		return -1;
 	cJSON *options = split_options(arg[n] ? arg + n + 1 : "nosuid,nodev,noexec");

@@ -1450,7 +1450,7 @@ static int
 fix_whiteout(int root, const int *lower, size_t nlower, const char *path, ctrk_error_t *err)
 {
 	const char *slash = strrchr(path, '/');
-	cleanup_free char *dir = slash ? strndup(path, (size_t)(slash - path)) : ctrk_xstrdup("");
+	cleanup_free char *dir = slash ? ctrk_xstrndup(path, (size_t)(slash - path)) : ctrk_xstrdup("");
 	const char *name = slash ? slash + 1 : path;
 	cleanup_close int dfd = open_in_layer(root, dir, O_PATH | O_DIRECTORY);
 	struct stat st;
@@ -1510,7 +1510,7 @@ fix_implicit(int root, const int *lower, size_t nlower, const char *path, ctrk_e
 	if (!empty)
 		return 0;
 	const char *slash = strrchr(path, '/');
-	cleanup_free char *dir = slash ? strndup(path, (size_t)(slash - path)) : ctrk_xstrdup("");
+	cleanup_free char *dir = slash ? ctrk_xstrndup(path, (size_t)(slash - path)) : ctrk_xstrdup("");
 	cleanup_close int dfd = open_in_layer(root, dir, O_PATH | O_DIRECTORY);
 	if (dfd < 0 || unlinkat(dfd, slash ? slash + 1 : path, AT_REMOVEDIR) < 0)
 		return ctrk_error_errno(err, "cannot remove '%s'", path);

@@ -232,7 +232,7 @@ read_node(int dfd, const char *name, node_t *n, ctrk_error_t *err)
 		ssize_t len = readlinkat(dfd, name, target, sizeof target);
 		if (len < 0 || len == (ssize_t)sizeof target)
 			return ctrk_error_set(err, len < 0 ? errno : ENAMETOOLONG, "cannot read symlink '%s'", name);
-		n->link = strndup(target, (size_t)len);
+		n->link = ctrk_xstrndup(target, (size_t)len);
 	}
 	return read_xattrs(dfd, name, &n->x, err);
 }
@@ -545,7 +545,7 @@ finish_changes(differ_t *d)
 	for (size_t i = 0; i < n; i++) {
 		const char *p = d->ch[i].path;
 		for (const char *s = strchr(p, '/'); s; s = strchr(s + 1, '/'))
-			add_entry(d, strndup(p, (size_t)(s - p)), NULL);
+			add_entry(d, ctrk_xstrndup(p, (size_t)(s - p)), NULL);
 	}
 	if (d->nch > 1)
 		qsort(d->ch, d->nch, sizeof *d->ch, cmp_path);
@@ -771,7 +771,7 @@ static int
 write_node(writer_t *w, const char *path, ctrk_error_t *err)
 {
 	const char *slash = strrchr(path, '/');
-	cleanup_free char *dir = slash ? strndup(path, (size_t)(slash - path)) : ctrk_xstrdup("");
+	cleanup_free char *dir = slash ? ctrk_xstrndup(path, (size_t)(slash - path)) : ctrk_xstrdup("");
 	const char *name = slash ? slash + 1 : path;
 	if (enter_dir(w, dir, err) < 0)
 		return -1;

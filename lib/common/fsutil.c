@@ -55,6 +55,15 @@ ctrk_xstrdup(const char *s)
 }
 
 char *
+ctrk_xstrndup(const char *s, size_t n)
+{
+	char *d = strndup(s, n);
+	if (!d)
+		die_oom();
+	return d;
+}
+
+char *
 ctrk_strdup_printf(const char *fmt, ...)
 {
 	char *s = NULL;
@@ -229,7 +238,7 @@ dir_of(const char *path)
 		return ctrk_xstrdup(".");
 	if (slash == path)
 		return ctrk_xstrdup("/");
-	return strndup(path, (size_t)(slash - path));
+	return ctrk_xstrndup(path, (size_t)(slash - path));
 }
 
 /* Write DATA to a temp file in TMPDIR (or beside PATH), rename it over

@@ -63,6 +63,8 @@ void *ctrk_xmalloc(size_t n);
 void *ctrk_xcalloc(size_t n, size_t size);
 void *ctrk_xrealloc(void *p, size_t n);
 char *ctrk_xstrdup(const char *s);
+/* At most N bytes of S, always terminated. */
+char *ctrk_xstrndup(const char *s, size_t n);
 
 /* True when PATH exists (any type, symlinks not followed). */
 bool ctrk_path_exists(const char *path);

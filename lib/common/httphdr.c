@@ -28,15 +28,6 @@ is_ows(char c)
 	return c == ' ' || c == '\t';
 }
 
-static char *
-xstrndup(const char *s, size_t n)
-{
-	char *out = ctrk_xmalloc(n + 1);
-	memcpy(out, s, n);
-	out[n] = '\0';
-	return out;
-}
-
 char *
 ctrk_hdr_value(const char *line, size_t len, const char *name)
 {
@@ -49,7 +40,7 @@ ctrk_hdr_value(const char *line, size_t len, const char *name)
 		v++;
 	while (end > v && (is_ows(end[-1]) || end[-1] == '\r' || end[-1] == '\n'))
 		end--;
-	return xstrndup(v, (size_t)(end - v));
+	return ctrk_xstrndup(v, (size_t)(end - v));
 }
 
 bool
@@ -122,7 +113,7 @@ ctrk_challenge_parse(const char *header, ctrk_challenge_t *out, ctrk_error_t *er
 		p++;
 	if (p == scheme || (*p && !is_ows(*p) && *p != ','))
 		return ctrk_error_set(err, 0, "no authentication scheme");
-	c.scheme = xstrndup(scheme, (size_t)(p - scheme));
+	c.scheme = ctrk_xstrndup(scheme, (size_t)(p - scheme));
 
 	for (;;) {
 		while (is_ows(*p) || *p == ',')
@@ -152,7 +143,7 @@ ctrk_challenge_parse(const char *header, ctrk_challenge_t *out, ctrk_error_t *er
 			const char *v = p;
 			while (*p && *p != ',' && !is_ows(*p))
 				p++;
-			value = xstrndup(v, (size_t)(p - v));
+			value = ctrk_xstrndup(v, (size_t)(p - v));
 		}
 		char **slot = param_slot(&c, name, nlen);
 		if (slot && *slot) {
@@ -252,7 +243,7 @@ ctrk_link_next(const char *header)
 				next = true;
 		}
 		if (next) {
-			char *out = xstrndup(uri, ulen);
+			char *out = ctrk_xstrndup(uri, ulen);
 			if (!ctrk_hdr_value_ok(out) || strchr(out, ' ')) {
 				free(out);
 				return NULL;
