@@ -32,6 +32,7 @@
 #include "fsutil.h"
 #include "httphdr.h"
 #include "json.h"
+#include "paths.h"
 #include "redact.h"
 
 extern char **environ;
@@ -220,23 +221,6 @@ reap(pid_t pid, int *status, ctrk_error_t *err)
 	return 0;
 }
 
-static int
-helper_timeout(long *out, ctrk_error_t *err)
-{
-	const char *v = getenv("CTRK_CREDENTIAL_HELPER_TIMEOUT");
-	*out = HELPER_TIMEOUT_DEFAULT;
-	if (!v || !*v)
-		return 0;
-	char *end;
-	errno = 0;
-	long n = strtol(v, &end, 10);
-	if (errno || *end || n < 1 || n > HELPER_TIMEOUT_MAX)
-		return ctrk_error_set(err, 0, "invalid CTRK_CREDENTIAL_HELPER_TIMEOUT '%s': expected seconds, 1 to %ld",
-				      v, HELPER_TIMEOUT_MAX);
-	*out = n;
-	return 0;
-}
-
 static long long
 now_ms(void)
 {
@@ -348,7 +332,7 @@ run_helper(const char *name, const char *registry, ctrk_creds_t *out, ctrk_error
 		return ctrk_error_set(err, 0, "registry name longer than %d bytes", SERVER_URL_MAX);
 
 	long timeout_s;
-	if (helper_timeout(&timeout_s, err) < 0)
+	if (ctrk_env_seconds("CTRK_CREDENTIAL_HELPER_TIMEOUT", HELPER_TIMEOUT_DEFAULT, HELPER_TIMEOUT_MAX, &timeout_s, err) < 0)
 		return -1;
 
 	int in[2], outp[2];

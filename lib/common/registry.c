@@ -14,6 +14,7 @@
 #include "cleanup.h"
 #include "fsutil.h"
 #include "httphdr.h"
+#include "paths.h"
 #include "json.h"
 #include "redact.h"
 #include "reference.h"
@@ -1117,24 +1118,6 @@ ping(ctrk_conn_t *c, bool may_fall_back, ctrk_error_t *err)
 	}
 }
 
-/* $CTRK_STALL_TIMEOUT, in seconds (tests set it low). */
-static int
-stall_timeout(long *out, ctrk_error_t *err)
-{
-	const char *v = getenv("CTRK_STALL_TIMEOUT");
-	*out = STALL_TIMEOUT_DEFAULT;
-	if (!v || !*v)
-		return 0;
-	char *end;
-	errno = 0;
-	long n = strtol(v, &end, 10);
-	if (errno || *end || n < 1 || n > STALL_TIMEOUT_MAX)
-		return ctrk_error_set(err, 0, "invalid CTRK_STALL_TIMEOUT '%s': expected seconds, 1 to %ld", v,
-				      STALL_TIMEOUT_MAX);
-	*out = n;
-	return 0;
-}
-
 static void
 global_init(void)
 {
@@ -1151,7 +1134,7 @@ ctrk_registry_open(const char *domain, const ctrk_registry_opts_t *opts, ctrk_er
 	pthread_mutex_init(&r->lock, NULL);
 	r->domain = ctrk_xstrdup(domain);
 	r->retries = opts->retries >= 0 ? opts->retries : 3;
-	if (stall_timeout(&r->stall_s, err) < 0)
+	if (ctrk_env_seconds("CTRK_STALL_TIMEOUT", STALL_TIMEOUT_DEFAULT, STALL_TIMEOUT_MAX, &r->stall_s, err) < 0)
 		goto fail;
 	const char *host = strcmp(domain, "docker.io") == 0 ? "registry-1.docker.io" : domain;
 	bool loopback = ctrk_host_is_loopback(domain);
