@@ -164,13 +164,3 @@ ctrk_redact_known(const char *text, size_t len)
 	pthread_mutex_unlock(&known_lock);
 	return out;
 }
-
-void
-ctrk_redact_error(ctrk_error_t *err)
-{
-	if (!err)
-		return;
-	char *clean = ctrk_redact_known(err->msg, strnlen(err->msg, sizeof err->msg));
-	snprintf(err->msg, sizeof err->msg, "%s", clean);
-	free(clean);
-}

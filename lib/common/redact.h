@@ -29,7 +29,4 @@ void ctrk_secret_add(const char *secret);
 /* ctrk_redact() with every secret remembered so far. */
 char *ctrk_redact_known(const char *text, size_t len);
 
-/* ctrk_redact_known() on ERR's message, in place (it may end up truncated). */
-void ctrk_redact_error(ctrk_error_t *err);
-
 #endif

@@ -212,23 +212,10 @@ resolve_location(const char *base, const char *location)
 
 /* ---- secrets ------------------------------------------------------------ */
 
-/* TEXT from the server, fit for a message: every secret this process knows
- * (credentials, registered by auth.c; tokens, registered by token_store)
- * redacted, control characters shown.  See redact.h. */
-static char *
-server_text(const char *text, size_t len)
-{
-	return ctrk_redact_known(text, len);
-}
-
-/* The last step of every error that leaves this file: whatever a server
- * sent that made its way into the message, through any path, is redacted
- * there once more. */
-static void
-redact_error(ctrk_error_t *err)
-{
-	ctrk_redact_error(err);
-}
+/* Every secret this process knows (credentials, registered by auth.c;
+ * tokens, registered by token_store) is removed from every message when it
+ * is printed (see redact.h).  Text a server sent is redacted here as well
+ * only where it is cut to fit: a secret cut in two would no longer match. */
 
 /* "HTTP 404: manifest unknown (MANIFEST_UNKNOWN)" from an error body; the
  * server's words redacted before they are cut to fit OUT. */
@@ -241,8 +228,8 @@ describe_status(const response_t *resp, char *out, size_t outlen)
 	const cJSON *msg = cJSON_GetObjectItemCaseSensitive(first, "message");
 	const cJSON *code = cJSON_GetObjectItemCaseSensitive(first, "code");
 	if (n > 0 && (size_t)n < outlen && cJSON_IsString(msg)) {
-		cleanup_free char *m = server_text(msg->valuestring, strlen(msg->valuestring));
-		cleanup_free char *c = cJSON_IsString(code) ? server_text(code->valuestring, strlen(code->valuestring))
+		cleanup_free char *m = ctrk_redact_known(msg->valuestring, strlen(msg->valuestring));
+		cleanup_free char *c = cJSON_IsString(code) ? ctrk_redact_known(code->valuestring, strlen(code->valuestring))
 							    : NULL;
 		snprintf(out + n, outlen - (size_t)n, ": %s%s%s%s", m, c ? " (" : "", c ? c : "", c ? ")" : "");
 	}
@@ -1156,7 +1143,6 @@ ctrk_registry_open(const char *domain, const ctrk_registry_opts_t *opts, ctrk_er
 	return r;
 fail:
 	ctrk_error_wrap(err, "reaching registry '%s'", domain);
-	redact_error(err);
 	ctrk_registry_close(r);
 	return NULL;
 }
@@ -1275,7 +1261,6 @@ ctrk_registry_get_manifest(ctrk_conn_t *c, const char *repo, const char *referen
 	response_free(&resp);
 	if (ret < 0) {
 		ctrk_error_wrap(err, "fetching manifest '%s' of '%s'", reference, repo);
-		redact_error(err);
 	}
 	return ret;
 }
@@ -1342,13 +1327,11 @@ ctrk_registry_fetch_blob(ctrk_conn_t *c, const char *repo, ctrk_ingest_t *in, ct
 		response_free(&resp);
 		if (unresumable) {
 			ctrk_error_wrap(err, "resuming blob %s", in->digest);
-			redact_error(err);
 			ctrk_ingest_discard(in);
 			return -1;
 		}
 		if (ret < 0) {
 			ctrk_error_wrap(err, "fetching blob %s", in->digest);
-			redact_error(err);
 			ctrk_ingest_close(in);
 			return -1;
 		}
