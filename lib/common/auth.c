@@ -571,20 +571,8 @@ parse_creds(const char *s, ctrk_creds_t *out, ctrk_error_t *err)
 static void
 remember_creds(const ctrk_creds_t *c)
 {
-	ctrk_secret_add(c->password);
+	ctrk_secret_add_credentials(c->username, c->password);
 	ctrk_secret_add(c->identity_token);
-	if (c->username) {
-		cleanup_free char *pair = ctrk_strdup_printf("%s:%s", c->username, c->password ? c->password : "");
-		size_t n = strlen(pair);
-		cleanup_free char *b64 = ctrk_xmalloc(4 * ((n + 2) / 3) + 1);
-		EVP_EncodeBlock((unsigned char *)b64, (const unsigned char *)pair, (int)n);
-		ctrk_secret_add(b64);
-		/* "user:" alone gives nothing away. */
-		if (c->password && *c->password)
-			ctrk_secret_add(pair);
-		explicit_bzero(pair, n);
-		explicit_bzero(b64, strlen(b64));
-	}
 }
 
 /* Credentials end up in an Authorization header (or a form): one with a

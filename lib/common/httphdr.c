@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <openssl/evp.h>
 
 #include "cleanup.h"
 #include "fsutil.h"
@@ -253,4 +254,16 @@ ctrk_link_next(const char *header)
 		if (*p && *p != ',')
 			return NULL;
 	}
+}
+
+char *
+ctrk_basic_credentials(const char *user, const char *pass)
+{
+	char *pair = ctrk_strdup_printf("%s:%s", user, pass ? pass : "");
+	size_t n = strlen(pair);
+	char *b64 = ctrk_xmalloc(4 * ((n + 2) / 3) + 1);
+	EVP_EncodeBlock((unsigned char *)b64, (const unsigned char *)pair, (int)n);
+	explicit_bzero(pair, n);
+	free(pair);
+	return b64;
 }

@@ -40,4 +40,8 @@ void ctrk_challenge_free(ctrk_challenge_t *c);
  * header is malformed.  Caller frees. */
 char *ctrk_link_next(const char *header);
 
+/* base64("USER:PASS") as a Basic Authorization header carries it (PASS NULL
+ * counts as empty); the clear pair is wiped.  The caller wipes and frees. */
+char *ctrk_basic_credentials(const char *user, const char *pass);
+
 #endif

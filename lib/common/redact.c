@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "fsutil.h"
+#include "httphdr.h"
 
 /* Below this many bytes a cut-off start of a secret is too common a string
  * to hide without garbling the message (and gives little away). */
@@ -163,4 +164,22 @@ ctrk_redact_known(const char *text, size_t len)
 	char *out = ctrk_redact(text, len, (const char *const *)known, nknown);
 	pthread_mutex_unlock(&known_lock);
 	return out;
+}
+
+void
+ctrk_secret_add_credentials(const char *user, const char *pass)
+{
+	ctrk_secret_add(pass);
+	if (!user)
+		return;
+	char *b64 = ctrk_basic_credentials(user, pass);
+	ctrk_secret_add(b64);
+	explicit_bzero(b64, strlen(b64));
+	free(b64);
+	if (pass && *pass) {
+		char *pair = ctrk_strdup_printf("%s:%s", user, pass);
+		ctrk_secret_add(pair);
+		explicit_bzero(pair, strlen(pair));
+		free(pair);
+	}
 }

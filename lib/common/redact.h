@@ -26,6 +26,10 @@ char *ctrk_redact(const char *text, size_t len, const char *const *secrets, size
  * copies are wiped.  From then on messages never show it. */
 void ctrk_secret_add(const char *secret);
 
+/* A user's credentials: PASS, "USER:PASS" (when PASS is not empty: "user:"
+ * alone gives nothing away) and its base64 as a Basic header sends it. */
+void ctrk_secret_add_credentials(const char *user, const char *pass);
+
 /* ctrk_redact() with every secret remembered so far. */
 char *ctrk_redact_known(const char *text, size_t len);
 

@@ -9,7 +9,6 @@
 #include <strings.h>
 #include <time.h>
 #include <curl/curl.h>
-#include <openssl/evp.h>
 
 #include "cleanup.h"
 #include "fsutil.h"
@@ -131,14 +130,6 @@ response_free(response_t *resp)
 }
 
 /* ---- small helpers ---------------------------------------------------- */
-
-static char *
-base64(const char *data, size_t len)
-{
-	char *out = ctrk_xmalloc(4 * ((len + 2) / 3) + 1);
-	EVP_EncodeBlock((unsigned char *)out, (const unsigned char *)data, (int)len);
-	return out;
-}
 
 static void
 sleep_ms(long ms)
@@ -552,10 +543,8 @@ fetch_token(ctrk_conn_t *c, const char *scope, ctrk_error_t *err)
 	curl_free(esc_service);
 	curl_free(esc_scope);
 	if (user && !refresh) {
-		cleanup_free char *pair = ctrk_strdup_printf("%s:%s", user, pass ? pass : "");
-		cleanup_free char *b64 = base64(pair, strlen(pair));
+		cleanup_free char *b64 = ctrk_basic_credentials(user, pass);
 		basic = ctrk_strdup_printf("Authorization: Basic %s", b64);
-		explicit_bzero(pair, strlen(pair));
 		explicit_bzero(b64, strlen(b64));
 	}
 	origin = url_origin(url);
@@ -698,10 +687,7 @@ auth_header(ctrk_conn_t *c, const char *scope, ctrk_error_t *err, int *failed)
 	if (tok) {
 		out = ctrk_strdup_printf("Authorization: Bearer %s", tok);
 	} else if (r->wants_basic && r->have_creds && r->creds.username) {
-		cleanup_free char *pair =
-			ctrk_strdup_printf("%s:%s", r->creds.username, r->creds.password ? r->creds.password : "");
-		cleanup_free char *b64 = base64(pair, strlen(pair));
-		explicit_bzero(pair, strlen(pair));
+		cleanup_free char *b64 = ctrk_basic_credentials(r->creds.username, r->creds.password);
 		out = ctrk_strdup_printf("Authorization: Basic %s", b64);
 		explicit_bzero(b64, strlen(b64));
 	}
@@ -1022,14 +1008,8 @@ remember_proxy_password(const char *proxy)
 	char *user = NULL, *pass = NULL;
 	if (curl_url_set(u, CURLUPART_URL, proxy, CURLU_GUESS_SCHEME) == CURLUE_OK &&
 	    curl_url_get(u, CURLUPART_PASSWORD, &pass, CURLU_URLDECODE) == CURLUE_OK && *pass) {
-		ctrk_secret_add(pass);
-		if (curl_url_get(u, CURLUPART_USER, &user, CURLU_URLDECODE) == CURLUE_OK) {
-			cleanup_free char *pair = ctrk_strdup_printf("%s:%s", user, pass);
-			cleanup_free char *b64 = base64(pair, strlen(pair));
-			ctrk_secret_add(b64);
-			explicit_bzero(pair, strlen(pair));
-			explicit_bzero(b64, strlen(b64));
-		}
+		ctrk_secret_add_credentials(
+			curl_url_get(u, CURLUPART_USER, &user, CURLU_URLDECODE) == CURLUE_OK ? user : NULL, pass);
 	}
 	if (pass)
 		explicit_bzero(pass, strlen(pass));
