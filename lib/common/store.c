@@ -146,13 +146,12 @@ remove_bad(const char *path, const struct stat *st)
 		unlink(path);
 }
 
-int
-ctrk_store_read_blob(const ctrk_store_t *s, const char *digest, size_t max, char **buf, size_t *len,
-		     ctrk_error_t *err)
+/* Read PATH, blob DIGEST in the store's AREA, whole (at most MAX bytes),
+ * and hand it out only when it hashes to DIGEST. */
+static int
+read_checked(const char *path, const char *digest, const char *area, size_t max, char **buf, size_t *len,
+	     ctrk_error_t *err)
 {
-	if (ctrk_digest_validate(digest, err) < 0)
-		return -1;
-	cleanup_free char *path = ctrk_store_blob_path(s, digest);
 	cleanup_free char *data = NULL;
 	size_t n = 0;
 	if (ctrk_read_file(path, max, &data, &n, err) < 0)
@@ -160,11 +159,21 @@ ctrk_store_read_blob(const ctrk_store_t *s, const char *digest, size_t max, char
 	char got[CTRK_DIGEST_LEN + 1];
 	ctrk_digest_bytes(data, n, got);
 	if (strcmp(got, digest) != 0)
-		return ctrk_error_set(err, 0, "blob %s in the store is corrupt: its content hashes to %s", digest,
+		return ctrk_error_set(err, 0, "blob %s in the %s is corrupt: its content hashes to %s", digest, area,
 				      got);
 	*buf = steal_pointer(&data);
 	*len = n;
 	return 0;
+}
+
+int
+ctrk_store_read_blob(const ctrk_store_t *s, const char *digest, size_t max, char **buf, size_t *len,
+		     ctrk_error_t *err)
+{
+	if (ctrk_digest_validate(digest, err) < 0)
+		return -1;
+	cleanup_free char *path = ctrk_store_blob_path(s, digest);
+	return read_checked(path, digest, "store", max, buf, len, err);
 }
 
 int
@@ -485,18 +494,7 @@ ctrk_store_read_pending(const ctrk_store_t *s, const char *digest, size_t max, c
 	if (ctrk_store_has_blob(s, digest, -1))
 		return ctrk_store_read_blob(s, digest, max, buf, len, err);
 	cleanup_free char *path = verified_path(s, digest);
-	cleanup_free char *data = NULL;
-	size_t n = 0;
-	if (ctrk_read_file(path, max, &data, &n, err) < 0)
-		return ctrk_error_wrap(err, "reading blob %s", digest);
-	char got[CTRK_DIGEST_LEN + 1];
-	ctrk_digest_bytes(data, n, got);
-	if (strcmp(got, digest) != 0)
-		return ctrk_error_set(err, 0, "blob %s in the ingest area is corrupt: its content hashes to %s", digest,
-				      got);
-	*buf = steal_pointer(&data);
-	*len = n;
-	return 0;
+	return read_checked(path, digest, "ingest area", max, buf, len, err);
 }
 
 int
