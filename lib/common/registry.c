@@ -422,32 +422,34 @@ apply_common_options(ctrk_conn_t *c, const char *url)
 		curl_easy_setopt(h, CURLOPT_NOPROXY, r->noproxy);
 }
 
+/* A response body in memory, up to MAX bytes. */
+struct membuf {
+	char *buf;
+	size_t len, max;
+};
+
 static int
-token_body(void *ctx, const char *data, size_t len, ctrk_error_t *err)
+membuf_append(void *ctx, const char *data, size_t len, ctrk_error_t *err)
 {
-	struct {
-		char *buf;
-		size_t len;
-	} *b = ctx;
-	if (b->len + len > TOKEN_RESPONSE_MAX)
-		return ctrk_error_set(err, 0, "token response larger than %u bytes", TOKEN_RESPONSE_MAX);
-	b->buf = ctrk_xrealloc(b->buf, b->len + len + 1);
-	memcpy(b->buf + b->len, data, len);
-	b->len += len;
-	b->buf[b->len] = '\0';
+	struct membuf *m = ctx;
+	if (m->len + len > m->max)
+		return ctrk_error_set(err, EFBIG, "larger than %zu bytes", m->max);
+	m->buf = ctrk_xrealloc(m->buf, m->len + len + 1);
+	memcpy(m->buf + m->len, data, len);
+	m->len += len;
+	m->buf[m->len] = '\0';
 	return 0;
 }
 
+/* A retry starts the body again; what came so far is wiped (a token
+ * server's answer is a secret). */
 static void
-token_body_retry(void *ctx, request_t *req)
+membuf_retry(void *ctx, request_t *req)
 {
-	struct {
-		char *buf;
-		size_t len;
-	} *b = ctx;
-	if (b->buf)
-		explicit_bzero(b->buf, b->len);
-	b->len = 0;
+	struct membuf *m = ctx;
+	if (m->buf)
+		explicit_bzero(m->buf, m->len);
+	m->len = 0;
 }
 
 static bool
@@ -516,10 +518,7 @@ fetch_token(ctrk_conn_t *c, const char *scope, ctrk_error_t *err)
 	pthread_mutex_unlock(&r->lock);
 	int ret = -1;
 	cleanup_free char *url = NULL, *form = NULL, *basic = NULL, *origin = NULL;
-	struct {
-		char *buf;
-		size_t len;
-	} body = {NULL, 0};
+	struct membuf body = {NULL, 0, TOKEN_RESPONSE_MAX};
 	if (!realm) {
 		ctrk_error_set(err, 0, "the registry asked for a token but named no realm");
 		goto out;
@@ -557,8 +556,8 @@ fetch_token(ctrk_conn_t *c, const char *scope, ctrk_error_t *err)
 		.auth_origin = origin,
 		.authorization = basic,
 		.post_fields = form,
-		.on_data = token_body,
-		.on_retry = token_body_retry,
+		.on_data = membuf_append,
+		.on_retry = membuf_retry,
 		.ctx = &body,
 	};
 	response_t resp = {.req = &req};
@@ -1176,31 +1175,6 @@ ctrk_conn_free(ctrk_conn_t *c)
 }
 
 /* ---- manifests and blobs ---------------------------------------------- */
-
-struct membuf {
-	char *buf;
-	size_t len, max;
-};
-
-static int
-membuf_append(void *ctx, const char *data, size_t len, ctrk_error_t *err)
-{
-	struct membuf *m = ctx;
-	if (m->len + len > m->max)
-		return ctrk_error_set(err, EFBIG, "larger than %zu bytes", m->max);
-	m->buf = ctrk_xrealloc(m->buf, m->len + len + 1);
-	memcpy(m->buf + m->len, data, len);
-	m->len += len;
-	m->buf[m->len] = '\0';
-	return 0;
-}
-
-static void
-membuf_retry(void *ctx, request_t *req)
-{
-	struct membuf *m = ctx;
-	m->len = 0;
-}
 
 static char *
 scope_for(const char *repo, const char *actions)
