@@ -163,11 +163,13 @@ dns_validate(const cJSON *network, const char *what, ctrk_error_t *err)
 		return -1;
 	if (!dns)
 		return 0;
-	if (ctrk_json_get_string(dns, "domain", false, &s, "network.dns", err) < 0 ||
-	    ctrk_json_get_string_array(dns, "nameservers", false, &a, "network.dns", err) < 0 ||
-	    ctrk_json_get_string_array(dns, "search", false, &a, "network.dns", err) < 0 ||
-	    ctrk_json_get_string_array(dns, "options", false, &a, "network.dns", err) < 0)
-		return ctrk_error_wrap(err, "%s", what);
+	char dns_what[128];
+	snprintf(dns_what, sizeof dns_what, "%s's dns", what);
+	if (ctrk_json_get_string(dns, "domain", false, &s, dns_what, err) < 0 ||
+	    ctrk_json_get_string_array(dns, "nameservers", false, &a, dns_what, err) < 0 ||
+	    ctrk_json_get_string_array(dns, "search", false, &a, dns_what, err) < 0 ||
+	    ctrk_json_get_string_array(dns, "options", false, &a, dns_what, err) < 0)
+		return -1;
 	return 0;
 }
 
