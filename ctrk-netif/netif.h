@@ -17,6 +17,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 #include <cjson/cJSON.h>
 
 #include "error.h"
@@ -120,6 +121,29 @@ int netns_open(const netif_opts_t *o, const cJSON *d, bool required, char **path
 /* Remove the namespace ctrk-netif created at PATH (unmount, unlink).  1
  * when it was already gone, 0 when removed. */
 int netns_remove(const char *path, ctrk_error_t *err);
+
+/* Where ns add pins namespaces, as ip netns does. */
+#define NETNS_RUN_DIR "/run/netns"
+
+/* NAME is a valid namespace name: 1-255 of [A-Za-z0-9_.-], not first '.'. */
+bool netns_name_ok(const char *name);
+
+/* The owner mark on lo of the namespace NSFD: 1 with KEY (KEY_SIZE bytes)
+ * and *CREATED when marked, 0 when not, -1 on error. */
+int netns_mark_read(int nsfd, char *key, size_t key_size, long long *created, ctrk_error_t *err);
+
+/* The network namespace of every process, from one scan of /proc. */
+typedef struct netns_proc {
+	dev_t dev;
+	ino_t ino;
+	pid_t pid;
+} netns_proc_t;
+typedef struct netns_procs {
+	netns_proc_t *v;
+	size_t n;
+} netns_procs_t;
+int netns_procs_scan(netns_procs_t *p, ctrk_error_t *err);
+void netns_procs_free(netns_procs_t *p);
 
 /* ---- CNI (cni.c) ---- */
 
