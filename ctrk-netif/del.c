@@ -92,6 +92,13 @@ undo_entry(teardown_t *t, const cJSON *entry, ctrk_error_t *err)
 		return cni_teardown(t->o, t->d, entry, err);
 	if (!ifname)
 		return ctrk_error_set(err, 0, "descriptor: netif.added: a %s entry without ifname", type);
+	/* Names from the descriptor are checked as the command line's are. */
+	static const char *const names[] = {"ifname", "host", "device", "master", "bridge"};
+	for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+		const char *s = entry_str(entry, names[i]);
+		if (s && ifname_check(s, "descriptor: netif.added", err) < 0)
+			return -1;
+	}
 	if (strcmp(type, "veth") == 0) {
 		/* Either end takes the other with it: the host side when it is
 		 * there (marked as ours), else the namespace's. */
