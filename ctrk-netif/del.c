@@ -246,6 +246,12 @@ del_all(teardown_t *t, cJSON *rec, cJSON *added, ctrk_error_t *err)
 			return -1;
 		if (r == 1 && t->netns_fd >= 0)
 			note(t, "%s was already gone", entry_name(entry, name, sizeof name));
+		else if (r == 1 && strcmp(entry_str(entry, "type"), "move") == 0)
+			/* The kernel gives a namespace's physical devices back
+			 * to the host when it ends, under the name they had in
+			 * it; which host link that is now cannot be told. */
+			note(t, "'%s' was moved into the namespace, which is gone: a physical device is back on the "
+				"host under the name it had inside", entry_str(entry, "device"));
 	}
 	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(rec, "netns_created")) && t->path) {
 		/* Let go of the namespace first, so that removing its pin
