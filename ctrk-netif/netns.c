@@ -56,6 +56,16 @@ name_check(const char *name, ctrk_error_t *err)
 				      "'-', not starting with '.'", name);
 }
 
+/* An error whose errno is EINVAL (for callers to tell it from a missing
+ * file) but whose message is only FMT: no ": Invalid argument" after it. */
+static int
+not_netns(ctrk_error_t *err, const char *fmt, const char *path)
+{
+	ctrk_error_set(err, 0, fmt, path);
+	err->errnum = EINVAL;
+	return -1;
+}
+
 /* PATH opened as a network namespace, or -1.  Opened with O_PATH first and
  * checked there, so that whatever else PATH is (a FIFO, a device) is never
  * opened for real: that could block, or have an effect. */
@@ -69,8 +79,7 @@ netns_open_path(const char *path, ctrk_error_t *err)
 	if (fstatfs(probe, &sfs) < 0)
 		return ctrk_error_errno(err, "cannot open network namespace '%s'", path);
 	if (sfs.f_type != NSFS_MAGIC)
-		return ctrk_error_set(err, EINVAL, "'%s' is not a network namespace (no namespace is mounted there)",
-				      path);
+		return not_netns(err, "'%s' is not a network namespace (no namespace is mounted there)", path);
 	char self[64];
 	snprintf(self, sizeof self, "/proc/self/fd/%d", probe);
 	int fd = open(self, O_RDONLY | O_CLOEXEC);
@@ -81,7 +90,7 @@ netns_open_path(const char *path, ctrk_error_t *err)
 		close(fd);
 		if (type < 0)
 			return ctrk_error_errno(err, "cannot tell the type of namespace '%s'", path);
-		return ctrk_error_set(err, EINVAL, "'%s' is a namespace, but not a network namespace", path);
+		return not_netns(err, "'%s' is a namespace, but not a network namespace", path);
 	}
 	return fd;
 }
