@@ -11,8 +11,10 @@
  *   - a marked namespace of that key has a process in it, or
  *   - any of its marks (a link's or a namespace's) is younger than
  *     --min-age (default 60 s): a run may be between two of its steps.
- * A host link that is the master of a link gc keeps (a bridge with ports
- * in use) is kept whatever its key.  A marked link with no alias and no
+ * Whatever its key, a host link is kept when its other end is in a
+ * namespace a process is in (a run given --pid or --netns of a namespace
+ * ctrk-netif did not make: its container still runs), and when it is the
+ * master of a link gc keeps (a bridge with ports in use).  A marked link with no alias and no
  * namespace to tie it to is garbage, but only when gc runs without KEYs.
  *
  * Links go first (deleting a veth's host side deletes its peer at once,
@@ -80,6 +82,11 @@ typedef struct gc {
 	size_t nns;
 	int failed;
 	bool gc_group_foreign; /* a link in NETIF_GROUP_GC is not marked */
+	/* The links whose other end is elsewhere, of every namespace a
+	 * process is in but the host's and the marked ones; read once. */
+	bool proc_peers_read, proc_peers_unknown;
+	netns_peer_t *proc_peers;
+	size_t nproc_peers;
 } gc_t;
 
 static bool
@@ -275,6 +282,72 @@ key_in_use(const gc_t *g, const netns_procs_t *procs, const char *key)
 	return false;
 }
 
+static bool
+ns_known(const gc_t *g, const struct stat *self, const netns_proc_t *p, const netns_proc_t *read, size_t nread)
+{
+	if (p->dev == self->st_dev && p->ino == self->st_ino)
+		return true;
+	for (size_t i = 0; i < g->nns; i++)
+		if (!g->ns[i].stray && g->ns[i].dev == p->dev && g->ns[i].ino == p->ino)
+			return true;
+	for (size_t i = 0; i < nread; i++)
+		if (read[i].dev == p->dev && read[i].ino == p->ino)
+			return true;
+	return false;
+}
+
+static void
+proc_peers_read(gc_t *g, const netns_procs_t *procs)
+{
+	g->proc_peers_read = true;
+	struct stat self;
+	if (stat("/proc/self/ns/net", &self) < 0) {
+		g->proc_peers_unknown = true;
+		return;
+	}
+	cleanup_free netns_proc_t *read = ctrk_xcalloc(procs->n + 1, sizeof *read);
+	size_t nread = 0;
+	for (size_t i = 0; i < procs->n; i++) {
+		const netns_proc_t *p = &procs->v[i];
+		if (ns_known(g, &self, p, read, nread))
+			continue;
+		read[nread++] = *p;
+		char path[64];
+		snprintf(path, sizeof path, "/proc/%d/ns/net", (int)p->pid);
+		ctrk_error_t err;
+		netns_info_t info;
+		cleanup_close int fd = netns_open_path(path, &err);
+		if (fd < 0 && err.errnum == ENOENT)
+			continue; /* the process is gone */
+		if (fd < 0 || netns_info_read(fd, &info, &err) < 0) {
+			/* Unknown: every link whose other end may be there stays. */
+			ctrk_warn("gc: cannot read the namespace of process %d: %s", (int)p->pid, err.msg);
+			g->proc_peers_unknown = true;
+			continue;
+		}
+		g->proc_peers = ctrk_xrealloc(g->proc_peers, (g->nproc_peers + info.npeers + 1) * sizeof *g->proc_peers);
+		memcpy(g->proc_peers + g->nproc_peers, info.peers, info.npeers * sizeof *info.peers);
+		g->nproc_peers += info.npeers;
+		netns_info_free(&info);
+	}
+}
+
+/* L's other end is in a namespace a process is in (not a marked one). */
+static bool
+peer_in_process_namespace(gc_t *g, const netns_procs_t *procs, const gc_link_t *l)
+{
+	if (!l->link_net || l->link <= 0)
+		return false;
+	if (!g->proc_peers_read)
+		proc_peers_read(g, procs);
+	if (g->proc_peers_unknown)
+		return true;
+	for (size_t i = 0; i < g->nproc_peers; i++)
+		if (g->proc_peers[i].ifindex == l->link && g->proc_peers[i].peer == l->ifindex)
+			return true;
+	return false;
+}
+
 static void
 classify(gc_t *g, const netns_procs_t *procs)
 {
@@ -295,6 +368,10 @@ classify(gc_t *g, const netns_procs_t *procs)
 			l->garbage = key_wanted(g, l->key) && !key_in_use(g, procs, l->key);
 		else
 			l->garbage = g->nkeys == 0;
+		/* Its other end is in a namespace in use, whoever's it is. */
+		const gc_ns_t *n = l->garbage ? peer_namespace(g, l) : NULL;
+		if (l->garbage && (n ? key_in_use(g, procs, n->info.key) : peer_in_process_namespace(g, procs, l)))
+			l->garbage = false;
 	}
 	/* A master (a bridge) stays while a link it keeps uses it; masters of
 	 * masters too, hence until nothing changes. */
@@ -454,6 +531,7 @@ gc_free(gc_t *g)
 	}
 	free(g->ns);
 	free(g->links);
+	free(g->proc_peers);
 }
 
 static int
@@ -471,7 +549,7 @@ gc_run(gc_t *g, cJSON *out, ctrk_error_t *err)
 	if (namespaces_read(g, err) < 0 || links_read(g, nl, err) < 0)
 		return -1;
 	netns_procs_t procs = {0};
-	if (g->nns && netns_procs_scan(&procs, err) < 0)
+	if (netns_procs_scan(&procs, err) < 0)
 		return -1;
 	classify(g, &procs);
 	netns_procs_free(&procs);

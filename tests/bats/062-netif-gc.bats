@@ -205,6 +205,47 @@ link_exists() {
 	assert_failure
 }
 
+@test "gc: a link whose other end is in a namespace a process is in is kept, whatever its key" {
+	# A namespace ctrk-netif did not make (as with --pid of a container).
+	unshare -n sleep 60 &
+	pid=$!
+	track_pid $pid
+	for ((i = 0; i < 50; i++)); do
+		[[ $(stat -L -c %i /proc/$pid/ns/net) != $(stat -L -c %i /proc/self/ns/net) ]] && break
+		sleep 0.1
+	done
+	ip link add "${L}a" group "$GROUP" type veth peer name eth0 netns "/proc/$pid/ns/net"
+	ip link set "${L}a" alias "ctrk-netif key=$KA created=0"
+	# One marked for KB whose namespace (marked for KC) has a process.
+	marked_ns "$KC" "$KC" 0
+	ip link add "${L}b" group "$GROUP" type veth peer name eth0 netns "$KC"
+	ip link set "${L}b" alias "ctrk-netif key=$KB created=0"
+	ip netns exec "$KC" sleep 60 &
+	pid2=$!
+	track_pid $pid2
+	for ((i = 0; i < 50; i++)); do
+		[[ $(stat -L -c %i /proc/$pid2/ns/net) == $(stat -L -c %i "/run/netns/$KC") ]] && break
+		sleep 0.1
+	done
+	ni -0 gc --min-age 0 "$KA" "$KB" "$KC"
+	assert_output ""
+	link_exists "${L}a"
+	link_exists "${L}b"
+	[[ -e /run/netns/$KC ]]
+	kill "$pid" "$pid2"
+	wait "$pid" "$pid2" || true
+	# The unshare'd namespace died with its process, and the veth with it.
+	for ((i = 0; i < 50; i++)); do
+		link_exists "${L}a" || break
+		sleep 0.1
+	done
+	ni -0 gc --min-age 0 "$KA" "$KB" "$KC"
+	assert_line "removed link ${L}b (key $KB)"
+	assert_line "removed namespace /run/netns/$KC (key $KC)"
+	! link_exists "${L}a"
+	! link_exists "${L}b"
+}
+
 @test "gc: a namespace only ip made, or marked for another key, is not touched" {
 	ip netns add "$KA"
 	marked_ns "$KB" "$KC" 0
