@@ -162,13 +162,22 @@ host_link(const struct nlmsghdr *h, void *data)
 	return MNL_CB_OK;
 }
 
+/* A dump that the table changed under (links came or went: runs starting
+ * while gc reads) is read again, a few times. */
 static int
 links_read(gc_t *g, nl_t *nl, ctrk_error_t *err)
 {
-	struct nlmsghdr *h = nl_msg(nl, RTM_GETLINK, 0);
-	struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(h, sizeof *ifi);
-	ifi->ifi_family = AF_UNSPEC;
-	return nl_dump(nl, host_link, g, "reading the host's links", err);
+	for (int tries = 1;; tries++) {
+		g->nlinks = 0;
+		g->gc_group_foreign = false;
+		struct nlmsghdr *h = nl_msg(nl, RTM_GETLINK, 0);
+		struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(h, sizeof *ifi);
+		ifi->ifi_family = AF_UNSPEC;
+		if (nl_dump(nl, host_link, g, "reading the host's links", err) == 0)
+			return 0;
+		if (errno != EINTR || tries == 5)
+			return -1;
+	}
 }
 
 /* ---- The namespaces in /run/netns ---- */
@@ -215,7 +224,13 @@ namespaces_read(gc_t *g, ctrk_error_t *err)
 		}
 		gc_ns_t n = {0};
 		struct stat st;
-		if (fstat(fd, &st) < 0 || netns_info_read(fd, &n.info, &oerr) < 0) {
+		if (fstat(fd, &st) < 0) {
+			ctrk_warn("gc: skipping namespace '%s': %s", path, strerror(errno));
+			continue;
+		}
+		/* Its links stay too: one whose other end is there and has
+		 * a process is found through the process. */
+		if (netns_info_read(fd, &n.info, &oerr) < 0) {
 			ctrk_warn("gc: skipping namespace '%s': %s", path, oerr.msg);
 			continue;
 		}

@@ -228,15 +228,20 @@ netns_info_read(int nsfd, netns_info_t *info, ctrk_error_t *err)
 	if (!nl)
 		return -1;
 	/* A dump: the kernel filters link dumps by master and kind only, and
-	 * a container's namespace holds a handful of links. */
-	struct nlmsghdr *h = nl_msg(nl, RTM_GETLINK, 0);
-	struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(h, sizeof *ifi);
-	ifi->ifi_family = AF_UNSPEC;
-	if (nl_dump(nl, info_link, info, "reading the namespace's links", err) < 0) {
+	 * a container's namespace holds a handful of links.  Read again when
+	 * the table changed meanwhile. */
+	for (int tries = 1;; tries++) {
+		struct nlmsghdr *h = nl_msg(nl, RTM_GETLINK, 0);
+		struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(h, sizeof *ifi);
+		ifi->ifi_family = AF_UNSPEC;
+		if (nl_dump(nl, info_link, info, "reading the namespace's links", err) == 0)
+			return 0;
+		int e = errno;
 		netns_info_free(info);
-		return -1;
+		info->marked = false;
+		if (e != EINTR || tries == 5)
+			return -1;
 	}
-	return 0;
 }
 
 void
