@@ -100,6 +100,9 @@ int netif_alias_parse(const char *alias, char *key, size_t key_size, long long *
  * ([A-Za-z0-9][A-Za-z0-9_.-]*, at most 128 bytes). */
 const char *netif_key(const netif_opts_t *o, const cJSON *d, ctrk_error_t *err);
 
+/* KEY is a valid owner key (the rule netif_key() applies). */
+bool netif_key_ok(const char *key);
+
 /* D's "netif" object, made (with "key" and an empty "added") when absent. */
 cJSON *netif_record(cJSON *d, const char *key);
 
@@ -128,9 +131,30 @@ int netns_remove(const char *path, ctrk_error_t *err);
 /* NAME is a valid namespace name: 1-255 of [A-Za-z0-9_.-], not first '.'. */
 bool netns_name_ok(const char *name);
 
-/* The owner mark on lo of the namespace NSFD: 1 with KEY (KEY_SIZE bytes)
- * and *CREATED when marked, 0 when not, -1 on error. */
-int netns_mark_read(int nsfd, char *key, size_t key_size, long long *created, ctrk_error_t *err);
+/* What one link dump of the namespace NSFD tells: whether lo carries the
+ * owner mark (its key and time), and the links whose other end is in
+ * another namespace (a veth whose host side is on the host): their index
+ * here and the other end's there.  gc ties a host link that has the group
+ * but no alias to its namespace's key that way. */
+typedef struct netns_peer {
+	int ifindex, peer;
+} netns_peer_t;
+typedef struct netns_info {
+	bool marked;
+	char key[256];
+	long long created;
+	netns_peer_t *peers;
+	size_t npeers;
+} netns_info_t;
+int netns_info_read(int nsfd, netns_info_t *info, ctrk_error_t *err);
+void netns_info_free(netns_info_t *info);
+
+/* PATH opened (O_RDONLY, O_CLOEXEC) if it is a network namespace; errno
+ * in ERR: ENOENT when missing, EINVAL when it is something else. */
+int netns_open_path(const char *path, ctrk_error_t *err);
+
+/* Unmount and unlink PATH, as ip netns del does.  1 when it was not there. */
+int netns_unpin(const char *path, ctrk_error_t *err);
 
 /* The network namespace of every process, from one scan of /proc. */
 typedef struct netns_proc {

@@ -56,11 +56,21 @@ name_check(const char *name, ctrk_error_t *err)
 				      "'-', not starting with '.'", name);
 }
 
+/* An error whose errno is EINVAL (for callers to tell it from a missing
+ * file) but whose message is only FMT: no ": Invalid argument" after it. */
+static int
+not_netns(ctrk_error_t *err, const char *fmt, const char *path)
+{
+	ctrk_error_set(err, 0, fmt, path);
+	err->errnum = EINVAL;
+	return -1;
+}
+
 /* PATH opened as a network namespace, or -1.  Opened with O_PATH first and
  * checked there, so that whatever else PATH is (a FIFO, a device) is never
  * opened for real: that could block, or have an effect. */
-static int
-open_ns_file(const char *path, ctrk_error_t *err)
+int
+netns_open_path(const char *path, ctrk_error_t *err)
 {
 	cleanup_close int probe = open(path, O_PATH | O_CLOEXEC);
 	if (probe < 0)
@@ -69,8 +79,7 @@ open_ns_file(const char *path, ctrk_error_t *err)
 	if (fstatfs(probe, &sfs) < 0)
 		return ctrk_error_errno(err, "cannot open network namespace '%s'", path);
 	if (sfs.f_type != NSFS_MAGIC)
-		return ctrk_error_set(err, EINVAL, "'%s' is not a network namespace (no namespace is mounted there)",
-				      path);
+		return not_netns(err, "'%s' is not a network namespace (no namespace is mounted there)", path);
 	char self[64];
 	snprintf(self, sizeof self, "/proc/self/fd/%d", probe);
 	int fd = open(self, O_RDONLY | O_CLOEXEC);
@@ -81,7 +90,7 @@ open_ns_file(const char *path, ctrk_error_t *err)
 		close(fd);
 		if (type < 0)
 			return ctrk_error_errno(err, "cannot tell the type of namespace '%s'", path);
-		return ctrk_error_set(err, EINVAL, "'%s' is a namespace, but not a network namespace", path);
+		return not_netns(err, "'%s' is a namespace, but not a network namespace", path);
 	}
 	return fd;
 }
@@ -100,7 +109,7 @@ open_pid_netns(long pid, char **path, ctrk_error_t *err)
 		return ctrk_error_errno(err, "--pid %ld: cannot open the process", pid);
 	}
 	cleanup_free char *p = ctrk_strdup_printf("/proc/%ld/ns/net", pid);
-	cleanup_close int fd = open_ns_file(p, err);
+	cleanup_close int fd = netns_open_path(p, err);
 	if (fd < 0)
 		return ctrk_error_wrap(err, "--pid %ld", pid);
 	/* EPERM (an unprivileged `list`): the process exists, so it is alive. */
@@ -149,7 +158,7 @@ netns_open(const netif_opts_t *o, const cJSON *d, bool required, char **path, ct
 		return ctrk_error_set(err, 0, "no network namespace: give --netns PATH or --pid PID, or a "
 					      "descriptor with netns (ctrk-netif ns add NAME makes one)");
 	}
-	int fd = open_ns_file(p, err);
+	int fd = netns_open_path(p, err);
 	if (fd < 0)
 		return -1;
 	*path = ctrk_xstrdup(p);
@@ -158,61 +167,84 @@ netns_open(const netif_opts_t *o, const cJSON *d, bool required, char **path, ct
 
 /* ---- The owner mark on lo ---- */
 
-struct lo_info {
-	bool found;
+/* What one link dump of a namespace tells: lo's mark, and the links whose
+ * other end is in another namespace (a veth's peer on the host). */
+struct link_attrs {
 	uint32_t group;
 	char alias[IFALIASZ];
+	int link;       /* IFLA_LINK: the other end's index; 0 when none */
+	bool link_net;  /* IFLA_LINK_NETNSID: ... in another namespace */
 };
 
 static int
-lo_attr(const struct nlattr *a, void *data)
+link_attr(const struct nlattr *a, void *data)
 {
-	struct lo_info *lo = data;
+	struct link_attrs *l = data;
 	switch (mnl_attr_get_type(a)) {
 	case IFLA_GROUP:
 		if (mnl_attr_validate(a, MNL_TYPE_U32) == 0)
-			lo->group = mnl_attr_get_u32(a);
+			l->group = mnl_attr_get_u32(a);
 		break;
 	case IFLA_IFALIAS:
 		if (mnl_attr_validate(a, MNL_TYPE_STRING) == 0)
-			snprintf(lo->alias, sizeof lo->alias, "%.*s", (int)mnl_attr_get_payload_len(a),
+			snprintf(l->alias, sizeof l->alias, "%.*s", (int)mnl_attr_get_payload_len(a),
 				 (const char *)mnl_attr_get_payload(a));
+		break;
+	case IFLA_LINK:
+		if (mnl_attr_validate(a, MNL_TYPE_U32) == 0)
+			l->link = (int)mnl_attr_get_u32(a);
+		break;
+	case IFLA_LINK_NETNSID:
+		l->link_net = true;
 		break;
 	}
 	return MNL_CB_OK;
 }
 
 static int
-lo_link(const struct nlmsghdr *h, void *data)
+info_link(const struct nlmsghdr *h, void *data)
 {
+	netns_info_t *info = data;
 	const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(h);
-	if (h->nlmsg_type != RTM_NEWLINK || ifi->ifi_index != LOOPBACK_IFINDEX)
+	if (h->nlmsg_type != RTM_NEWLINK)
 		return MNL_CB_OK;
-	struct lo_info *lo = data;
-	lo->found = true;
-	mnl_attr_parse(h, sizeof *ifi, lo_attr, lo);
+	struct link_attrs l = {0};
+	mnl_attr_parse(h, sizeof *ifi, link_attr, &l);
+	if (ifi->ifi_index == LOOPBACK_IFINDEX && l.group == NETIF_GROUP &&
+	    netif_alias_parse(l.alias, info->key, sizeof info->key, &info->created) == 0)
+		info->marked = true;
+	if (l.link_net && l.link > 0) {
+		info->peers = ctrk_xrealloc(info->peers, (info->npeers + 1) * sizeof *info->peers);
+		info->peers[info->npeers++] = (netns_peer_t){.ifindex = ifi->ifi_index, .peer = l.link};
+	}
 	return MNL_CB_OK;
 }
 
 int
-netns_mark_read(int nsfd, char *key, size_t key_size, long long *created, ctrk_error_t *err)
+netns_info_read(int nsfd, netns_info_t *info, ctrk_error_t *err)
 {
+	memset(info, 0, sizeof *info);
 	cleanup_nl nl_t *nl = nl_open(nsfd, err);
 	if (!nl)
 		return -1;
-	struct lo_info lo = {0};
-	/* A link dump: the kernel filters dumps by master and kind only, and
+	/* A dump: the kernel filters link dumps by master and kind only, and
 	 * a container's namespace holds a handful of links. */
 	struct nlmsghdr *h = nl_msg(nl, RTM_GETLINK, 0);
 	struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(h, sizeof *ifi);
 	ifi->ifi_family = AF_UNSPEC;
-	if (nl_dump(nl, lo_link, &lo, "reading the namespace's lo", err) < 0)
+	if (nl_dump(nl, info_link, info, "reading the namespace's links", err) < 0) {
+		netns_info_free(info);
 		return -1;
-	if (!lo.found || lo.group != NETIF_GROUP)
-		return 0;
-	if (netif_alias_parse(lo.alias, key, key_size, created) < 0)
-		return 0;
-	return 1;
+	}
+	return 0;
+}
+
+void
+netns_info_free(netns_info_t *info)
+{
+	free(info->peers);
+	info->peers = NULL;
+	info->npeers = 0;
 }
 
 /* lo up and marked as KEY's, in the namespace this process is in. */
@@ -264,9 +296,9 @@ run_dir_prepare(ctrk_error_t *err)
 	return 0;
 }
 
-/* Unmount and unlink PATH, as ip netns del does.  1 when it was not there. */
-static int
-unpin(const char *path, ctrk_error_t *err)
+/* netns_unpin: see netif.h. */
+int
+netns_unpin(const char *path, ctrk_error_t *err)
 {
 	/* EINVAL: not a mount point (a file an add killed midway left). */
 	if (umount2(path, MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT)
@@ -296,22 +328,21 @@ netns_remove(const char *path, ctrk_error_t *err)
 		return ctrk_error_set(err, 0, "refusing to remove namespace '%s': ctrk-netif makes them only as "
 					      "%s/NAME", path, NETNS_RUN_DIR);
 	ctrk_error_t oerr;
-	cleanup_close int fd = open_ns_file(path, &oerr);
+	cleanup_close int fd = netns_open_path(path, &oerr);
 	if (fd < 0) {
 		if (oerr.errnum == ENOENT || oerr.errnum == EINVAL)
 			return 1; /* gone, or only a file with nothing mounted on it */
 		*err = oerr;
 		return -1;
 	}
-	char key[256];
-	long long created;
-	int marked = netns_mark_read(fd, key, sizeof key, &created, err);
-	if (marked < 0)
+	netns_info_t info;
+	if (netns_info_read(fd, &info, err) < 0)
 		return ctrk_error_wrap(err, "namespace '%s'", path);
-	if (!marked)
+	netns_info_free(&info);
+	if (!info.marked)
 		return ctrk_error_set(err, 0, "refusing to remove namespace '%s': its lo does not carry "
 					      "ctrk-netif's mark, so ctrk-netif did not make it", path);
-	return unpin(path, err);
+	return netns_unpin(path, err);
 }
 
 /* ---- Which processes are in which namespace ---- */
@@ -392,7 +423,7 @@ netns_create(const char *path, const char *key, ctrk_error_t *err)
 	if (setns(home, CLONE_NEWNET) < 0) {
 		/* Fatal for the verb: undo and stop. */
 		if (pinned)
-			unpin(path, &(ctrk_error_t){0});
+			netns_unpin(path, &(ctrk_error_t){0});
 		return ctrk_error_errno(err, "returning to this process's network namespace");
 	}
 	return rc;
@@ -433,7 +464,7 @@ ns_add(const netif_opts_t *o, const char *name)
 	if (netns_create(path, key, &err) < 0)
 		return ctrk_fail(&err);
 	if (ctrk_descriptor_write(STDOUT_FILENO, d, &err) < 0) {
-		unpin(path, &(ctrk_error_t){0});
+		netns_unpin(path, &(ctrk_error_t){0});
 		return ctrk_fail(&err);
 	}
 	return CTRK_EXIT_OK;
@@ -448,7 +479,7 @@ ns_del(const netif_opts_t *o, const char *name)
 	if (ctrk_require_root() != 0)
 		return CTRK_EXIT_FAILURE;
 	cleanup_free char *path = ctrk_strdup_printf("%s/%s", NETNS_RUN_DIR, name);
-	int r = unpin(path, &err);
+	int r = netns_unpin(path, &err);
 	if (r < 0)
 		return ctrk_fail(&err);
 	if (r == 1 && !o->quiet)
@@ -472,21 +503,21 @@ list_entry(const char *name, const netns_procs_t *procs)
 	cJSON_AddStringToObject(e, "name", name);
 	cJSON_AddStringToObject(e, "path", path);
 	ctrk_error_t err;
-	cleanup_close int fd = open_ns_file(path, &err);
+	cleanup_close int fd = netns_open_path(path, &err);
 	if (fd < 0) {
 		/* A file with nothing mounted on it (an add killed midway). */
 		cJSON_AddBoolToObject(e, "mounted", false);
 		return e;
 	}
 	/* Reading lo's mark means entering the namespace: root only. */
-	char key[256];
-	long long created;
-	int marked = geteuid() == 0 ? netns_mark_read(fd, key, sizeof key, &created, &err) : -1;
-	if (marked >= 0)
-		cJSON_AddBoolToObject(e, "ctrk", marked == 1);
-	if (marked == 1) {
-		cJSON_AddStringToObject(e, "key", key);
-		cJSON_AddNumberToObject(e, "created", (double)created);
+	netns_info_t info;
+	if (geteuid() == 0 && netns_info_read(fd, &info, &err) == 0) {
+		netns_info_free(&info);
+		cJSON_AddBoolToObject(e, "ctrk", info.marked);
+		if (info.marked) {
+			cJSON_AddStringToObject(e, "key", info.key);
+			cJSON_AddNumberToObject(e, "created", (double)info.created);
+		}
 	}
 	struct stat st;
 	cJSON *pids = cJSON_AddArrayToObject(e, "pids");

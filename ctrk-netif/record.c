@@ -34,6 +34,12 @@ key_ok(const char *key)
 	return n > 0 && n <= 128 && strspn(key, ok) == n && key[0] != '.' && key[0] != '-';
 }
 
+bool
+netif_key_ok(const char *key)
+{
+	return key_ok(key);
+}
+
 int
 netif_alias_parse(const char *alias, char *key, size_t key_size, long long *created)
 {
