@@ -338,6 +338,12 @@ normalize='del(.interfaces[]?.mac) | .interfaces |= map(if (.name | startswith("
 	desc=$output
 	ni -1 "$desc" cni --conf "$T/a.conf" add
 	assert_ni_error "CNI network '$NET' is already attached as 'eth0'"
+	ni -1 "$desc" cni --conf "$T/a.conf" --ifname eth1 --key other add
+	assert_ni_error "the owner key 'other' is not the descriptor's netif.key '$KEY'"
+	ni -1 '' cni --conf "$T/a.conf" --netns "/run/netns/$NS2" --key _x add
+	assert_ni_error "the owner key '_x' cannot be a CNI container id"
+	run ip netns exec "$NS2" ip -j link show
+	jq -e 'map(.ifname) == ["lo"]' <<<"$output"
 	ni -0 "$desc" cni --conf "$T/a.conf" del
 }
 
