@@ -115,7 +115,8 @@ version_number(const char *v)
 {
 	unsigned x, y, z;
 	int end = 0;
-	if (sscanf(v, "%3u.%3u.%3u%n", &x, &y, &z, &end) != 3 || v[end] || !strchr("0123456789", v[0]))
+	if (strspn(v, "0123456789.") != strlen(v) ||
+	    sscanf(v, "%3u.%3u.%3u%n", &x, &y, &z, &end) != 3 || v[end] || v[0] == '.')
 		return -1;
 	return (long)x * 1000000 + (long)y * 1000 + (long)z;
 }
@@ -153,9 +154,12 @@ conf_choose_version(cni_conf_t *c, ctrk_error_t *err)
 		return ctrk_error_set(err, 0, "%s: cniVersion %s is not supported: Debian's CNI plugins "
 					      "(containernetworking-plugins) speak cniVersion up to " CNI_HIGHEST
 					      "; write \"cniVersion\": \"" CNI_HIGHEST "\"", c->path, newest);
-	if (!best)
+	if (!best && version_number(newest) < version_number("0.3.0"))
 		return ctrk_error_set(err, 0, "%s: cniVersion %s is not supported: results before 0.3.0 have "
 					      "another shape; use 0.3.0 to " CNI_HIGHEST, c->path, newest);
+	if (!best)
+		return ctrk_error_set(err, 0, "%s: cniVersion %s is not supported: use 0.3.0, 0.3.1, 0.4.0 or "
+					      CNI_HIGHEST, c->path, newest);
 	c->version = best;
 	return 0;
 }
