@@ -305,6 +305,22 @@ normalize='del(.interfaces[]?.mac) | .interfaces |= map(if (.name | startswith("
 	assert_ni_error "'1.0' is not a CNI version"
 }
 
+@test "cni: a 0.4.0 configuration: the record keeps the plugin's 0.4.0 result, network gets the 1.0 shape; CHECK needs 0.4.0" {
+	bridge_conf "$BR" "$SUB.2/24" | jq '.cniVersion = "0.4.0"' >"$T/old.conf"
+	ni -0 '' cni --conf "$T/old.conf" --netns "/run/netns/$NS" --key "$KEY" add
+	desc=$output
+	jq -e '.netif.added[0].result.cniVersion == "0.4.0" and .netif.added[0].result.ips[0].version == "4" and
+		.network.cniVersion == "1.0.0" and (.network.ips[0] | has("version") | not) and
+		.network.ips[0].address == "'"$SUB.2/24"'"' <<<"$desc"
+	ni -0 "$desc" cni --conf "$T/old.conf" check
+	jq '.cniVersion = "0.3.1"' "$T/old.conf" >"$T/older.conf"
+	ni -1 "$desc" cni --conf "$T/older.conf" check
+	assert_ni_error "CHECK needs cniVersion 0.4.0 or later, not 0.3.1"
+	ni -0 "$desc" cni --conf "$T/old.conf" del
+	run ip netns exec "$NS" ip -j link show
+	jq -e 'map(.ifname) == ["lo"]' <<<"$output"
+}
+
 @test "cni: a plugin type (or IPAM type) with '/' is refused, and so is other bad input" {
 	for t in ../../bin/sh /bin/sh . ..; do
 		bridge_conf "$BR" "$SUB.2/24" | jq --arg t "$t" '.type = $t' >"$T/slash.conf"
