@@ -447,18 +447,19 @@ add_sublink(const netif_opts_t *o, target_t *t, const plan_t *p, const char *typ
 		.mode = mode, .vlan_id = o->vlan_id, .peer_netns_fd = -1,
 	};
 	snprintf(what, sizeof what, "creating %s '%s' on '%s' in %s", type, ifname, o->master, t->path);
-	int rc = link_create(t->host, &n, what, err);
+	int rc = link_create(t->host, &n, what, err), e = errno;
 	bool renamed = false;
 	ctrk_error_t ignored;
-	if (rc < 0 && errno == EEXIST && link_get(t->ns, ifname, 0, &li, &ignored) == 1) {
+	if (rc < 0 && e == EEXIST && link_get(t->ns, ifname, 0, &li, &ignored) == 1) {
 		host_name(t->key, ifname, tmp, sizeof tmp);
 		tmp[0] = 't';
 		n.name = tmp;
 		rc = link_create(t->host, &n, what, err);
+		e = errno;
 		renamed = true;
 	}
 	if (rc < 0) {
-		if (errno == EEXIST)
+		if (e == EEXIST)
 			explain_exists(t, NULL, ifname, what, err);
 		return -1;
 	}
@@ -573,6 +574,11 @@ cmd_move(const netif_opts_t *o, const char *dev)
 	if (link_change(t.host, li.index, &in, what, &err) < 0) {
 		if (errno == EEXIST)
 			explain_exists(&t, NULL, ifname, what, &err);
+		/* The kernel moves first and renames after: a refused name
+		 * leaves the device moved under its own. */
+		ctrk_error_t ignored;
+		if (link_get(t.ns, dev, 0, &li, &ignored) == 0)
+			goto undo;
 		return ctrk_fail(&err);
 	}
 	/* What was set at creation for add is set here, before it is up. */

@@ -4,6 +4,7 @@
  * second del, or a del after `ip netns del`, succeeds. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -71,10 +72,10 @@ del_if_ours(const teardown_t *t, nl_t *nl, const char *name, const char *kind, u
 	if (r != 0)
 		return r;
 	if (strcmp(li.kind, kind) != 0 || (group && li.group != group)) {
-		note(t, "'%s' in %s is not the %s ctrk-netif made: left alone", name, where, kind);
+		note(t, "'%s' %s is not the %s ctrk-netif made: left alone", name, where, kind);
 		return 1;
 	}
-	snprintf(what, sizeof what, "removing %s '%s' in %s", kind, name, where);
+	snprintf(what, sizeof what, "removing %s '%s' %s", kind, name, where);
 	if (link_del(nl, li.index, what, err) < 0)
 		return errno == ENODEV ? 1 : -1;
 	return 0;
@@ -85,16 +86,24 @@ static int
 undo_entry(teardown_t *t, const cJSON *entry, ctrk_error_t *err)
 {
 	const char *type = entry_str(entry, "type"), *ifname = entry_str(entry, "ifname");
-	const char *where = t->path ? t->path : "the namespace";
+	char where[PATH_MAX + 8];
+	snprintf(where, sizeof where, "in %s", t->path ? t->path : "the namespace");
 	if (strcmp(type, "cni") == 0)
 		return cni_teardown(t->o, t->d, entry, err);
 	if (!ifname)
 		return ctrk_error_set(err, 0, "descriptor: netif.added: a %s entry without ifname", type);
+	/* Names from the descriptor are checked as the command line's are. */
+	static const char *const names[] = {"ifname", "host", "device", "master", "bridge"};
+	for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+		const char *s = entry_str(entry, names[i]);
+		if (s && ifname_check(s, "descriptor: netif.added", err) < 0)
+			return -1;
+	}
 	if (strcmp(type, "veth") == 0) {
 		/* Either end takes the other with it: the host side when it is
 		 * there (marked as ours), else the namespace's. */
 		const char *host = entry_str(entry, "host");
-		int r = host ? del_if_ours(t, t->host, host, "veth", NETIF_GROUP, "the host", err) : 1;
+		int r = host ? del_if_ours(t, t->host, host, "veth", NETIF_GROUP, "on the host", err) : 1;
 		if (r == 1)
 			r = del_if_ours(t, t->ns, ifname, "veth", 0, where, err);
 		return r;
@@ -104,7 +113,7 @@ undo_entry(teardown_t *t, const cJSON *entry, ctrk_error_t *err)
 	if (strcmp(type, "move") == 0) {
 		const char *device = entry_str(entry, "device");
 		link_info_t li;
-		char what[512];
+		char what[PATH_MAX + 512];
 		if (!device)
 			return ctrk_error_set(err, 0, "descriptor: netif.added: a move entry without device");
 		if (!t->ns)
@@ -115,7 +124,7 @@ undo_entry(teardown_t *t, const cJSON *entry, ctrk_error_t *err)
 		link_change_t back = LINK_CHANGE_NONE;
 		back.netns_fd = t->home_fd;
 		back.name = device;
-		snprintf(what, sizeof what, "moving '%s' from %s back to the host as '%s'", ifname, where, device);
+		snprintf(what, sizeof what, "moving '%s' %s back to the host as '%s'", ifname, where, device);
 		return link_change(t->ns, li.index, &back, what, err);
 	}
 	return ctrk_error_set(err, 0, "descriptor: netif.added: unknown type '%s'", type);

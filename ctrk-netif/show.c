@@ -427,12 +427,12 @@ cmd_set(const netif_opts_t *o, const char *ifname)
 	for (int i = nroutes - 1; i >= 0; i--)
 		if (before[i] && !after[i])
 			cJSON_DeleteItemFromArray(routes, i);
-	if (set_record(o, &p, v.d, v.path, &li, &err) < 0 || ctrk_descriptor_write(1, v.d, &err) < 0) {
-	undo:
-		undo_changes(v.ns, li.index, c, n);
-		return ctrk_fail(&err);
-	}
+	if (set_record(o, &p, v.d, v.path, &li, &err) < 0 || ctrk_descriptor_write(1, v.d, &err) < 0)
+		goto undo;
 	return CTRK_EXIT_OK;
+undo:
+	undo_changes(v.ns, li.index, c, n);
+	return ctrk_fail(&err);
 }
 
 /* ---- check ---- */
