@@ -23,6 +23,7 @@
 #include "descriptor.h"
 #include "fsutil.h"
 #include "json.h"
+#include "link.h"
 #include "netif.h"
 #include "process.h"
 #include "result.h"
@@ -95,18 +96,6 @@ network_name_ok(const char *s)
 	static const char ok[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-";
 	size_t n = strlen(s);
 	return n > 0 && n <= 255 && strspn(s, ok) == n && s[0] != '.' && s[0] != '_' && s[0] != '-';
-}
-
-static bool
-ifname_ok(const char *s)
-{
-	size_t n = strlen(s);
-	if (n == 0 || n > 15 || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
-		return false;
-	for (const char *p = s; *p; p++)
-		if (*p == '/' || *p == ':' || (unsigned char)*p <= ' ' || *p == 0x7f)
-			return false;
-	return true;
 }
 
 /* "X.Y.Z" as a number to compare, or -1. */
@@ -502,9 +491,11 @@ entry_fields(const cJSON *entry, const char **ifname, const char **conf, const c
 	    ctrk_json_get_string(entry, "container_id", true, container_id, "netif.added[] (cni)", err) < 0 ||
 	    ctrk_json_get_object(entry, "result", false, result, "netif.added[] (cni)", err) < 0)
 		return -1;
-	if (!ifname_ok(*ifname) || !network_name_ok(*container_id))
-		return ctrk_error_set(err, 0, "netif.added[] (cni): invalid ifname '%s' or container_id '%s'",
-				      *ifname, *container_id);
+	if (ifname_check(*ifname, "descriptor: netif.added[] (cni) ifname", err) < 0)
+		return -1;
+	if (!network_name_ok(*container_id))
+		return ctrk_error_set(err, 0, "descriptor: netif.added[] (cni): invalid container_id '%s'",
+				      *container_id);
 	return 0;
 }
 
@@ -583,9 +574,6 @@ cni_add(const netif_opts_t *o, cJSON *d, const cni_conf_t *c, ctrk_error_t *err)
 {
 	const char *ifname = o->ifname ? o->ifname : "eth0";
 	const cJSON *e;
-	if (!ifname_ok(ifname))
-		return ctrk_error_set(err, 0, "invalid --ifname '%s': 1 to 15 bytes, no '/', ':' or white space",
-				      ifname);
 	const char *key = netif_key(o, d, err);
 	if (!key)
 		return -1;
@@ -708,10 +696,9 @@ cmd_cni(const netif_opts_t *o, const char *verb)
 		return ctrk_usage_error("cni: unknown action '%s' (add, del or check)", verb);
 	if (!o->cni_conf)
 		return ctrk_usage_error("cni %s: --conf FILE is required", verb);
-	if (o->ifname && !ifname_ok(o->ifname))
-		return ctrk_usage_error("invalid --ifname '%s': 1 to 15 bytes, no '/', ':' or white space",
-					o->ifname);
 	ctrk_error_t err = {0};
+	if (o->ifname && ifname_check(o->ifname, "--ifname", &err) < 0)
+		return ctrk_usage_error("%s", err.msg);
 	cleanup_json cJSON *d = ctrk_descriptor_read(STDIN_FILENO, true, &err);
 	if (!d || netif_descriptor_validate(d, &err) < 0)
 		return ctrk_fail(&err);

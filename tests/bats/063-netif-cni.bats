@@ -379,7 +379,9 @@ normalize='del(.interfaces[]?.mac) | .interfaces |= map(if (.name | startswith("
 	ni -2 '' cni --conf "$T/a.conf" frob
 	assert_ni_error "unknown action 'frob'"
 	ni -2 '' cni --conf "$T/a.conf" --ifname eth0/x add
-	assert_ni_error "invalid --ifname 'eth0/x'"
+	assert_ni_error "--ifname: interface name 'eth0/x' holds '/', which the kernel refuses"
+	ni -2 '' cni --conf "$T/a.conf" --ifname eth0123456789abc add
+	assert_ni_error "--ifname: interface name 'eth0123456789abc' is 16 bytes, the kernel takes at most 15"
 	ni -1 '' cni --conf "$T/nonexistent.conf" --netns "/run/netns/$NS" add
 	assert_ni_error "cannot open CNI configuration"
 	jq '.name = "../x"' "$T/a.conf" >"$T/name.conf"
