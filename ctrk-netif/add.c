@@ -257,21 +257,19 @@ target_open(const netif_opts_t *o, target_t *t, ctrk_error_t *err)
 	if ((t->netns_fd = netns_open(o, t->d, true, &t->path, err)) < 0)
 		return -1;
 	const char *had = descriptor_netns_path(t->d);
-	if (had && strcmp(had, t->path) == 0)
-		goto netns_set;
-	if (had) {
-		if (!same_file(had, t->path) && (cJSON_GetObjectItemCaseSensitive(t->d, "network") ||
-						  cJSON_GetObjectItemCaseSensitive(t->d, "netif")))
-			return ctrk_error_set(err, 0, "the descriptor's netns is '%s', not '%s'; one descriptor "
-						      "describes one namespace", had, t->path);
-		if (same_file(had, t->path)) {
-			free(t->path);
-			if (!(t->path = strdup(had)))
-				abort();
-		}
+	/* The descriptor's namespace by another path (--pid of a process in
+	 * it): the descriptor's path stays. */
+	if (had && strcmp(had, t->path) != 0 && same_file(had, t->path)) {
+		free(t->path);
+		if (!(t->path = strdup(had)))
+			abort();
 	}
-	ctrk_json_set(t->d, "netns", cJSON_CreateString(t->path));
-netns_set:
+	if (had && strcmp(had, t->path) != 0 &&
+	    (cJSON_GetObjectItemCaseSensitive(t->d, "network") || cJSON_GetObjectItemCaseSensitive(t->d, "netif")))
+		return ctrk_error_set(err, 0, "the descriptor's netns is '%s', not '%s'; one descriptor describes "
+					      "one namespace", had, t->path);
+	if (!had || strcmp(had, t->path) != 0)
+		ctrk_json_set(t->d, "netns", cJSON_CreateString(t->path));
 	if (!(t->key = netif_key(o, t->d, err)))
 		return -1;
 	if (!(t->host = nl_open(-1, err)) || !(t->ns = nl_open(t->netns_fd, err)))

@@ -5,8 +5,9 @@
  *   main.c    options and the verb table
  *   nl.c      rtnetlink through libmnl
  *   netns.c   namespaces: ns add/del/list, opening --netns/--pid/descriptor
- *   link.c    links: veth, macvlan, ipvlan, vlan, move, bridge; addresses,
- *             routes, sysctls (add, set, del, list, check)
+ *   link.c    links, addresses, routes over rtnetlink; add.c (add, move,
+ *             bridge), del.c (del), show.c (list, set, check), addr.c
+ *             (parsing, sysctls): see link.h
  *   result.c  the descriptor's "network" (a CNI 1.0 result)
  *   record.c  the descriptor's "netif" (what ctrk-netif added) and the mark
  *   cni.c     CNI plugins (cni add|del|check)
@@ -177,13 +178,13 @@ int cni_teardown(const netif_opts_t *o, cJSON *d, const cJSON *entry, ctrk_error
 
 /* ---- The verbs; each returns the exit code ---- */
 int cmd_ns(const netif_opts_t *o, int argc, char **argv);      /* netns.c */
-int cmd_add(const netif_opts_t *o, const char *type);         /* link.c */
-int cmd_move(const netif_opts_t *o, const char *dev);         /* link.c */
-int cmd_del(const netif_opts_t *o, const char *ifname);       /* link.c */
-int cmd_list(const netif_opts_t *o);                           /* link.c */
-int cmd_set(const netif_opts_t *o, const char *ifname);       /* link.c */
-int cmd_check(const netif_opts_t *o);                          /* link.c */
-int cmd_bridge(const netif_opts_t *o, const char *verb, const char *name); /* link.c */
+int cmd_add(const netif_opts_t *o, const char *type);         /* add.c */
+int cmd_move(const netif_opts_t *o, const char *dev);         /* add.c */
+int cmd_del(const netif_opts_t *o, const char *ifname);       /* del.c */
+int cmd_list(const netif_opts_t *o);                           /* show.c */
+int cmd_set(const netif_opts_t *o, const char *ifname);       /* show.c */
+int cmd_check(const netif_opts_t *o);                          /* show.c */
+int cmd_bridge(const netif_opts_t *o, const char *verb, const char *name); /* add.c */
 int cmd_cni(const netif_opts_t *o, const char *verb);         /* cni.c */
 int cmd_gc(const netif_opts_t *o, int nkeys, char **keys);    /* gc.c */
 

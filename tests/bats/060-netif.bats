@@ -336,6 +336,20 @@ host_veth() {
 	assert_equal "$(jq -c . <<<"$DESC")" '{"version":1}'
 }
 
+@test "--pid: the namespace of a process; the descriptor keeps its own path for the same namespace" {
+	ip netns exec "$NS1" sleep 60 &
+	local pid=$!
+	track_pid "$pid"
+	ni -0 add veth --pid "$pid" --key "k$N" --addr 10.213.17.2/24
+	save a
+	assert_equal "$(jq -r .netns "$T/a.json")" "/proc/$pid/ns/net"
+	assert_equal "$(ns_addrs "$NS1" eth0)" 10.213.17.2/24
+	echo "{\"netns\": \"/run/netns/$NS1\"}" >"$T/b.json"
+	NIN=$T/b.json ni -0 add veth --pid "$pid" --key "k$N" --ifname eth1
+	assert_equal "$(jq -r .netns <<<"$DESC")" "/run/netns/$NS1"
+	assert_equal "$(jq -r '.network.interfaces[1].sandbox' <<<"$DESC")" "/run/netns/$NS1"
+}
+
 @test "16 parallel adds on one bridge all succeed" {
 	ni -0 bridge add "$BR"
 	local i pids=() st=0

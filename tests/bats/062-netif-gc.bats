@@ -288,3 +288,39 @@ link_exists() {
 	[[ ${#lines[@]} == 50 ]]
 	[[ -z $(ip -j link | jq -r --arg p "$L" '.[].ifname | select(startswith($p))') ]]
 }
+
+@test "gc after SIGKILL in the middle of 20 adds: nothing with the test's keys left in the link table or /run/netns" {
+	br=${L}br
+	ip link add "$br" type bridge
+	ip link set "$br" up
+	keys=()
+	for i in $(seq 1 20); do
+		k=ct$$-${N}k$i
+		keys+=("$k")
+		# A session of its own, so that the whole pipeline can be killed.
+		setsid bash -c 'ctrk-netif ns add "$1" </dev/null | ctrk-netif add veth --bridge "$2" \
+			--host-ifname "$3" --addr "10.213.$4.$5/24" >/dev/null' _ "$k" "$br" "${L}h$i" "$N" "$i" \
+			2>/dev/null &
+		pid=$!
+		track_pid $pid
+		# Anywhere from before the namespace to after the veth.
+		sleep "0.00$((RANDOM % 10))$((RANDOM % 10))"
+		kill -KILL -- "-$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+	done
+	# What was left (some runs finished, some died midway).
+	left_links=$(ip -j link | jq -r --arg p "${L}h" '[.[].ifname | select(startswith($p))] | length')
+	left_ns=$(ls /run/netns | grep -c "^ct$$-${N}k" || true)
+	echo "# left before gc: $left_links host links, $left_ns namespaces"
+	ni -0 gc --min-age 0 "${keys[@]}"
+	run ip -d -j link show
+	jq -e --arg p "${L}h" --arg k "key=ct$$-${N}k" \
+		'[.[] | select((.ifname | startswith($p)) or ((.ifalias // "") | contains($k)))] == []' <<<"$output"
+	run bash -c "ip -j link show master '$br' | jq length"
+	assert_output 0
+	run bash -c "ls /run/netns | grep '^ct$$-${N}k'"
+	assert_output ""
+	# And a second gc finds nothing.
+	ni -0 gc --min-age 0 "${keys[@]}"
+	assert_output ""
+}
