@@ -569,6 +569,34 @@ cni_teardown(const netif_opts_t *o, cJSON *d, const cJSON *entry, ctrk_error_t *
 
 /* ---- The verb ---- */
 
+static bool
+same_file(const char *a, const char *b)
+{
+	struct stat sa, sb;
+	return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+/* As add does it: the namespace reached by another path (--pid of a
+ * process in it) keeps the descriptor's path, which is then CNI_NETNS and
+ * the plugins' sandbox; another namespace is refused once the descriptor
+ * describes one. */
+static int
+netns_settle(const cJSON *d, char **netns, ctrk_error_t *err)
+{
+	const char *had = descriptor_netns_path(d);
+	if (!had || strcmp(had, *netns) == 0)
+		return 0;
+	if (same_file(had, *netns)) {
+		free(*netns);
+		*netns = ctrk_xstrdup(had);
+		return 0;
+	}
+	if (cJSON_GetObjectItemCaseSensitive(d, "network") || cJSON_GetObjectItemCaseSensitive(d, "netif"))
+		return ctrk_error_set(err, 0, "the descriptor's netns is '%s', not '%s'; one descriptor describes "
+					      "one namespace", had, *netns);
+	return 0;
+}
+
 static int
 cni_add(const netif_opts_t *o, cJSON *d, const cni_conf_t *c, ctrk_error_t *err)
 {
@@ -595,7 +623,7 @@ cni_add(const netif_opts_t *o, cJSON *d, const cni_conf_t *c, ctrk_error_t *err)
 		return -1;
 	cleanup_free char *netns = NULL;
 	cleanup_close int nsfd = netns_open(o, d, true, &netns, err);
-	if (nsfd < 0)
+	if (nsfd < 0 || netns_settle(d, &netns, err) < 0)
 		return -1;
 	cni_call_t call = {"ADD", key, netns, ifname, cni_dirs(o), timeout};
 	cleanup_json cJSON *result = chain_add(&call, c, err);
@@ -608,10 +636,9 @@ cni_add(const netif_opts_t *o, cJSON *d, const cni_conf_t *c, ctrk_error_t *err)
 		chain_del(&call, c, c->nplugins - 1, result, &ignored);
 		return -1;
 	}
-	/* The namespace given by --netns is where teardown must find it
-	 * (not --pid's /proc/PID path, which dies with the process). */
-	if (o->netns && !cJSON_GetObjectItemCaseSensitive(d, "netns"))
-		cJSON_AddStringToObject(d, "netns", netns);
+	const char *had = descriptor_netns_path(d);
+	if (!had || strcmp(had, netns) != 0)
+		ctrk_json_set(d, "netns", cJSON_CreateString(netns));
 	cJSON *entry = cJSON_CreateObject();
 	cJSON_AddStringToObject(entry, "type", "cni");
 	cJSON_AddStringToObject(entry, "ifname", ifname);

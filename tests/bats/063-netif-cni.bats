@@ -360,6 +360,39 @@ normalize='del(.interfaces[]?.mac) | .interfaces |= map(if (.name | startswith("
 	jq -e 'map(.ifname) == ["lo"]' <<<"$output"
 }
 
+@test "cni add --pid: the namespace of a process; the descriptor's path stays its name, another namespace is refused" {
+	bridge_conf "$BR" "$SUB.2/24" >"$T/a.conf"
+	bridge_conf "$BR" "$SUB.3/24" "${NET}b" >"$T/b.conf"
+	ip netns exec "$NS" sleep 1000 &
+	pid=$!
+	track_pid "$pid"
+	ip netns exec "$NS2" sleep 1000 &
+	track_pid "$!"
+	pid2=$!
+	sleep 0.2
+	# No netns in the descriptor: /proc/PID/ns/net is the path.
+	ni -0 '' cni --conf "$T/a.conf" --pid "$pid" --key "$KEY" add
+	jq -e --arg p "/proc/$pid/ns/net" '.netns == $p and .network.interfaces[2].sandbox == $p' <<<"$output"
+	desc=$output
+	run ip netns exec "$NS" ip -j addr show eth0
+	jq -e '.[0].addr_info | map(.local) | index("'"$SUB.2"'") != null' <<<"$output"
+	ni -0 "$desc" cni --conf "$T/a.conf" del
+	run ip netns exec "$NS" ip -j link show
+	jq -e 'map(.ifname) == ["lo"]' <<<"$output"
+
+	# The descriptor names the namespace: its path is CNI_NETNS.
+	desc=$(jq -n --arg p "/run/netns/$NS" --arg k "$KEY" '{version: 1, netns: $p, netif: {key: $k, added: []}}')
+	ni -0 "$desc" cni --conf "$T/b.conf" --pid "$pid" --ifname eth1 add
+	jq -e --arg p "/run/netns/$NS" '.netns == $p and .network.interfaces[2].sandbox == $p' <<<"$output"
+	ni -0 "$output" cni --conf "$T/b.conf" del
+	run ip netns exec "$NS" ip -j link show
+	jq -e 'map(.ifname) == ["lo"]' <<<"$output"
+	ni -1 "$desc" cni --conf "$T/b.conf" --pid "$pid2" --ifname eth1 add
+	assert_ni_error "the descriptor's netns is '/run/netns/$NS', not '/proc/$pid2/ns/net'; one descriptor describes one namespace"
+	run ip netns exec "$NS2" ip -j link show
+	jq -e 'map(.ifname) == ["lo"]' <<<"$output"
+}
+
 @test "cni: a plugin type (or IPAM type) with '/' is refused, and so is other bad input" {
 	for t in ../../bin/sh /bin/sh . ..; do
 		bridge_conf "$BR" "$SUB.2/24" | jq --arg t "$t" '.type = $t' >"$T/slash.conf"
