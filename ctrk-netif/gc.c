@@ -11,13 +11,21 @@
  *   - a marked namespace of that key has a process in it, or
  *   - any of its marks (a link's or a namespace's) is younger than
  *     --min-age (default 60 s): a run may be between two of its steps.
- * A host link that is the master of a link gc keeps (a bridge with ports
- * in use) is kept whatever its key.  A marked link with no alias and no
+ * Whatever its key, a host link is kept when its other end is in a
+ * namespace a process is in (a run given --pid or --netns of a namespace
+ * ctrk-netif did not make: its container still runs), and when it is the
+ * master of a link gc keeps (a bridge with ports in use).  A marked link with no alias and no
  * namespace to tie it to is garbage, but only when gc runs without KEYs.
  *
- * Links go first, in one batch (deleting a veth's host side deletes its
- * peer at once, where a namespace's links go only when the kernel gets to
- * clean it up), then the namespaces. */
+ * Links go first (deleting a veth's host side deletes its peer at once,
+ * where a namespace's links go only when the kernel gets to clean it up),
+ * then the namespaces.  The links in one round trip and one deletion: each
+ * RTM_DELLINK of a link waits for an RCU grace period (50 veths one by one:
+ * 0.9 s here), while deleting a link group unregisters its links together
+ * (26 ms).  So gc moves the garbage into NETIF_GROUP_GC, then deletes that
+ * group, all in one batch of requests.  A link in NETIF_GROUP_GC with the
+ * alias is still marked (a gc killed between the two steps leaves it so),
+ * and one gc never deletes that group while a link in it is not marked. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -40,11 +48,14 @@
 #include "paths.h"
 
 #define GC_MIN_AGE_DEFAULT 60
+/* Where gc puts the links it is about to delete: "ctrl", next to "ctrk". */
+#define NETIF_GROUP_GC (NETIF_GROUP + 1)
 
 typedef struct gc_link {
 	int ifindex, master, link;
 	bool link_net; /* its other end (LINK) is in another namespace */
 	char name[IFNAMSIZ];
+	uint32_t group;
 	bool marked, aliased, foreign_alias;
 	char key[256];
 	long long created;
@@ -70,6 +81,12 @@ typedef struct gc {
 	gc_ns_t *ns;
 	size_t nns;
 	int failed;
+	bool gc_group_foreign; /* a link in NETIF_GROUP_GC is not marked */
+	/* The links whose other end is elsewhere, of every namespace a
+	 * process is in but the host's and the marked ones; read once. */
+	bool proc_peers_read, proc_peers_unknown;
+	netns_peer_t *proc_peers;
+	size_t nproc_peers;
 } gc_t;
 
 static bool
@@ -96,7 +113,7 @@ link_attr(const struct nlattr *a, void *data)
 		break;
 	case IFLA_GROUP:
 		if (mnl_attr_validate(a, MNL_TYPE_U32) == 0)
-			l->marked = mnl_attr_get_u32(a) == NETIF_GROUP;
+			l->group = mnl_attr_get_u32(a);
 		break;
 	case IFLA_MASTER:
 		if (mnl_attr_validate(a, MNL_TYPE_U32) == 0)
@@ -133,8 +150,9 @@ host_link(const struct nlmsghdr *h, void *data)
 	mnl_attr_parse(h, sizeof *ifi, link_attr, &l);
 	/* A link with the group and an alias that is not ours is not ours:
 	 * the group alone could be anyone's choice of number. */
-	if (l.foreign_alias)
-		l.marked = false;
+	l.marked = !l.foreign_alias && (l.group == NETIF_GROUP || (l.group == NETIF_GROUP_GC && l.aliased));
+	if (l.group == NETIF_GROUP_GC && !l.marked)
+		g->gc_group_foreign = true;
 	if (!l.aliased) {
 		l.key[0] = '\0';
 		l.created = 0;
@@ -144,13 +162,22 @@ host_link(const struct nlmsghdr *h, void *data)
 	return MNL_CB_OK;
 }
 
+/* A dump that the table changed under (links came or went: runs starting
+ * while gc reads) is read again, a few times. */
 static int
 links_read(gc_t *g, nl_t *nl, ctrk_error_t *err)
 {
-	struct nlmsghdr *h = nl_msg(nl, RTM_GETLINK, 0);
-	struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(h, sizeof *ifi);
-	ifi->ifi_family = AF_UNSPEC;
-	return nl_dump(nl, host_link, g, "reading the host's links", err);
+	for (int tries = 1;; tries++) {
+		g->nlinks = 0;
+		g->gc_group_foreign = false;
+		struct nlmsghdr *h = nl_msg(nl, RTM_GETLINK, 0);
+		struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(h, sizeof *ifi);
+		ifi->ifi_family = AF_UNSPEC;
+		if (nl_dump(nl, host_link, g, "reading the host's links", err) == 0)
+			return 0;
+		if (errno != EINTR || tries == 5)
+			return -1;
+	}
 }
 
 /* ---- The namespaces in /run/netns ---- */
@@ -197,7 +224,13 @@ namespaces_read(gc_t *g, ctrk_error_t *err)
 		}
 		gc_ns_t n = {0};
 		struct stat st;
-		if (fstat(fd, &st) < 0 || netns_info_read(fd, &n.info, &oerr) < 0) {
+		if (fstat(fd, &st) < 0) {
+			ctrk_warn("gc: skipping namespace '%s': %s", path, strerror(errno));
+			continue;
+		}
+		/* Its links stay too: one whose other end is there and has
+		 * a process is found through the process. */
+		if (netns_info_read(fd, &n.info, &oerr) < 0) {
 			ctrk_warn("gc: skipping namespace '%s': %s", path, oerr.msg);
 			continue;
 		}
@@ -264,6 +297,72 @@ key_in_use(const gc_t *g, const netns_procs_t *procs, const char *key)
 	return false;
 }
 
+static bool
+ns_known(const gc_t *g, const struct stat *self, const netns_proc_t *p, const netns_proc_t *read, size_t nread)
+{
+	if (p->dev == self->st_dev && p->ino == self->st_ino)
+		return true;
+	for (size_t i = 0; i < g->nns; i++)
+		if (!g->ns[i].stray && g->ns[i].dev == p->dev && g->ns[i].ino == p->ino)
+			return true;
+	for (size_t i = 0; i < nread; i++)
+		if (read[i].dev == p->dev && read[i].ino == p->ino)
+			return true;
+	return false;
+}
+
+static void
+proc_peers_read(gc_t *g, const netns_procs_t *procs)
+{
+	g->proc_peers_read = true;
+	struct stat self;
+	if (stat("/proc/self/ns/net", &self) < 0) {
+		g->proc_peers_unknown = true;
+		return;
+	}
+	cleanup_free netns_proc_t *read = ctrk_xcalloc(procs->n + 1, sizeof *read);
+	size_t nread = 0;
+	for (size_t i = 0; i < procs->n; i++) {
+		const netns_proc_t *p = &procs->v[i];
+		if (ns_known(g, &self, p, read, nread))
+			continue;
+		read[nread++] = *p;
+		char path[64];
+		snprintf(path, sizeof path, "/proc/%d/ns/net", (int)p->pid);
+		ctrk_error_t err;
+		netns_info_t info;
+		cleanup_close int fd = netns_open_path(path, &err);
+		if (fd < 0 && err.errnum == ENOENT)
+			continue; /* the process is gone */
+		if (fd < 0 || netns_info_read(fd, &info, &err) < 0) {
+			/* Unknown: every link whose other end may be there stays. */
+			ctrk_warn("gc: cannot read the namespace of process %d: %s", (int)p->pid, err.msg);
+			g->proc_peers_unknown = true;
+			continue;
+		}
+		g->proc_peers = ctrk_xrealloc(g->proc_peers, (g->nproc_peers + info.npeers + 1) * sizeof *g->proc_peers);
+		memcpy(g->proc_peers + g->nproc_peers, info.peers, info.npeers * sizeof *info.peers);
+		g->nproc_peers += info.npeers;
+		netns_info_free(&info);
+	}
+}
+
+/* L's other end is in a namespace a process is in (not a marked one). */
+static bool
+peer_in_process_namespace(gc_t *g, const netns_procs_t *procs, const gc_link_t *l)
+{
+	if (!l->link_net || l->link <= 0)
+		return false;
+	if (!g->proc_peers_read)
+		proc_peers_read(g, procs);
+	if (g->proc_peers_unknown)
+		return true;
+	for (size_t i = 0; i < g->nproc_peers; i++)
+		if (g->proc_peers[i].ifindex == l->link && g->proc_peers[i].peer == l->ifindex)
+			return true;
+	return false;
+}
+
 static void
 classify(gc_t *g, const netns_procs_t *procs)
 {
@@ -284,6 +383,10 @@ classify(gc_t *g, const netns_procs_t *procs)
 			l->garbage = key_wanted(g, l->key) && !key_in_use(g, procs, l->key);
 		else
 			l->garbage = g->nkeys == 0;
+		/* Its other end is in a namespace in use, whoever's it is. */
+		const gc_ns_t *n = l->garbage ? peer_namespace(g, l) : NULL;
+		if (l->garbage && (n ? key_in_use(g, procs, n->info.key) : peer_in_process_namespace(g, procs, l)))
+			l->garbage = false;
 	}
 	/* A master (a bridge) stays while a link it keeps uses it; masters of
 	 * masters too, hence until nothing changes. */
@@ -315,31 +418,81 @@ print_removed(const gc_t *g, const char *what, const char *name, const char *key
 	putchar('\n');
 }
 
-static int
-links_remove(gc_t *g, nl_t *nl, cJSON *out, ctrk_error_t *err)
+static void
+put_link_msg(nl_t *nl, uint16_t type, int ifindex, uint32_t group)
 {
+	struct nlmsghdr *h = nl_msg(nl, type, 0);
+	struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(h, sizeof *ifi);
+	ifi->ifi_family = AF_UNSPEC;
+	ifi->ifi_index = ifindex;
+	if (group)
+		mnl_attr_put_u32(h, IFLA_GROUP, group);
+}
+
+/* One batch: kept links found in NETIF_GROUP_GC back to NETIF_GROUP; the
+ * marked garbage into NETIF_GROUP_GC; what has no alias (it could not be
+ * told from another's after a crash there) deleted by index; then the
+ * group deleted.  ERRNOS gets each link's result (0: removed). */
+static int
+links_delete(gc_t *g, nl_t *nl, int *errnos, ctrk_error_t *err)
+{
+	bool by_group = !g->gc_group_foreign, group_used = false;
 	size_t n = 0;
+	cleanup_free long *msg = ctrk_xcalloc(g->nlinks + 1, sizeof *msg);
 	for (size_t i = 0; i < g->nlinks; i++) {
-		if (!g->links[i].garbage || g->o->dry_run)
-			continue;
-		struct nlmsghdr *h = nl_msg(nl, RTM_DELLINK, 0);
-		struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(h, sizeof *ifi);
-		ifi->ifi_family = AF_UNSPEC;
-		ifi->ifi_index = g->links[i].ifindex;
-		n++;
+		const gc_link_t *l = &g->links[i];
+		msg[i] = -1;
+		if (!l->garbage && l->marked && l->group == NETIF_GROUP_GC) {
+			put_link_msg(nl, RTM_NEWLINK, l->ifindex, NETIF_GROUP);
+			n++;
+		}
 	}
-	cleanup_free int *errnos = ctrk_xcalloc(n ? n : 1, sizeof *errnos);
-	if (n && nl_call_batch(nl, errnos, n, err) < 0)
-		return ctrk_error_wrap(err, "removing links");
-	size_t k = 0;
 	for (size_t i = 0; i < g->nlinks; i++) {
 		const gc_link_t *l = &g->links[i];
 		if (!l->garbage)
 			continue;
-		int e = g->o->dry_run ? 0 : errnos[k++];
+		if (by_group && l->aliased) {
+			group_used = true;
+			if (l->group == NETIF_GROUP_GC)
+				continue;
+			put_link_msg(nl, RTM_NEWLINK, l->ifindex, NETIF_GROUP_GC);
+		} else {
+			put_link_msg(nl, RTM_DELLINK, l->ifindex, 0);
+		}
+		msg[i] = (long)n++;
+	}
+	if (group_used)
+		put_link_msg(nl, RTM_DELLINK, 0, NETIF_GROUP_GC);
+	size_t total = n + group_used;
+	cleanup_free int *res = ctrk_xcalloc(total + 1, sizeof *res);
+	if (total && nl_call_batch(nl, res, total, err) < 0)
+		return ctrk_error_wrap(err, "removing links");
+	/* ENODEV: the group is empty, all gone already. */
+	int group_err = group_used && res[n] != ENODEV ? res[n] : 0;
+	for (size_t i = 0; i < g->nlinks; i++) {
+		const gc_link_t *l = &g->links[i];
+		if (!l->garbage)
+			continue;
+		int e = msg[i] >= 0 ? res[msg[i]] : 0;
+		bool relabeled = by_group && l->aliased;
 		/* ENODEV: gone already (a veth whose peer went first). */
-		if (e && e != ENODEV) {
-			ctrk_warn("gc: cannot remove link %s: %s", l->name, strerror(e));
+		errnos[i] = e == ENODEV ? 0 : e ? e : relabeled ? group_err : 0;
+	}
+	return 0;
+}
+
+static int
+links_remove(gc_t *g, nl_t *nl, cJSON *out, ctrk_error_t *err)
+{
+	cleanup_free int *errnos = ctrk_xcalloc(g->nlinks + 1, sizeof *errnos);
+	if (!g->o->dry_run && links_delete(g, nl, errnos, err) < 0)
+		return -1;
+	for (size_t i = 0; i < g->nlinks; i++) {
+		const gc_link_t *l = &g->links[i];
+		if (!l->garbage)
+			continue;
+		if (errnos[i]) {
+			ctrk_warn("gc: cannot remove link %s: %s", l->name, strerror(errnos[i]));
 			g->failed++;
 			continue;
 		}
@@ -393,6 +546,7 @@ gc_free(gc_t *g)
 	}
 	free(g->ns);
 	free(g->links);
+	free(g->proc_peers);
 }
 
 static int
@@ -410,7 +564,7 @@ gc_run(gc_t *g, cJSON *out, ctrk_error_t *err)
 	if (namespaces_read(g, err) < 0 || links_read(g, nl, err) < 0)
 		return -1;
 	netns_procs_t procs = {0};
-	if (g->nns && netns_procs_scan(&procs, err) < 0)
+	if (netns_procs_scan(&procs, err) < 0)
 		return -1;
 	classify(g, &procs);
 	netns_procs_free(&procs);

@@ -56,6 +56,16 @@ name_check(const char *name, ctrk_error_t *err)
 				      "'-', not starting with '.'", name);
 }
 
+/* An error whose errno is EINVAL (for callers to tell it from a missing
+ * file) but whose message is only FMT: no ": Invalid argument" after it. */
+static int
+not_netns(ctrk_error_t *err, const char *fmt, const char *path)
+{
+	ctrk_error_set(err, 0, fmt, path);
+	err->errnum = EINVAL;
+	return -1;
+}
+
 /* PATH opened as a network namespace, or -1.  Opened with O_PATH first and
  * checked there, so that whatever else PATH is (a FIFO, a device) is never
  * opened for real: that could block, or have an effect. */
@@ -69,8 +79,7 @@ netns_open_path(const char *path, ctrk_error_t *err)
 	if (fstatfs(probe, &sfs) < 0)
 		return ctrk_error_errno(err, "cannot open network namespace '%s'", path);
 	if (sfs.f_type != NSFS_MAGIC)
-		return ctrk_error_set(err, EINVAL, "'%s' is not a network namespace (no namespace is mounted there)",
-				      path);
+		return not_netns(err, "'%s' is not a network namespace (no namespace is mounted there)", path);
 	char self[64];
 	snprintf(self, sizeof self, "/proc/self/fd/%d", probe);
 	int fd = open(self, O_RDONLY | O_CLOEXEC);
@@ -81,7 +90,7 @@ netns_open_path(const char *path, ctrk_error_t *err)
 		close(fd);
 		if (type < 0)
 			return ctrk_error_errno(err, "cannot tell the type of namespace '%s'", path);
-		return ctrk_error_set(err, EINVAL, "'%s' is a namespace, but not a network namespace", path);
+		return not_netns(err, "'%s' is a namespace, but not a network namespace", path);
 	}
 	return fd;
 }
@@ -219,15 +228,20 @@ netns_info_read(int nsfd, netns_info_t *info, ctrk_error_t *err)
 	if (!nl)
 		return -1;
 	/* A dump: the kernel filters link dumps by master and kind only, and
-	 * a container's namespace holds a handful of links. */
-	struct nlmsghdr *h = nl_msg(nl, RTM_GETLINK, 0);
-	struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(h, sizeof *ifi);
-	ifi->ifi_family = AF_UNSPEC;
-	if (nl_dump(nl, info_link, info, "reading the namespace's links", err) < 0) {
+	 * a container's namespace holds a handful of links.  Read again when
+	 * the table changed meanwhile. */
+	for (int tries = 1;; tries++) {
+		struct nlmsghdr *h = nl_msg(nl, RTM_GETLINK, 0);
+		struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(h, sizeof *ifi);
+		ifi->ifi_family = AF_UNSPEC;
+		if (nl_dump(nl, info_link, info, "reading the namespace's links", err) == 0)
+			return 0;
+		int e = errno;
 		netns_info_free(info);
-		return -1;
+		info->marked = false;
+		if (e != EINTR || tries == 5)
+			return -1;
 	}
-	return 0;
 }
 
 void

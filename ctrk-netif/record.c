@@ -7,6 +7,7 @@
 
 #include "json.h"
 #include "netif.h"
+#include "result.h"
 
 void
 strlist_push(strlist_t *l, const char *s)
@@ -145,6 +146,10 @@ netif_descriptor_validate(const cJSON *d, ctrk_error_t *err)
 		for (const char *const *f = fields; *f; f++)
 			if (ctrk_json_get_string(a, *f, f == fields, &s, "netif.added[]", err) < 0)
 				return -1;
+		/* cni: the chain's result, the prevResult of its DEL. */
+		const cJSON *result = cJSON_GetObjectItemCaseSensitive(a, "result");
+		if (result && result_validate(result, "descriptor: netif.added[].result", err) < 0)
+			return -1;
 	}
 	return 0;
 }
