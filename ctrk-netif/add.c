@@ -238,6 +238,18 @@ descriptor_netns_path(const cJSON *d)
 	return cJSON_GetStringValue(netns);
 }
 
+int
+netns_refuse_own(int netns_fd, const char *path, ctrk_error_t *err)
+{
+	struct stat ns, own;
+	if (fstat(netns_fd, &ns) < 0 || stat("/proc/self/ns/net", &own) < 0)
+		return ctrk_error_errno(err, "comparing %s with this process's network namespace", path);
+	if (ns.st_dev == own.st_dev && ns.st_ino == own.st_ino)
+		return ctrk_error_set(err, 0, "%s is this process's own network namespace (the host's): refusing "
+					      "to add, move or change interfaces, addresses and routes there", path);
+	return 0;
+}
+
 static bool
 same_file(const char *a, const char *b)
 {
@@ -254,7 +266,8 @@ target_open(const netif_opts_t *o, target_t *t, ctrk_error_t *err)
 	t->netns_fd = -1;
 	if (!(t->d = netif_read_descriptor(err)))
 		return -1;
-	if ((t->netns_fd = netns_open(o, t->d, true, &t->path, err)) < 0)
+	if ((t->netns_fd = netns_open(o, t->d, true, &t->path, err)) < 0 ||
+	    netns_refuse_own(t->netns_fd, t->path, err) < 0)
 		return -1;
 	const char *had = descriptor_netns_path(t->d);
 	/* The descriptor's namespace by another path (--pid of a process in

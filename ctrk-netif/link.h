@@ -179,6 +179,10 @@ bool route_matches(const route_spec_t *want, const route_info_t *have);
 /* The descriptor on stdin, validated ("netns", "network", "netif"). */
 cJSON *netif_read_descriptor(ctrk_error_t *err);
 
+/* -1 (with ERR) when NETNS_FD is this process's own namespace: add, move
+ * and set never change the host's interfaces, addresses or routes. */
+int netns_refuse_own(int netns_fd, const char *path, ctrk_error_t *err);
+
 /* The descriptor's netns path (a string, or an object's "path"), or NULL. */
 const char *descriptor_netns_path(const cJSON *d);
 

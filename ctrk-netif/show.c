@@ -37,12 +37,14 @@ view_free(view_t *v)
 }
 #define cleanup_view __attribute__((cleanup(view_free)))
 
+/* CHANGES: set, which refuses the host's own namespace as add does. */
 static int
-view_open(const netif_opts_t *o, view_t *v, bool host, ctrk_error_t *err)
+view_open(const netif_opts_t *o, view_t *v, bool host, bool changes, ctrk_error_t *err)
 {
 	if (!(v->d = netif_read_descriptor(err)))
 		return -1;
-	if ((v->netns_fd = netns_open(o, v->d, true, &v->path, err)) < 0)
+	if ((v->netns_fd = netns_open(o, v->d, true, &v->path, err)) < 0 ||
+	    (changes && netns_refuse_own(v->netns_fd, v->path, err) < 0))
 		return -1;
 	if (!(v->ns = nl_open(v->netns_fd, err)))
 		return -1;
@@ -130,7 +132,7 @@ cmd_list(const netif_opts_t *o)
 	cleanup_json cJSON *doc = cJSON_CreateObject();
 	cJSON *links = cJSON_AddArrayToObject(doc, "interfaces"), *link;
 	struct list_routes lr = {cJSON_AddArrayToObject(doc, "routes"), links};
-	if (view_open(o, &v, false, &err) < 0 || link_dump(v.ns, list_link, links, &err) < 0 ||
+	if (view_open(o, &v, false, false, &err) < 0 || link_dump(v.ns, list_link, links, &err) < 0 ||
 	    addr_dump(v.ns, 0, list_addr, links, &err) < 0 || (o->json && route_dump(v.ns, list_route, &lr, &err) < 0))
 		return ctrk_fail(&err);
 	if (o->json)
@@ -399,7 +401,7 @@ cmd_set(const netif_opts_t *o, const char *ifname)
 		return ctrk_usage_error("%s", err.msg);
 	cleanup_view view_t v = {.netns_fd = -1};
 	link_info_t li;
-	if (view_open(o, &v, false, &err) < 0)
+	if (view_open(o, &v, false, true, &err) < 0)
 		return ctrk_fail(&err);
 	int r = link_get(v.ns, ifname, 0, &li, &err);
 	if (r != 0) {
@@ -611,7 +613,7 @@ cmd_check(const netif_opts_t *o)
 	cleanup_view view_t v = {.netns_fd = -1};
 	diffs_t ds = {cJSON_CreateArray()};
 	cleanup_json cJSON *list = ds.list;
-	if (view_open(o, &v, true, &err) < 0)
+	if (view_open(o, &v, true, false, &err) < 0)
 		return ctrk_fail(&err);
 	const cJSON *network = cJSON_GetObjectItemCaseSensitive(v.d, "network");
 	int n = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(network, "interfaces"));

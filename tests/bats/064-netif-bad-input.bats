@@ -188,6 +188,10 @@ veth() {
 	: >"$T/file"
 	refused 1 "is not a network namespace" add veth --netns "$T/file" --key "$KEY"
 	refused 1 "invalid owner key" add veth --netns "/run/netns/$NS" --key ../../x
+	# The host's own namespace: nothing is added, moved or changed there.
+	refused 1 "is this process's own network namespace (the host's)" add veth --netns /proc/self/ns/net --key "$KEY"
+	refused 1 "is this process's own network namespace (the host's)" set lo --netns /proc/self/ns/net --mtu 1000
+	refused 1 "is this process's own network namespace (the host's)" move lo --netns /proc/self/ns/net --key "$KEY"
 	# A descriptor of another namespace is not silently rewritten.
 	ip netns add "$(cid b)"
 	BEFORE=$(leftovers)
