@@ -344,6 +344,45 @@ routes_present(nl_t *ns, const cJSON *network, bool *there, ctrk_error_t *err)
 	return 0;
 }
 
+struct addr_has {
+	const ipaddr_t *want;
+	bool found;
+};
+
+static int
+addr_has_cb(int index, const ipaddr_t *a, void *data, ctrk_error_t *err)
+{
+	struct addr_has *h = data;
+	if (ip_equal(a, h->want))
+		h->found = true;
+	return 0;
+}
+
+/* Which of NETWORK's addresses of interface IDX link INDEX has: THERE[j]
+ * for ips entry j (false for other interfaces'). */
+static int
+ips_present(nl_t *ns, const cJSON *network, int idx, int index, bool *there, ctrk_error_t *err)
+{
+	const cJSON *ip;
+	int j = 0;
+	cJSON_ArrayForEach(ip, cJSON_GetObjectItemCaseSensitive(network, "ips")) {
+		const char *s = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ip, "address"));
+		const cJSON *in = cJSON_GetObjectItemCaseSensitive(ip, "interface");
+		ipaddr_t want;
+		there[j] = false;
+		if (idx >= 0 && s && cJSON_IsNumber(in) && in->valueint == idx) {
+			if (ip_parse(s, true, &want, "network.ips[].address", err) < 0)
+				return -1;
+			struct addr_has h = {&want, false};
+			if (addr_dump(ns, index, addr_has_cb, &h, err) < 0)
+				return -1;
+			there[j] = h.found;
+		}
+		j++;
+	}
+	return 0;
+}
+
 /* What set changed, into the descriptor's network. */
 static int
 set_record(const netif_opts_t *o, const set_plan_t *p, cJSON *d, const char *path, const link_info_t *li,
@@ -413,22 +452,31 @@ cmd_set(const netif_opts_t *o, const char *ifname)
 	cleanup_free change_t *c = calloc(3 + o->addrs.n + o->del_addrs.n + o->routes.n + o->del_routes.n, sizeof *c);
 	if (!c)
 		abort();
-	/* Removing an address (or bringing the link down) takes the routes
-	 * through it along: the kernel's doing, which network follows. */
-	cJSON *routes = cJSON_GetObjectItemCaseSensitive(result_get(v.d), "routes");
-	int nroutes = cJSON_GetArraySize(routes);
+	/* Removing an address takes the routes through it along, and
+	 * bringing the link down its routes and IPv6 addresses: the kernel's
+	 * doing, which network follows. */
+	cJSON *network = result_get(v.d), *routes = cJSON_GetObjectItemCaseSensitive(network, "routes");
+	cJSON *ips = cJSON_GetObjectItemCaseSensitive(network, "ips");
+	int nroutes = cJSON_GetArraySize(routes), nips = cJSON_GetArraySize(ips);
+	int idx = result_find_interface(network, ifname, v.path);
 	cleanup_free bool *before = calloc((size_t)nroutes + 1, sizeof *before);
 	cleanup_free bool *after = calloc((size_t)nroutes + 1, sizeof *after);
-	if (!before || !after)
+	cleanup_free bool *ip_before = calloc((size_t)nips + 1, sizeof *ip_before);
+	cleanup_free bool *ip_after = calloc((size_t)nips + 1, sizeof *ip_after);
+	if (!before || !after || !ip_before || !ip_after)
 		abort();
-	if (routes_present(v.ns, result_get(v.d), before, &err) < 0)
+	if (routes_present(v.ns, network, before, &err) < 0 ||
+	    ips_present(v.ns, network, idx, li.index, ip_before, &err) < 0)
 		return ctrk_fail(&err);
-	if (set_apply(o, &p, v.ns, &li, v.path, c, &n, &err) < 0 ||
-	    routes_present(v.ns, result_get(v.d), after, &err) < 0)
+	if (set_apply(o, &p, v.ns, &li, v.path, c, &n, &err) < 0 || routes_present(v.ns, network, after, &err) < 0 ||
+	    ips_present(v.ns, network, idx, li.index, ip_after, &err) < 0)
 		goto undo;
 	for (int i = nroutes - 1; i >= 0; i--)
 		if (before[i] && !after[i])
 			cJSON_DeleteItemFromArray(routes, i);
+	for (int i = nips - 1; i >= 0; i--)
+		if (ip_before[i] && !ip_after[i])
+			cJSON_DeleteItemFromArray(ips, i);
 	if (set_record(o, &p, v.d, v.path, &li, &err) < 0 || ctrk_descriptor_write(1, v.d, &err) < 0)
 		goto undo;
 	return CTRK_EXIT_OK;

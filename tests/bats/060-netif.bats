@@ -255,19 +255,24 @@ host_veth() {
 @test "set: MTU, up/down, addresses and routes change, and the descriptor follows" {
 	ni -0 add veth --netns "/run/netns/$NS1" --key "k$N" --addr 10.213.8.2/24
 	save d
-	NIN=$T/d.json ni -0 set eth0 --mtu 1400 --addr 10.213.9.2/24 --del-addr 10.213.8.2/24 --route 10.215.0.0/16,via=10.213.9.1
+	NIN=$T/d.json ni -0 set eth0 --mtu 1400 --addr 10.213.9.2/24 --addr fd00:213:9::2/64 --del-addr 10.213.8.2/24 \
+		--route 10.215.0.0/16,via=10.213.9.1
 	save e
 	assert_equal "$(ns_link "$NS1" eth0 mtu)" 1400
-	assert_equal "$(ns_addrs "$NS1" eth0)" 10.213.9.2/24
+	assert_equal "$(ns_addrs "$NS1" eth0 | tr '\n' ' ')" "10.213.9.2/24 fd00:213:9::2/64 "
 	run ip -n "$NS1" route show 10.215.0.0/16
 	assert_output --partial "via 10.213.9.1 dev eth0"
-	assert_equal "$(jq -c '[.network.ips[].address]' "$T/e.json")" '["10.213.9.2/24"]'
+	assert_equal "$(jq -c '[.network.ips[].address]' "$T/e.json")" '["10.213.9.2/24","fd00:213:9::2/64"]'
 	assert_equal "$(jq -c '.network.interfaces[1].mtu' "$T/e.json")" 1400
 	assert_equal "$(jq -c '.network.routes' "$T/e.json")" '[{"dst":"10.215.0.0/16","gw":"10.213.9.1"}]'
 	NIN=$T/e.json ni -0 check
 	NIN=$T/e.json ni -0 set eth0 --del-route 10.215.0.0/16,via=10.213.9.1 --down
 	save f
 	assert_equal "$(jq -c '.network.routes' "$T/f.json")" '[]'
+	# Down, the kernel drops the link's IPv6 addresses; network follows.
+	assert_equal "$(ns_addrs "$NS1" eth0)" 10.213.9.2/24
+	assert_equal "$(jq -c '[.network.ips[].address]' "$T/f.json")" '["10.213.9.2/24"]'
+	NIN=$T/f.json ni -0 check
 	run ip -n "$NS1" route show 10.215.0.0/16
 	assert_output ""
 	run ip -j -n "$NS1" link show dev eth0
