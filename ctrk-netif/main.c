@@ -238,6 +238,8 @@ main(int argc, char **argv)
 		default: return ctrk_getopt_error(c, argv);
 		}
 	}
+	if (o.netns && o.pid)
+		return ctrk_usage_error("--netns and --pid: give one, not both");
 	if (optind >= argc)
 		return ctrk_usage_error("no verb given");
 	return ctrk_verb_dispatch(verbs, NVERBS, argv[optind], argc - optind - 1, argv + optind + 1, &o);

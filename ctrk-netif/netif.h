@@ -5,8 +5,9 @@
  *   main.c    options and the verb table
  *   nl.c      rtnetlink through libmnl
  *   netns.c   namespaces: ns add/del/list, opening --netns/--pid/descriptor
- *   link.c    links: veth, macvlan, ipvlan, vlan, move, bridge; addresses,
- *             routes, sysctls (add, set, del, list, check)
+ *   link.c    links, addresses, routes over rtnetlink; add.c (add, move,
+ *             bridge), del.c (del), show.c (list, set, check), addr.c
+ *             (parsing, sysctls): see link.h
  *   result.c  the descriptor's "network" (a CNI 1.0 result)
  *   record.c  the descriptor's "netif" (what ctrk-netif added) and the mark
  *   cni.c     CNI plugins (cni add|del|check)
@@ -17,6 +18,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 #include <cjson/cJSON.h>
 
 #include "error.h"
@@ -99,6 +101,9 @@ int netif_alias_parse(const char *alias, char *key, size_t key_size, long long *
  * ([A-Za-z0-9][A-Za-z0-9_.-]*, at most 128 bytes). */
 const char *netif_key(const netif_opts_t *o, const cJSON *d, ctrk_error_t *err);
 
+/* KEY is a valid owner key (the rule netif_key() applies). */
+bool netif_key_ok(const char *key);
+
 /* D's "netif" object, made (with "key" and an empty "added") when absent. */
 cJSON *netif_record(cJSON *d, const char *key);
 
@@ -121,6 +126,50 @@ int netns_open(const netif_opts_t *o, const cJSON *d, bool required, char **path
  * when it was already gone, 0 when removed. */
 int netns_remove(const char *path, ctrk_error_t *err);
 
+/* Where ns add pins namespaces, as ip netns does. */
+#define NETNS_RUN_DIR "/run/netns"
+
+/* NAME is a valid namespace name: 1-255 of [A-Za-z0-9_.-], not first '.'. */
+bool netns_name_ok(const char *name);
+
+/* What one link dump of the namespace NSFD tells: whether lo carries the
+ * owner mark (its key and time), and the links whose other end is in
+ * another namespace (a veth whose host side is on the host): their index
+ * here and the other end's there.  gc ties a host link that has the group
+ * but no alias to its namespace's key that way. */
+typedef struct netns_peer {
+	int ifindex, peer;
+} netns_peer_t;
+typedef struct netns_info {
+	bool marked;
+	char key[256];
+	long long created;
+	netns_peer_t *peers;
+	size_t npeers;
+} netns_info_t;
+int netns_info_read(int nsfd, netns_info_t *info, ctrk_error_t *err);
+void netns_info_free(netns_info_t *info);
+
+/* PATH opened (O_RDONLY, O_CLOEXEC) if it is a network namespace; errno
+ * in ERR: ENOENT when missing, EINVAL when it is something else. */
+int netns_open_path(const char *path, ctrk_error_t *err);
+
+/* Unmount and unlink PATH, as ip netns del does.  1 when it was not there. */
+int netns_unpin(const char *path, ctrk_error_t *err);
+
+/* The network namespace of every process, from one scan of /proc. */
+typedef struct netns_proc {
+	dev_t dev;
+	ino_t ino;
+	pid_t pid;
+} netns_proc_t;
+typedef struct netns_procs {
+	netns_proc_t *v;
+	size_t n;
+} netns_procs_t;
+int netns_procs_scan(netns_procs_t *p, ctrk_error_t *err);
+void netns_procs_free(netns_procs_t *p);
+
 /* ---- CNI (cni.c) ---- */
 
 /* Undo the netif.added ENTRY of type "cni" (plugin DEL) for D.  1 when
@@ -129,13 +178,13 @@ int cni_teardown(const netif_opts_t *o, cJSON *d, const cJSON *entry, ctrk_error
 
 /* ---- The verbs; each returns the exit code ---- */
 int cmd_ns(const netif_opts_t *o, int argc, char **argv);      /* netns.c */
-int cmd_add(const netif_opts_t *o, const char *type);         /* link.c */
-int cmd_move(const netif_opts_t *o, const char *dev);         /* link.c */
-int cmd_del(const netif_opts_t *o, const char *ifname);       /* link.c */
-int cmd_list(const netif_opts_t *o);                           /* link.c */
-int cmd_set(const netif_opts_t *o, const char *ifname);       /* link.c */
-int cmd_check(const netif_opts_t *o);                          /* link.c */
-int cmd_bridge(const netif_opts_t *o, const char *verb, const char *name); /* link.c */
+int cmd_add(const netif_opts_t *o, const char *type);         /* add.c */
+int cmd_move(const netif_opts_t *o, const char *dev);         /* add.c */
+int cmd_del(const netif_opts_t *o, const char *ifname);       /* del.c */
+int cmd_list(const netif_opts_t *o);                           /* show.c */
+int cmd_set(const netif_opts_t *o, const char *ifname);       /* show.c */
+int cmd_check(const netif_opts_t *o);                          /* show.c */
+int cmd_bridge(const netif_opts_t *o, const char *verb, const char *name); /* add.c */
 int cmd_cni(const netif_opts_t *o, const char *verb);         /* cni.c */
 int cmd_gc(const netif_opts_t *o, int nkeys, char **keys);    /* gc.c */
 

@@ -1,5 +1,6 @@
 /* rtnetlink through libmnl: see nl.h. */
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <stdlib.h>
@@ -268,15 +269,18 @@ nl_call_batch(nl_t *nl, int *errnos, size_t n, ctrk_error_t *err)
 	return call_all(nl, errnos, n, NULL, 0, err);
 }
 
-int
-nl_dump(nl_t *nl, mnl_cb_t cb, void *data, const char *what, ctrk_error_t *err)
+/* Send the one queued request (a dump when DUMP) and run CB on its answer
+ * up to NLMSG_DONE or the ack. */
+static int
+exchange(nl_t *nl, bool dump, mnl_cb_t cb, void *data, const char *what, ctrk_error_t *err)
 {
 	if (nl->queued != 1) {
 		nl_reset(nl);
-		return ctrk_error_set(err, EINVAL, "%s: one dump request expected", what);
+		return ctrk_error_set(err, EINVAL, "%s: one request expected", what);
 	}
 	struct nlmsghdr *h = (void *)nl->out;
-	h->nlmsg_flags = (h->nlmsg_flags & ~NLM_F_ACK) | NLM_F_DUMP;
+	if (dump)
+		h->nlmsg_flags = (h->nlmsg_flags & ~NLM_F_ACK) | NLM_F_DUMP;
 	uint32_t seq = h->nlmsg_seq;
 	size_t len = h->nlmsg_len;
 	nl_reset(nl);
@@ -314,4 +318,16 @@ nl_dump(nl_t *nl, mnl_cb_t cb, void *data, const char *what, ctrk_error_t *err)
 			return -1;
 		}
 	}
+}
+
+int
+nl_dump(nl_t *nl, mnl_cb_t cb, void *data, const char *what, ctrk_error_t *err)
+{
+	return exchange(nl, true, cb, data, what, err);
+}
+
+int
+nl_get(nl_t *nl, mnl_cb_t cb, void *data, const char *what, ctrk_error_t *err)
+{
+	return exchange(nl, false, cb, data, what, err);
 }

@@ -52,6 +52,11 @@ int nl_call_batch(nl_t *nl, int *errnos, size_t n, ctrk_error_t *err);
  * MNL_CB_ERROR (with errno set) to fail. */
 int nl_dump(nl_t *nl, mnl_cb_t cb, void *data, const char *what, ctrk_error_t *err);
 
+/* Send the one queued message as a plain request (a RTM_GET* of one
+ * object) and call CB for its answer; the ack ends the exchange.  -1 with
+ * errno (ENODEV: no such link) and ERR when the kernel refused it. */
+int nl_get(nl_t *nl, mnl_cb_t cb, void *data, const char *what, ctrk_error_t *err);
+
 /* Drop the queued messages (after a failure while building one). */
 void nl_reset(nl_t *nl);
 

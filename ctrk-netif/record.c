@@ -7,6 +7,7 @@
 
 #include "json.h"
 #include "netif.h"
+#include "result.h"
 
 void
 strlist_push(strlist_t *l, const char *s)
@@ -31,6 +32,12 @@ key_ok(const char *key)
 	static const char ok[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-";
 	size_t n = strlen(key);
 	return n > 0 && n <= 128 && strspn(key, ok) == n && key[0] != '.' && key[0] != '-';
+}
+
+bool
+netif_key_ok(const char *key)
+{
+	return key_ok(key);
 }
 
 int
@@ -67,7 +74,10 @@ netif_key(const netif_opts_t *o, const cJSON *d, ctrk_error_t *err)
 	if (!key && (obj = cJSON_GetObjectItemCaseSensitive(d, "snapshot")) &&
 	    (key = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(obj, "key"))))
 		from = "the descriptor's snapshot.key";
-	if (!key && (key = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(d, "netns")))) {
+	const cJSON *netns = cJSON_GetObjectItemCaseSensitive(d, "netns");
+	if (cJSON_IsObject(netns)) /* {"path"}, as ctrk-run also reads it */
+		netns = cJSON_GetObjectItemCaseSensitive(netns, "path");
+	if (!key && (key = cJSON_GetStringValue(netns))) {
 		const char *slash = strrchr(key, '/');
 		key = slash ? slash + 1 : key;
 		from = "the namespace's name";
@@ -111,8 +121,11 @@ netif_descriptor_validate(const cJSON *d, ctrk_error_t *err)
 {
 	const char *s;
 	const cJSON *network = NULL, *rec = NULL, *added = NULL, *a;
-	if (ctrk_json_get_string(d, "netns", false, &s, "descriptor", err) < 0 ||
-	    ctrk_json_get_object(d, "network", false, &network, "descriptor", err) < 0 ||
+	const cJSON *netns = cJSON_GetObjectItemCaseSensitive(d, "netns");
+	if (cJSON_IsObject(netns) ? ctrk_json_get_string(netns, "path", true, &s, "descriptor: netns", err) < 0
+				  : ctrk_json_get_string(d, "netns", false, &s, "descriptor", err) < 0)
+		return -1;
+	if (ctrk_json_get_object(d, "network", false, &network, "descriptor", err) < 0 ||
 	    ctrk_json_get_object(d, "netif", false, &rec, "descriptor", err) < 0)
 		return -1;
 	if (!rec)
@@ -133,6 +146,10 @@ netif_descriptor_validate(const cJSON *d, ctrk_error_t *err)
 		for (const char *const *f = fields; *f; f++)
 			if (ctrk_json_get_string(a, *f, f == fields, &s, "netif.added[]", err) < 0)
 				return -1;
+		/* cni: the chain's result, the prevResult of its DEL. */
+		const cJSON *result = cJSON_GetObjectItemCaseSensitive(a, "result");
+		if (result && result_validate(result, "descriptor: netif.added[].result", err) < 0)
+			return -1;
 	}
 	return 0;
 }

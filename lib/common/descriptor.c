@@ -97,7 +97,7 @@ ctrk_descriptor_validate(const cJSON *d, ctrk_error_t *err)
 				      version, CTRK_DESCRIPTOR_VERSION);
 
 	static const char *const objects[] = {"image", "snapshot", "layer", "container", NULL};
-	static const char *const strings[] = {"rootfs", "netns", NULL};
+	static const char *const strings[] = {"rootfs", NULL};
 	const cJSON *obj = NULL;
 	const char *str = NULL;
 	for (const char *const *k = objects; *k; k++)
@@ -106,6 +106,12 @@ ctrk_descriptor_validate(const cJSON *d, ctrk_error_t *err)
 	for (const char *const *k = strings; *k; k++)
 		if (ctrk_json_get_string(d, *k, false, &str, what, err) < 0)
 			return -1;
+	/* netns: a path, or an object with "path" (ctrk-run reads both). */
+	const cJSON *netns = cJSON_GetObjectItemCaseSensitive(d, "netns");
+	if (cJSON_IsObject(netns) && ctrk_json_get_string(netns, "path", true, &str, "descriptor: netns", err) < 0)
+		return -1;
+	if (netns && !cJSON_IsObject(netns) && ctrk_json_get_string(d, "netns", false, &str, what, err) < 0)
+		return -1;
 	/* The run-time defaults ctrk-run acts on: a User that is a number, or
 	 * a Cmd that is a string, is an error, never a default (root, the
 	 * image's own) that grants more. */

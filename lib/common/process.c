@@ -147,6 +147,9 @@ child_exec(const ctrk_spawn_t *s, const char *program, int pipefd)
 		if (sig != SIGKILL && sig != SIGSTOP)
 			signal(sig, SIG_DFL);
 
+	/* Its own group, for the deadline to kill what it starts too. */
+	if (s->timeout_ms > 0 && setpgid(0, 0) < 0)
+		child_fail(pipefd, 0);
 	if (s->setup && s->setup(s->setup_arg) < 0)
 		child_fail(pipefd, 0);
 	if (s->envp)
@@ -206,23 +209,52 @@ close_fds(int fds[3])
 	}
 }
 
+static long long
+monotonic_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* poll()'s timeout until DEADLINE (a monotonic_ms() time; 0: none). */
+static int
+poll_timeout(long long deadline)
+{
+	if (!deadline)
+		return -1;
+	long long left = deadline - monotonic_ms();
+	return left <= 0 ? 0 : left > INT_MAX ? INT_MAX : (int)left;
+}
+
+static int
+timed_out(const char *name, int timeout_ms, ctrk_error_t *err)
+{
+	ctrk_error_set(err, 0, "'%s' did not finish in %g s and was killed", name, timeout_ms / 1000.0);
+	err->errnum = ETIMEDOUT;
+	return -1;
+}
+
 /* Feed IN to FDS[0] and read FDS[1] and FDS[2] into BUF, each to its end,
  * closing each descriptor once done with it.  Sets *EPIPE_SEEN when the
- * child closed its stdin early. */
+ * child closed its stdin early.  Fails with ETIMEDOUT at DEADLINE. */
 static int
 pump(const char *name, int fds[3], const char *in, size_t inlen, size_t max, char *buf[3], size_t len[3],
-     bool *epipe_seen, ctrk_error_t *err)
+     bool *epipe_seen, long long deadline, int timeout_ms, ctrk_error_t *err)
 {
 	size_t off = 0, cap[3] = {0, 0, 0};
 	while (fds[0] >= 0 || fds[1] >= 0 || fds[2] >= 0) {
 		struct pollfd p[3];
 		for (int i = 0; i < 3; i++)
 			p[i] = (struct pollfd){.fd = fds[i], .events = i == 0 ? POLLOUT : POLLIN};
-		if (poll(p, 3, -1) < 0) {
+		int n = poll(p, 3, poll_timeout(deadline));
+		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			return ctrk_error_errno(err, "cannot poll the pipes of '%s'", name);
 		}
+		if (n == 0)
+			return timed_out(name, timeout_ms, err);
 		if (p[0].revents) {
 			/* Non-blocking: a full pipe must not stop us reading. */
 			ssize_t n = write(fds[0], in + off, inlen - off);
@@ -261,6 +293,27 @@ pump(const char *name, int fds[3], const char *in, size_t inlen, size_t max, cha
 		}
 	}
 	return 0;
+}
+
+/* Wait until PID has exited (without reaping it) or DEADLINE passed: 0
+ * when it exited, -1 at the deadline.  It has closed its output already, so
+ * it is normally exiting: look at once, then at growing intervals up to
+ * 10 ms (a pidfd would poll, but valgrind does not know pidfd_open). */
+static int
+wait_until(pid_t pid, long long deadline)
+{
+	long nap_ns = 500000;
+	for (;;) {
+		siginfo_t si = {0};
+		if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == pid)
+			return 0;
+		if (poll_timeout(deadline) == 0)
+			return -1;
+		struct timespec ts = {0, nap_ns};
+		nanosleep(&ts, NULL);
+		if (nap_ns < 10000000)
+			nap_ns *= 2;
+	}
 }
 
 int
@@ -319,7 +372,8 @@ ctrk_spawn_capture(const ctrk_spawn_t *s, const char *in, size_t inlen, size_t m
 	sigaddset(&sigpipe, SIGPIPE);
 	pthread_sigmask(SIG_BLOCK, &sigpipe, &saved);
 	bool was_pending = sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE);
-	rc = pump(name, ours, in, inlen, max, buf, len, &epipe_seen, err);
+	long long deadline = s->timeout_ms > 0 ? monotonic_ms() + s->timeout_ms : 0;
+	rc = pump(name, ours, in, inlen, max, buf, len, &epipe_seen, deadline, s->timeout_ms, err);
 	if (epipe_seen && !was_pending) {
 		const struct timespec now = {0, 0};
 		while (sigtimedwait(&sigpipe, NULL, &now) < 0 && errno == EINTR)
@@ -330,6 +384,13 @@ ctrk_spawn_capture(const ctrk_spawn_t *s, const char *in, size_t inlen, size_t m
 	/* Closed before the wait: a child still writing gets EPIPE, not a
 	 * hang (after an error, or output over MAX). */
 	close_fds(ours);
+	if (deadline && (rc < 0 || wait_until(pid, deadline) < 0)) {
+		if (rc == 0)
+			rc = timed_out(name, s->timeout_ms, err);
+		/* Past the deadline, or failed: the group goes, and nothing
+		 * it started outlives the call. */
+		kill(-pid, SIGKILL);
+	}
 	ctrk_error_t ignored;
 	if (ctrk_wait(pid, status, rc < 0 ? &ignored : err) < 0)
 		rc = -1;

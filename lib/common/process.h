@@ -27,6 +27,11 @@ typedef struct ctrk_spawn {
 	int (*setup)(void *arg);
 	void *setup_arg;
 	const char *setup_what;
+	/* ctrk_spawn_capture(): a deadline in milliseconds (0: none).  The
+	 * child then runs in a process group of its own, and when it has not
+	 * exited by the deadline the group is killed (SIGKILL), so what it
+	 * started goes too, and the call fails with ETIMEDOUT. */
+	int timeout_ms;
 } ctrk_spawn_t;
 
 /* Start S's program.  Returns its pid, or -1 when it could not be started

@@ -14,3 +14,12 @@ load helpers
 	run bash -c "ls -l /proc/[0-9]*/cwd /proc/[0-9]*/root 2>/dev/null | grep -F '$BATS_RUN_TMPDIR' || true"
 	assert_output ""
 }
+
+# Keys and names of the tests: ct<digits>-..., links ck<digits>...
+@test "no link with ctrk-netif's owner mark (group 0x6374726b, or gc's 0x6374726c) is left by the tests" {
+	run bash -c "ip -d -j link show | jq -r '.[] | select((.group | tostring) == \"1668575851\" or
+		(.group | tostring) == \"1668575852\") | select(((.ifalias // \"\") | test(\"key=ct[0-9]+-\")) or
+		(.ifname | test(\"^ck[0-9]\"))) | \"\\(.ifname) \\(.ifalias // \"\")\"'"
+	assert_success
+	assert_output ""
+}

@@ -247,6 +247,62 @@ main(void)
 		unsetenv("CTRK_TEST_NOT_PASSED");
 	}
 
+	{
+		/* timeout_ms: a child that outlives its deadline is killed
+		 * with what it started (its background sleep), whether it
+		 * still holds its stdout or has closed it. */
+		char tmpl[] = "/tmp/ctrk-test-process.XXXXXX";
+		int tfd = mkstemp(tmpl);
+		close(tfd);
+		char script[256], script2[256];
+		snprintf(script, sizeof script, "sleep 30 & echo $! > %s; wait", tmpl);
+		snprintf(script2, sizeof script2, "exec >&- 2>&-; sleep 30");
+		const char *scripts[] = {script, script2};
+		for (int i = 0; i < 2; i++) {
+			char *argv[] = {"sh", "-c", (char *)scripts[i], NULL};
+			ctrk_spawn_t s = {.argv = argv, .stdio = {-1, -1, -1}, .timeout_ms = 300};
+			char *out = NULL;
+			int status;
+			ctrk_error_t err = {0};
+			struct timeval t0, t1;
+			gettimeofday(&t0, NULL);
+			int rc = ctrk_spawn_capture(&s, "x", 1, MIB, &out, NULL, NULL, &status, &err);
+			gettimeofday(&t1, NULL);
+			double took = (t1.tv_sec - t0.tv_sec) + (t1.tv_usec - t0.tv_usec) / 1e6;
+			ok(rc < 0 && err.errnum == ETIMEDOUT && strstr(err.msg, "'sh' did not finish in 0.3 s and was killed"),
+			   "a child past its deadline fails the call (%s)", err.msg);
+			ok(took >= 0.29 && took < 3, "... at the deadline (%.2f s)", took);
+			ok(out == NULL, "... with no output");
+			free(out);
+		}
+		FILE *f = fopen(tmpl, "r");
+		int bg = 0;
+		if (f && fscanf(f, "%d", &bg) != 1)
+			bg = 0;
+		if (f)
+			fclose(f);
+		unlink(tmpl);
+		/* Killed: gone, or a zombie until init reaps it. */
+		char stat_path[64], state = 'Z';
+		snprintf(stat_path, sizeof stat_path, "/proc/%d/stat", bg);
+		f = fopen(stat_path, "r");
+		if (f && fscanf(f, "%*d (%*[^)]) %c", &state) != 1)
+			state = '?';
+		if (f)
+			fclose(f);
+		ok(bg > 0 && state == 'Z', "what it started went with it (pid %d, state %c)", bg, state);
+
+		char *argv[] = {"sh", "-c", "cat; echo done", NULL};
+		ctrk_spawn_t s = {.argv = argv, .stdio = {-1, -1, -1}, .timeout_ms = 5000};
+		char *out = NULL;
+		int status;
+		ctrk_error_t err = {0};
+		int rc = ctrk_spawn_capture(&s, "in\n", 3, MIB, &out, NULL, NULL, &status, &err);
+		ok(rc == 0 && exited(status, 0), "a child within its deadline (%s)", err.msg);
+		is_str(out, "in\ndone\n", "... gives its output");
+		free(out);
+	}
+
 	sigset_t mask_after;
 	sigprocmask(SIG_BLOCK, NULL, &mask_after);
 	ok(sigismember(&mask_after, SIGPIPE) == sigismember(&mask_before, SIGPIPE), "the signal mask is back");

@@ -1,0 +1,304 @@
+/* del: one interface ctrk-netif added, or the teardown of all it added to
+ * the descriptor (netif.added, newest first; then the namespace when
+ * ns add made it).  What is already gone is a note, not an error, so a
+ * second del, or a del after `ip netns del`, succeeds. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "cli.h"
+#include "descriptor.h"
+#include "link.h"
+#include "result.h"
+
+typedef struct teardown {
+	const netif_opts_t *o;
+	cJSON *d;
+	char *path;   /* the namespace's, NULL when none */
+	int netns_fd; /* -1: gone, or none */
+	int home_fd;  /* this process's namespace, where moved devices go back */
+	nl_t *host, *ns;
+} teardown_t;
+
+static void
+teardown_free(teardown_t *t)
+{
+	if (t->ns)
+		nl_close(t->ns);
+	if (t->host)
+		nl_close(t->host);
+	if (t->netns_fd >= 0)
+		close(t->netns_fd);
+	if (t->home_fd >= 0)
+		close(t->home_fd);
+	free(t->path);
+	cJSON_Delete(t->d);
+}
+#define cleanup_teardown __attribute__((cleanup(teardown_free)))
+
+static void
+note(const teardown_t *t, const char *fmt, ...)
+{
+	if (t->o->quiet)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	ctrk_vmessage("note", fmt, ap);
+	va_end(ap);
+}
+
+static const char *
+entry_str(const cJSON *entry, const char *key)
+{
+	return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(entry, key));
+}
+
+/* Delete the link NAME through NL when it is of KIND (and, when GROUP is
+ * not 0, carries that group): 0 deleted, 1 not there (or not ours). */
+static int
+del_if_ours(const teardown_t *t, nl_t *nl, const char *name, const char *kind, uint32_t group, const char *where,
+	    ctrk_error_t *err)
+{
+	link_info_t li;
+	char what[512];
+	if (!nl)
+		return 1;
+	int r = link_get(nl, name, 0, &li, err);
+	if (r != 0)
+		return r;
+	if (strcmp(li.kind, kind) != 0 || (group && li.group != group)) {
+		note(t, "'%s' %s is not the %s ctrk-netif made: left alone", name, where, kind);
+		return 1;
+	}
+	snprintf(what, sizeof what, "removing %s '%s' %s", kind, name, where);
+	if (link_del(nl, li.index, what, err) < 0)
+		return errno == ENODEV ? 1 : -1;
+	return 0;
+}
+
+/* Undo one netif.added entry: 0 undone, 1 already gone, -1 failed. */
+static int
+undo_entry(teardown_t *t, const cJSON *entry, ctrk_error_t *err)
+{
+	const char *type = entry_str(entry, "type"), *ifname = entry_str(entry, "ifname");
+	char where[PATH_MAX + 8];
+	snprintf(where, sizeof where, "in %s", t->path ? t->path : "the namespace");
+	if (strcmp(type, "cni") == 0)
+		return cni_teardown(t->o, t->d, entry, err);
+	if (!ifname)
+		return ctrk_error_set(err, 0, "descriptor: netif.added: a %s entry without ifname", type);
+	/* Names from the descriptor are checked as the command line's are. */
+	static const char *const names[] = {"ifname", "host", "device", "master", "bridge"};
+	for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+		const char *s = entry_str(entry, names[i]);
+		if (s && ifname_check(s, "descriptor: netif.added", err) < 0)
+			return -1;
+	}
+	if (strcmp(type, "veth") == 0) {
+		/* Either end takes the other with it: the host side when it is
+		 * there (marked as ours), else the namespace's. */
+		const char *host = entry_str(entry, "host");
+		int r = host ? del_if_ours(t, t->host, host, "veth", NETIF_GROUP, "on the host", err) : 1;
+		if (r == 1)
+			r = del_if_ours(t, t->ns, ifname, "veth", 0, where, err);
+		return r;
+	}
+	if (strcmp(type, "macvlan") == 0 || strcmp(type, "ipvlan") == 0 || strcmp(type, "vlan") == 0)
+		return del_if_ours(t, t->ns, ifname, type, 0, where, err);
+	if (strcmp(type, "move") == 0) {
+		const char *device = entry_str(entry, "device");
+		link_info_t li;
+		char what[PATH_MAX + 512];
+		if (!device)
+			return ctrk_error_set(err, 0, "descriptor: netif.added: a move entry without device");
+		if (!t->ns)
+			return 1;
+		int r = link_get(t->ns, ifname, 0, &li, err);
+		if (r != 0)
+			return r;
+		link_change_t back = LINK_CHANGE_NONE;
+		back.netns_fd = t->home_fd;
+		back.name = device;
+		snprintf(what, sizeof what, "moving '%s' %s back to the host as '%s'", ifname, where, device);
+		return link_change(t->ns, li.index, &back, what, err);
+	}
+	return ctrk_error_set(err, 0, "descriptor: netif.added: unknown type '%s'", type);
+}
+
+static const char *
+entry_name(const cJSON *entry, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s '%s'", entry_str(entry, "type"),
+		 entry_str(entry, "ifname") ? entry_str(entry, "ifname") : "?");
+	return buf;
+}
+
+/* Open the namespace if it is still there, and the netlink sockets. */
+static int
+teardown_open(const netif_opts_t *o, teardown_t *t, ctrk_error_t *err)
+{
+	ctrk_error_t oerr = {0};
+	const char *had = descriptor_netns_path(t->d);
+	t->netns_fd = netns_open(o, t->d, false, &t->path, &oerr);
+	if (t->netns_fd == -1) {
+		if (oerr.errnum != ENOENT) {
+			*err = oerr;
+			return -1;
+		}
+		note(t, "the namespace %s is already gone", o->netns ? o->netns : had ? had : "");
+		if (had && !(t->path = strdup(had)))
+			abort();
+	}
+	if (t->netns_fd < 0)
+		t->netns_fd = -1;
+	t->home_fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (t->home_fd < 0)
+		return ctrk_error_errno(err, "opening the host's network namespace");
+	if (!(t->host = nl_open(-1, err)))
+		return -1;
+	if (t->netns_fd >= 0 && !(t->ns = nl_open(t->netns_fd, err)))
+		return -1;
+	return 0;
+}
+
+/* The routes of NETWORK that the namespace no longer has (they went with
+ * a removed interface). */
+struct prune {
+	const route_spec_t *want;
+	bool found;
+};
+
+static int
+prune_cb(const route_info_t *ri, void *data, ctrk_error_t *err)
+{
+	struct prune *p = data;
+	if (route_matches(p->want, ri))
+		p->found = true;
+	return 0;
+}
+
+static int
+prune_routes(nl_t *ns, cJSON *network, ctrk_error_t *err)
+{
+	cJSON *routes = cJSON_GetObjectItemCaseSensitive(network, "routes");
+	int n = cJSON_GetArraySize(routes);
+	for (int i = n - 1; i >= 0; i--) {
+		route_spec_t r;
+		if (route_from_json(cJSON_GetArrayItem(routes, i), &r, err) < 0)
+			return -1;
+		struct prune p = {&r, false};
+		if (route_dump(ns, prune_cb, &p, err) < 0)
+			return -1;
+		if (!p.found)
+			cJSON_DeleteItemFromArray(routes, i);
+	}
+	return 0;
+}
+
+/* del IFNAME: the newest entry naming it, and its interfaces in network. */
+static int
+del_one(teardown_t *t, cJSON *added, const char *ifname, ctrk_error_t *err)
+{
+	char name[64];
+	int n = cJSON_GetArraySize(added), i;
+	for (i = n - 1; i >= 0; i--) {
+		const char *s = entry_str(cJSON_GetArrayItem(added, i), "ifname");
+		if (s && strcmp(s, ifname) == 0)
+			break;
+	}
+	if (i < 0)
+		return ctrk_error_set(err, 0, "'%s' is not an interface ctrk-netif added (see the descriptor's "
+					      "netif.added)", ifname);
+	cJSON *entry = cJSON_GetArrayItem(added, i);
+	int r = undo_entry(t, entry, err);
+	if (r < 0)
+		return -1;
+	if (r == 1)
+		note(t, "%s was already gone", entry_name(entry, name, sizeof name));
+	cJSON *network = cJSON_GetObjectItemCaseSensitive(t->d, "network");
+	if (network) {
+		int idx = result_find_interface(network, ifname, t->path);
+		if (idx >= 0)
+			result_remove_interface(network, idx);
+		const char *host = entry_str(entry, "host");
+		if (host && (idx = result_find_interface(network, host, NULL)) >= 0)
+			result_remove_interface(network, idx);
+		if (t->ns && prune_routes(t->ns, network, err) < 0)
+			return -1;
+	}
+	cJSON_DeleteItemFromArray(added, i);
+	return 0;
+}
+
+static int
+del_all(teardown_t *t, cJSON *rec, cJSON *added, ctrk_error_t *err)
+{
+	char name[64];
+	for (int i = cJSON_GetArraySize(added) - 1; i >= 0; i--) {
+		const cJSON *entry = cJSON_GetArrayItem(added, i);
+		int r = undo_entry(t, entry, err);
+		if (r < 0)
+			return -1;
+		if (r == 1 && t->netns_fd >= 0)
+			note(t, "%s was already gone", entry_name(entry, name, sizeof name));
+		else if (r == 1 && strcmp(entry_str(entry, "type"), "move") == 0)
+			/* The kernel gives a namespace's physical devices back
+			 * to the host when it ends, under the name they had in
+			 * it; which host link that is now cannot be told. */
+			note(t, "'%s' was moved into the namespace, which is gone: a physical device is back on the "
+				"host under the name it had inside", entry_str(entry, "device"));
+	}
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(rec, "netns_created")) && t->path) {
+		/* Let go of the namespace first, so that removing its pin
+		 * destroys it now rather than when this process exits. */
+		if (t->ns)
+			nl_close(t->ns);
+		t->ns = NULL;
+		if (t->netns_fd >= 0)
+			close(t->netns_fd);
+		int r = netns_remove(t->path, err);
+		if (r < 0)
+			return -1;
+		if (r == 1 && t->netns_fd >= 0)
+			note(t, "the namespace %s was already gone", t->path);
+		t->netns_fd = -1;
+	}
+	cJSON_DeleteItemFromObjectCaseSensitive(t->d, "netns");
+	cJSON_DeleteItemFromObjectCaseSensitive(t->d, "network");
+	cJSON_DeleteItemFromObjectCaseSensitive(t->d, "netif");
+	return 0;
+}
+
+int
+cmd_del(const netif_opts_t *o, const char *ifname)
+{
+	ctrk_error_t err = {0};
+	if (ifname && ifname_check(ifname, "del", &err) < 0)
+		return ctrk_usage_error("%s", err.msg);
+	cleanup_teardown teardown_t t = {.o = o, .netns_fd = -1, .home_fd = -1};
+	if (!(t.d = netif_read_descriptor(&err)))
+		return ctrk_fail(&err);
+	cJSON *rec = cJSON_GetObjectItemCaseSensitive(t.d, "netif");
+	if (!rec) {
+		if (ifname)
+			return ctrk_error_set(&err, 0, "'%s' is not an interface ctrk-netif added (the descriptor has "
+						       "no netif)", ifname), ctrk_fail(&err);
+		/* Nothing of ctrk-netif's: pass it on as it is. */
+		return ctrk_descriptor_write(1, t.d, &err) < 0 ? ctrk_fail(&err) : CTRK_EXIT_OK;
+	}
+	cJSON *added = cJSON_GetObjectItemCaseSensitive(rec, "added");
+	if (!added) {
+		added = cJSON_CreateArray();
+		cJSON_AddItemToObject(rec, "added", added);
+	}
+	if (teardown_open(o, &t, &err) < 0 ||
+	    (ifname ? del_one(&t, added, ifname, &err) : del_all(&t, rec, added, &err)) < 0 ||
+	    ctrk_descriptor_write(1, t.d, &err) < 0)
+		return ctrk_fail(&err);
+	return CTRK_EXIT_OK;
+}
