@@ -12,10 +12,12 @@
  *   - any of its marks (a link's or a namespace's) is younger than
  *     --min-age (default 60 s): a run may be between two of its steps.
  * Whatever its key, a host link is kept when its other end is in a
- * namespace a process is in (a run given --pid or --netns of a namespace
- * ctrk-netif did not make: its container still runs), and when it is the
- * master of a link gc keeps (a bridge with ports in use).  A marked link with no alias and no
- * namespace to tie it to is garbage, but only when gc runs without KEYs.
+ * namespace in use: a marked one whose key is in use, or any other that a
+ * process is in (a run given --pid or --netns of a namespace ctrk-netif
+ * did not make: its container still runs); and when it is the master of a
+ * link gc keeps (a bridge with ports in use).  A marked link with no alias
+ * and no namespace to tie it to is garbage, but only when gc runs without
+ * KEYs.
  *
  * Links go first (deleting a veth's host side deletes its peer at once,
  * where a namespace's links go only when the kernel gets to clean it up),
