@@ -340,9 +340,11 @@ proc_peers_read(gc_t *g, const netns_procs_t *procs)
 			g->proc_peers_unknown = true;
 			continue;
 		}
-		g->proc_peers = ctrk_xrealloc(g->proc_peers, (g->nproc_peers + info.npeers + 1) * sizeof *g->proc_peers);
-		memcpy(g->proc_peers + g->nproc_peers, info.peers, info.npeers * sizeof *info.peers);
-		g->nproc_peers += info.npeers;
+		if (info.npeers) {
+			g->proc_peers = ctrk_xrealloc(g->proc_peers, (g->nproc_peers + info.npeers) * sizeof *g->proc_peers);
+			memcpy(g->proc_peers + g->nproc_peers, info.peers, info.npeers * sizeof *info.peers);
+			g->nproc_peers += info.npeers;
+		}
 		netns_info_free(&info);
 	}
 }
