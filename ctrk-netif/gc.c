@@ -12,10 +12,12 @@
  *   - any of its marks (a link's or a namespace's) is younger than
  *     --min-age (default 60 s): a run may be between two of its steps.
  * Whatever its key, a host link is kept when its other end is in a
- * namespace a process is in (a run given --pid or --netns of a namespace
- * ctrk-netif did not make: its container still runs), and when it is the
- * master of a link gc keeps (a bridge with ports in use).  A marked link with no alias and no
- * namespace to tie it to is garbage, but only when gc runs without KEYs.
+ * namespace in use: a marked one whose key is in use, or any other that a
+ * process is in (a run given --pid or --netns of a namespace ctrk-netif
+ * did not make: its container still runs); and when it is the master of a
+ * link gc keeps (a bridge with ports in use).  A marked link with no alias
+ * and no namespace to tie it to is garbage, but only when gc runs without
+ * KEYs.
  *
  * Links go first (deleting a veth's host side deletes its peer at once,
  * where a namespace's links go only when the kernel gets to clean it up),
@@ -68,6 +70,7 @@ typedef struct gc_ns {
 	dev_t dev;
 	ino_t ino;
 	bool stray; /* a file with no namespace on it, named as a KEY */
+	bool busy;  /* a process is in it */
 	bool garbage;
 } gc_ns_t;
 
@@ -277,7 +280,7 @@ young(const gc_t *g, long long created)
 
 /* KEY is in use: see the rules at the top. */
 static bool
-key_in_use(const gc_t *g, const netns_procs_t *procs, const char *key)
+key_in_use(const gc_t *g, const char *key)
 {
 	if (container_exists(key))
 		return true;
@@ -285,11 +288,8 @@ key_in_use(const gc_t *g, const netns_procs_t *procs, const char *key)
 		const gc_ns_t *n = &g->ns[i];
 		if (n->stray || strcmp(n->info.key, key) != 0)
 			continue;
-		if (young(g, n->info.created))
+		if (n->busy || young(g, n->info.created))
 			return true;
-		for (size_t p = 0; p < procs->n; p++)
-			if (procs->v[p].dev == n->dev && procs->v[p].ino == n->ino)
-				return true;
 	}
 	for (size_t i = 0; i < g->nlinks; i++)
 		if (g->links[i].aliased && strcmp(g->links[i].key, key) == 0 && young(g, g->links[i].created))
@@ -340,9 +340,11 @@ proc_peers_read(gc_t *g, const netns_procs_t *procs)
 			g->proc_peers_unknown = true;
 			continue;
 		}
-		g->proc_peers = ctrk_xrealloc(g->proc_peers, (g->nproc_peers + info.npeers + 1) * sizeof *g->proc_peers);
-		memcpy(g->proc_peers + g->nproc_peers, info.peers, info.npeers * sizeof *info.peers);
-		g->nproc_peers += info.npeers;
+		if (info.npeers) {
+			g->proc_peers = ctrk_xrealloc(g->proc_peers, (g->nproc_peers + info.npeers) * sizeof *g->proc_peers);
+			memcpy(g->proc_peers + g->nproc_peers, info.peers, info.npeers * sizeof *info.peers);
+			g->nproc_peers += info.npeers;
+		}
 		netns_info_free(&info);
 	}
 }
@@ -366,9 +368,12 @@ peer_in_process_namespace(gc_t *g, const netns_procs_t *procs, const gc_link_t *
 static void
 classify(gc_t *g, const netns_procs_t *procs)
 {
+	for (size_t i = 0; i < g->nns; i++)
+		for (size_t p = 0; p < procs->n && !g->ns[i].stray && !g->ns[i].busy; p++)
+			g->ns[i].busy = procs->v[p].dev == g->ns[i].dev && procs->v[p].ino == g->ns[i].ino;
 	for (size_t i = 0; i < g->nns; i++) {
 		gc_ns_t *n = &g->ns[i];
-		n->garbage = n->stray || (key_wanted(g, n->info.key) && !key_in_use(g, procs, n->info.key));
+		n->garbage = n->stray || (key_wanted(g, n->info.key) && !key_in_use(g, n->info.key));
 	}
 	for (size_t i = 0; i < g->nlinks; i++) {
 		gc_link_t *l = &g->links[i];
@@ -380,12 +385,12 @@ classify(gc_t *g, const netns_procs_t *procs)
 				snprintf(l->key, sizeof l->key, "%s", n->info.key);
 		}
 		if (l->key[0])
-			l->garbage = key_wanted(g, l->key) && !key_in_use(g, procs, l->key);
+			l->garbage = key_wanted(g, l->key) && !key_in_use(g, l->key);
 		else
 			l->garbage = g->nkeys == 0;
 		/* Its other end is in a namespace in use, whoever's it is. */
 		const gc_ns_t *n = l->garbage ? peer_namespace(g, l) : NULL;
-		if (l->garbage && (n ? key_in_use(g, procs, n->info.key) : peer_in_process_namespace(g, procs, l)))
+		if (l->garbage && (n ? key_in_use(g, n->info.key) : peer_in_process_namespace(g, procs, l)))
 			l->garbage = false;
 	}
 	/* A master (a bridge) stays while a link it keeps uses it; masters of

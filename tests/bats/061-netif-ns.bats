@@ -83,6 +83,25 @@ print(s.recv(16).decode())'
 	[[ ! -e /run/netns/$NS ]]
 }
 
+@test "ns add: where /run/netns is no mount point yet, it becomes a shared bind mount of itself, as ip makes it" {
+	# In a mount namespace of its own with an empty /run, so that the host's
+	# /run/netns is not touched; the namespace dies with that mount namespace.
+	run unshare -m --propagation private sh -c '
+		mount -t tmpfs tmpfs /run || exit 9
+		ctrk-netif ns add "$1" </dev/null >/dev/null || exit 8
+		findmnt -n -o FSTYPE,PROPAGATION /run/netns | tail -1
+		findmnt -n -o FSTYPE "/run/netns/$1"
+		ip netns exec "$1" ip -j link show lo | jq -r ".[0].flags | index(\"UP\") != null"
+		ctrk-netif ns add "$1" </dev/null 2>/dev/null && exit 7
+		findmnt -n -o FSTYPE /run/netns | grep -c tmpfs' _ "$NS"
+	assert_success
+	assert_output "tmpfs  shared
+nsfs
+true
+1"
+	[[ ! -e /run/netns/$NS ]]
+}
+
 @test "ns add: other fields pass through; the descriptor's container id is the key" {
 	in='{"version":1,"container":{"id":"c-'$$'"},"snapshot":{"key":"s1"},"extra":{"a":[1,2]}}'
 	ni -0 "$in" ns add "$NS"
