@@ -262,7 +262,7 @@ sysctl_parse(const char *kv, char *path, size_t size, const char **value, ctrk_e
  * files (their namespace is the opener's at open time) and a socket for
  * the ethtool ioctl (it acts on the socket's namespace). */
 static int
-open_inside(const strlist_t *sysctls, int *fds, bool want_sock, int *sock, ctrk_error_t *err)
+open_inside(const ctrk_strlist_t *sysctls, int *fds, bool want_sock, int *sock, ctrk_error_t *err)
 {
 	char path[PATH_MAX], rel[256];
 	const char *value;
@@ -284,7 +284,7 @@ open_inside(const strlist_t *sysctls, int *fds, bool want_sock, int *sock, ctrk_
 }
 
 int
-netns_configure(int netns_fd, const strlist_t *sysctls, const char *ifname, bool no_tx_csum, ctrk_error_t *err)
+netns_configure(int netns_fd, const ctrk_strlist_t *sysctls, const char *ifname, bool no_tx_csum, ctrk_error_t *err)
 {
 	if (!sysctls->n && !no_tx_csum)
 		return 0;

@@ -79,7 +79,7 @@ int sysctl_parse(const char *kv, char *path, size_t size, const char **value, ct
 
 /* Inside the namespace NETNS_FD: write the sysctls (KEY=VALUE each) and,
  * when NO_TX_CSUM, turn off transmit checksumming of IFNAME (ethtool). */
-int netns_configure(int netns_fd, const strlist_t *sysctls, const char *ifname, bool no_tx_csum,
+int netns_configure(int netns_fd, const ctrk_strlist_t *sysctls, const char *ifname, bool no_tx_csum,
 		    ctrk_error_t *err);
 
 /* ---- Links, addresses, routes (link.c) ---- */

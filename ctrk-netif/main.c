@@ -207,12 +207,12 @@ main(int argc, char **argv)
 			if (ctrk_parse_int("--vlan-id", optarg, 1, 4094, &o.vlan_id) < 0)
 				return CTRK_EXIT_USAGE;
 			break;
-		case OPT_ADDR: strlist_push(&o.addrs, optarg); break;
-		case OPT_DEL_ADDR: strlist_push(&o.del_addrs, optarg); break;
-		case OPT_GATEWAY: strlist_push(&o.gateways, optarg); break;
-		case OPT_ROUTE: strlist_push(&o.routes, optarg); break;
-		case OPT_DEL_ROUTE: strlist_push(&o.del_routes, optarg); break;
-		case OPT_SYSCTL: strlist_push(&o.sysctls, optarg); break;
+		case OPT_ADDR: ctrk_strlist_push(&o.addrs, optarg); break;
+		case OPT_DEL_ADDR: ctrk_strlist_push(&o.del_addrs, optarg); break;
+		case OPT_GATEWAY: ctrk_strlist_push(&o.gateways, optarg); break;
+		case OPT_ROUTE: ctrk_strlist_push(&o.routes, optarg); break;
+		case OPT_DEL_ROUTE: ctrk_strlist_push(&o.del_routes, optarg); break;
+		case OPT_SYSCTL: ctrk_strlist_push(&o.sysctls, optarg); break;
 		case OPT_MTU:
 			if (ctrk_parse_int("--mtu", optarg, 68, 65535, &o.mtu) < 0)
 				return CTRK_EXIT_USAGE;
@@ -242,5 +242,9 @@ main(int argc, char **argv)
 		return ctrk_usage_error("--netns and --pid: give one, not both");
 	if (optind >= argc)
 		return ctrk_usage_error("no verb given");
-	return ctrk_verb_dispatch(verbs, NVERBS, argv[optind], argc - optind - 1, argv + optind + 1, &o);
+	int rc = ctrk_verb_dispatch(verbs, NVERBS, argv[optind], argc - optind - 1, argv + optind + 1, &o);
+	ctrk_strlist_t *lists[] = {&o.addrs, &o.del_addrs, &o.gateways, &o.routes, &o.del_routes, &o.sysctls};
+	for (size_t i = 0; i < sizeof lists / sizeof *lists; i++)
+		ctrk_strlist_free(lists[i]);
+	return rc;
 }

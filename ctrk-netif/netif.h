@@ -22,14 +22,7 @@
 #include <cjson/cJSON.h>
 
 #include "error.h"
-
-/* A growable list of borrowed strings (from argv). */
-typedef struct strlist {
-	const char **v;
-	size_t n;
-} strlist_t;
-
-void strlist_push(strlist_t *l, const char *s);
+#include "strlist.h"
 
 /* Every option of every verb; main.c fills it, the verbs read it. */
 typedef struct netif_opts {
@@ -45,12 +38,12 @@ typedef struct netif_opts {
 	const char *master;      /* --master (macvlan, ipvlan, vlan) */
 	const char *mode;        /* --mode (macvlan, ipvlan) */
 	long vlan_id;            /* --vlan-id (vlan); -1: not given */
-	strlist_t addrs;         /* --addr CIDR */
-	strlist_t del_addrs;     /* --del-addr CIDR (set) */
-	strlist_t gateways;      /* --gateway IP */
-	strlist_t routes;        /* --route CIDR[,via=IP][,metric=N][,table=N] */
-	strlist_t del_routes;    /* --del-route (set) */
-	strlist_t sysctls;       /* --sysctl KEY=VALUE, in the namespace */
+	ctrk_strlist_t addrs;         /* --addr CIDR */
+	ctrk_strlist_t del_addrs;     /* --del-addr CIDR (set) */
+	ctrk_strlist_t gateways;      /* --gateway IP */
+	ctrk_strlist_t routes;        /* --route CIDR[,via=IP][,metric=N][,table=N] */
+	ctrk_strlist_t del_routes;    /* --del-route (set) */
+	ctrk_strlist_t sysctls;       /* --sysctl KEY=VALUE, in the namespace */
 	long mtu;                /* -1: not given */
 	const char *mac;         /* --mac */
 	long txqueuelen;         /* -1: not given */

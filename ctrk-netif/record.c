@@ -10,16 +10,6 @@
 #include "result.h"
 
 void
-strlist_push(strlist_t *l, const char *s)
-{
-	const char **v = realloc(l->v, (l->n + 1) * sizeof *v);
-	if (!v)
-		abort();
-	v[l->n++] = s;
-	l->v = v;
-}
-
-void
 netif_alias(char *buf, size_t size, const char *key)
 {
 	snprintf(buf, size, NETIF_ALIAS_PREFIX "key=%s created=%lld", key, (long long)time(NULL));
