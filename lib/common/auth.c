@@ -15,9 +15,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,14 +31,13 @@
 #include "httphdr.h"
 #include "json.h"
 #include "paths.h"
+#include "process.h"
 #include "redact.h"
 
-extern char **environ;
 
 #define AUTH_FILE_MAX (1024 * 1024)
 #define HELPER_OUTPUT_MAX (64 * 1024)
-/* The server URL is written to the helper's stdin before the helper starts,
- * so it must fit in the pipe; 4096 is PIPE_BUF and far above any host name. */
+/* The server URL the helper reads on stdin: far above any host name. */
 #define SERVER_URL_MAX 4096
 
 /* A helper may ask the user (a pinentry for pass or gpg), so this is not
@@ -148,149 +145,6 @@ find_entry(const cJSON *obj, const char *registry)
 
 /* --- credential helpers ---------------------------------------------- */
 
-/* A pipe whose both ends are O_CLOEXEC and above 2, so that the dup2() onto
- * the child's 0 and 1 can never clobber the other end. */
-static int
-make_pipe(int fds[2], ctrk_error_t *err)
-{
-	int p[2];
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return ctrk_error_errno(err, "pipe");
-	for (int i = 0; i < 2; i++) {
-		if (p[i] > 2)
-			continue;
-		int fd = fcntl(p[i], F_DUPFD_CLOEXEC, 3);
-		if (fd < 0) {
-			ctrk_error_errno(err, "fcntl F_DUPFD_CLOEXEC");
-			close(p[0]);
-			close(p[1]);
-			return -1;
-		}
-		close(p[i]);
-		p[i] = fd;
-	}
-	fds[0] = p[0];
-	fds[1] = p[1];
-	return 0;
-}
-
-static int
-spawn_helper(const char *prog, int stdin_fd, int stdout_fd, pid_t *pid, ctrk_error_t *err)
-{
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
-	sigset_t none, dfl;
-	char *const argv[] = { (char *)prog, (char *)"get", NULL };
-	int rc;
-
-	sigemptyset(&none);
-	sigemptyset(&dfl);
-	sigaddset(&dfl, SIGPIPE);
-
-	if ((rc = posix_spawn_file_actions_init(&fa)) != 0)
-		return ctrk_error_set(err, rc, "posix_spawn_file_actions_init");
-	if ((rc = posix_spawnattr_init(&attr)) != 0) {
-		posix_spawn_file_actions_destroy(&fa);
-		return ctrk_error_set(err, rc, "posix_spawnattr_init");
-	}
-	/* stdin and stdout are our pipes; stderr is discarded: we neither let a
-	 * helper write on our caller's terminal nor copy what it says into an
-	 * error message, where a secret could end up. */
-	if ((rc = posix_spawn_file_actions_adddup2(&fa, stdin_fd, 0)) == 0 &&
-	    (rc = posix_spawn_file_actions_adddup2(&fa, stdout_fd, 1)) == 0 &&
-	    (rc = posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0)) == 0 &&
-	    (rc = posix_spawn_file_actions_addclosefrom_np(&fa, 3)) == 0 &&
-	    (rc = posix_spawnattr_setsigmask(&attr, &none)) == 0 &&
-	    (rc = posix_spawnattr_setsigdefault(&attr, &dfl)) == 0 &&
-	    (rc = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)) == 0)
-		rc = posix_spawnp(pid, prog, &fa, &attr, argv, environ);
-	posix_spawnattr_destroy(&attr);
-	posix_spawn_file_actions_destroy(&fa);
-	if (rc != 0)
-		return ctrk_error_set(err, rc, "cannot run credential helper '%s'", prog);
-	return 0;
-}
-
-static int
-reap(pid_t pid, int *status, ctrk_error_t *err)
-{
-	while (waitpid(pid, status, 0) < 0) {
-		if (errno != EINTR)
-			return ctrk_error_errno(err, "waitpid");
-	}
-	return 0;
-}
-
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Read FD to its end (at most MAX bytes) within TIMEOUT_S seconds.
- * When the time is up, -1 with a message that names the limit. */
-static int
-read_with_deadline(int fd, size_t max, long timeout_s, char **out, size_t *outlen, ctrk_error_t *err)
-{
-	long long deadline = now_ms() + timeout_s * 1000;
-	size_t cap = 4096, len = 0;
-	char *buf = ctrk_xmalloc(cap + 1);
-	int ret = -1;
-	for (;;) {
-		long long left = deadline - now_ms();
-		if (left <= 0) {
-			ctrk_error_set(err, 0, "no answer within %ld s (CTRK_CREDENTIAL_HELPER_TIMEOUT)",
-				       timeout_s);
-			break;
-		}
-		struct pollfd p = {fd, POLLIN, 0};
-		int n = poll(&p, 1, left > 1000000 ? 1000000 : (int)left);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			ctrk_error_errno(err, "poll");
-			break;
-		}
-		if (n == 0)
-			continue;
-		if (len == cap) {
-			if (cap > max) {
-				ctrk_error_set(err, EFBIG, "larger than %zu bytes", max);
-				break;
-			}
-			char *bigger = ctrk_xmalloc(2 * cap + 1);
-			memcpy(bigger, buf, len);
-			explicit_bzero(buf, len);
-			free(buf);
-			buf = bigger;
-			cap *= 2;
-		}
-		ssize_t r = read(fd, buf + len, cap - len);
-		if (r < 0 && (errno == EINTR || errno == EAGAIN))
-			continue;
-		if (r < 0) {
-			ctrk_error_errno(err, "read");
-			break;
-		}
-		if (r == 0) {
-			buf[len] = '\0';
-			*out = buf;
-			*outlen = len;
-			return 0;
-		}
-		len += (size_t)r;
-		if (len > max) {
-			ctrk_error_set(err, EFBIG, "larger than %zu bytes", max);
-			break;
-		}
-	}
-	explicit_bzero(buf, len);
-	free(buf);
-	return ret;
-}
-
 /* {"ServerURL","Username","Secret"} into OUT.  Returns 1, or 0 when the
  * helper answered with neither a user name nor a secret. */
 static int
@@ -319,7 +173,7 @@ parse_helper_output(const cJSON *doc, const char *what, ctrk_creds_t *out, ctrk_
 static int
 run_helper(const char *name, const char *registry, ctrk_creds_t *out, ctrk_error_t *err)
 {
-	/* A name with a '/' would make posix_spawnp() run a path, not a
+	/* A name with a '/' would run a path, not a
 	 * docker-credential-* program from PATH. */
 	if (!*name || strchr(name, '/'))
 		return ctrk_error_set(err, 0, "invalid credential helper name '%s'", name);
@@ -332,49 +186,30 @@ run_helper(const char *name, const char *registry, ctrk_creds_t *out, ctrk_error
 		return ctrk_error_set(err, 0, "registry name longer than %d bytes", SERVER_URL_MAX);
 
 	long timeout_s;
-	if (ctrk_env_seconds("CTRK_CREDENTIAL_HELPER_TIMEOUT", HELPER_TIMEOUT_DEFAULT, HELPER_TIMEOUT_MAX, &timeout_s, err) < 0)
+	if (ctrk_env_seconds("CTRK_CREDENTIAL_HELPER_TIMEOUT", HELPER_TIMEOUT_DEFAULT, HELPER_TIMEOUT_MAX,
+			     &timeout_s, err) < 0)
 		return -1;
-
-	int in[2], outp[2];
-	if (make_pipe(in, err) < 0)
-		return -1;
-	cleanup_close int in_r = in[0], in_w = in[1];
-	if (make_pipe(outp, err) < 0)
-		return -1;
-	cleanup_close int out_r = outp[0], out_w = outp[1];
-
-	/* Fill stdin before the helper exists: the URL fits in the pipe, and a
-	 * helper that exits without reading cannot make us take a SIGPIPE. */
-	if (ctrk_write_all(in_w, url, url_len, err) < 0)
-		return ctrk_error_wrap(err, "writing to credential helper '%s'", prog);
-	close(steal_fd(&in_w));
-
-	pid_t pid;
-	if (spawn_helper(prog, in_r, out_w, &pid, err) < 0)
-		return -1;
-	close(steal_fd(&in_r));
-	close(steal_fd(&out_w));
-
+	/* stderr is discarded: we neither let a helper write on our caller's
+	 * terminal nor copy what it says into an error message, where a
+	 * secret could end up. */
+	cleanup_close int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	if (devnull < 0)
+		return ctrk_error_errno(err, "cannot open /dev/null");
+	char *const argv[] = {prog, (char *)"get", NULL};
+	ctrk_spawn_t sp = {
+		.argv = argv,
+		.stdio = {-1, -1, devnull},
+		.timeout_ms = (int)(timeout_s * 1000),
+		.secret_output = true,
+	};
 	char *buf = NULL;
 	size_t len = 0;
-	int r = read_with_deadline(out_r, HELPER_OUTPUT_MAX, timeout_s, &buf, &len, err);
-	/* Closing first means a helper still writing gets EPIPE, not a hang;
-	 * one that is late is killed, so that the wait below is short. */
-	close(steal_fd(&out_r));
-	if (r < 0)
-		kill(pid, SIGKILL);
 	int status = 0;
-	ctrk_error_t werr;
-	if (reap(pid, &status, &werr) < 0) {
-		if (buf) {
-			explicit_bzero(buf, len);
-			free(buf);
-		}
-		*err = werr;
-		return -1;
+	if (ctrk_spawn_capture(&sp, url, url_len, HELPER_OUTPUT_MAX, &buf, &len, NULL, &status, err) < 0) {
+		if (err->errnum == ETIMEDOUT)
+			ctrk_error_set(err, 0, "no answer within %ld s (CTRK_CREDENTIAL_HELPER_TIMEOUT)", timeout_s);
+		return ctrk_error_wrap(err, "credential helper '%s'", prog);
 	}
-	if (r < 0)
-		return ctrk_error_wrap(err, "reading the output of credential helper '%s'", prog);
 
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		bool not_found = WIFEXITED(status) && strstr(buf, "credentials not found");

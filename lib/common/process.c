@@ -238,10 +238,27 @@ timed_out(const char *name, int timeout_ms, ctrk_error_t *err)
 /* Feed IN to FDS[0] and read FDS[1] and FDS[2] into BUF, each to its end,
  * closing each descriptor once done with it.  Sets *EPIPE_SEEN when the
  * child closed its stdin early.  Fails with ETIMEDOUT at DEADLINE. */
-static int
-pump(const char *name, int fds[3], const char *in, size_t inlen, size_t max, char *buf[3], size_t len[3],
-     bool *epipe_seen, long long deadline, int timeout_ms, ctrk_error_t *err)
+/* BUF grown to CAP bytes; a secret is moved by hand so that no copy of it
+ * is left in freed memory. */
+static char *
+grow(char *buf, size_t len, size_t cap, bool secret)
 {
+	if (!secret)
+		return ctrk_xrealloc(buf, cap);
+	char *bigger = ctrk_xmalloc(cap);
+	if (buf) {
+		memcpy(bigger, buf, len);
+		explicit_bzero(buf, len);
+		free(buf);
+	}
+	return bigger;
+}
+
+static int
+pump(const ctrk_spawn_t *s, int fds[3], const char *in, size_t inlen, size_t max, char *buf[3], size_t len[3],
+     bool *epipe_seen, long long deadline, ctrk_error_t *err)
+{
+	const char *name = s->argv[0];
 	size_t off = 0, cap[3] = {0, 0, 0};
 	while (fds[0] >= 0 || fds[1] >= 0 || fds[2] >= 0) {
 		struct pollfd p[3];
@@ -254,7 +271,7 @@ pump(const char *name, int fds[3], const char *in, size_t inlen, size_t max, cha
 			return ctrk_error_errno(err, "cannot poll the pipes of '%s'", name);
 		}
 		if (n == 0)
-			return timed_out(name, timeout_ms, err);
+			return timed_out(name, s->timeout_ms, err);
 		if (p[0].revents) {
 			/* Non-blocking: a full pipe must not stop us reading. */
 			ssize_t n = write(fds[0], in + off, inlen - off);
@@ -277,7 +294,7 @@ pump(const char *name, int fds[3], const char *in, size_t inlen, size_t max, cha
 				cap[i] = cap[i] ? cap[i] * 2 : 4096;
 				if (cap[i] - 1 > max)
 					cap[i] = max + 1;
-				buf[i] = ctrk_xrealloc(buf[i], cap[i] + 1);
+				buf[i] = grow(buf[i], len[i], cap[i] + 1, s->secret_output);
 			}
 			ssize_t n = read(fds[i], buf[i] + len[i], cap[i] - len[i]);
 			if (n > 0)
@@ -373,7 +390,7 @@ ctrk_spawn_capture(const ctrk_spawn_t *s, const char *in, size_t inlen, size_t m
 	pthread_sigmask(SIG_BLOCK, &sigpipe, &saved);
 	bool was_pending = sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE);
 	long long deadline = s->timeout_ms > 0 ? monotonic_ms() + s->timeout_ms : 0;
-	rc = pump(name, ours, in, inlen, max, buf, len, &epipe_seen, deadline, s->timeout_ms, err);
+	rc = pump(s, ours, in, inlen, max, buf, len, &epipe_seen, deadline, err);
 	if (epipe_seen && !was_pending) {
 		const struct timespec now = {0, 0};
 		while (sigtimedwait(&sigpipe, NULL, &now) < 0 && errno == EINTR)
@@ -412,7 +429,10 @@ ctrk_spawn_capture(const ctrk_spawn_t *s, const char *in, size_t inlen, size_t m
 out:
 	close_fds(ours);
 	close_fds(theirs);
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 3; i++) {
+		if (buf[i] && s->secret_output)
+			explicit_bzero(buf[i], len[i]);
 		free(buf[i]);
+	}
 	return rc;
 }

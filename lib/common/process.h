@@ -32,6 +32,9 @@ typedef struct ctrk_spawn {
 	 * exited by the deadline the group is killed (SIGKILL), so what it
 	 * started goes too, and the call fails with ETIMEDOUT. */
 	int timeout_ms;
+	/* ctrk_spawn_capture(): the output is a secret (a credential helper's
+	 * answer): every buffer it passed through is wiped before it is freed. */
+	bool secret_output;
 } ctrk_spawn_t;
 
 /* Start S's program.  Returns its pid, or -1 when it could not be started
