@@ -6,9 +6,12 @@
 #
 #   bash bench/start.sh [--rounds N] [--ctrk-bin DIR] [--fs-size SIZE]
 #                       [--no-containerd] [--no-crun] [--keep-going]
+#                       [--rows ROW,...]
 #   make bench                       (same, with the fresh build)
 #
-# --rounds defaults to $CTRK_BENCH_ROUNDS, else 20.  Needs root (loop
+# --rounds defaults to $CTRK_BENCH_ROUNDS, else 20.  --rows runs only the
+# rows named (e.g. ctrk-crun,ctrk-crun-unconfined: the seccomp cost alone,
+# more rounds in the same time); the others are n/a.  Needs root (loop
 # device, mounts), runc, busybox-static (/bin/busybox, also the image),
 # jq, tar, gzip, unshare, GNU time (installed with apt-get if missing);
 # crun for the crun rows, containerd + ctr for the ctr rows (both
@@ -87,6 +90,7 @@ FS_SIZE=2G
 NO_CONTAINERD=
 NO_CRUN=
 KEEP_GOING=
+ROWS=
 MKIMAGES=$HERE/../tests/fixtures/mkimages.sh
 BUSYBOX=${BUSYBOX:-/bin/busybox}
 IMG=docker.io/bench/busybox:latest
@@ -105,6 +109,8 @@ while [ $# -gt 0 ]; do
 	--no-containerd) NO_CONTAINERD=1 ;;
 	--no-crun) NO_CRUN=1 ;;
 	--keep-going) KEEP_GOING=1 ;;
+	--rows) ROWS=$2; shift ;;
+	--rows=*) ROWS=${1#*=} ;;
 	-h | --help) usage; exit 0 ;;
 	*) usage >&2; exit 2 ;;
 	esac
@@ -454,6 +460,14 @@ if [ -n "$CONTAINERD_SKIP" ]; then
 fi
 if [ -n "$CRUN_SKIP" ]; then
 	for t in ctrk-crun ctrk-crun-unconfined floor-crun ctr-crun crun-bare; do NA[$t]="SKIP: $CRUN_SKIP"; done
+fi
+if [ -n "$ROWS" ]; then
+	picked=()
+	for t in "${TOOLS[@]}"; do
+		if [[ ,$ROWS, == *,$t,* ]]; then picked+=("$t"); else NA[$t]=${NA[$t]:-"not in --rows"}; fi
+	done
+	[ "${#picked[@]}" -gt 0 ] || bench_die "--rows $ROWS names no row of: ${TOOLS[*]}"
+	TOOLS=("${picked[@]}")
 fi
 
 # The check (untimed): each row once; ctrk and ctr echo a word.

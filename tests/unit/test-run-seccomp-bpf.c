@@ -661,6 +661,81 @@ test_kernel(void)
 	filter_free(&f);
 }
 
+/* The cache: an entry read back as written; a damaged, cut or lengthened
+ * one is none; keys tell inputs apart. */
+static void
+test_cache(void)
+{
+	char dir[] = "/tmp/ctrk-test-seccomp-XXXXXX";
+	if (!mkdtemp(dir)) {
+		ok(0, "cache: mkdtemp: %s", strerror(errno));
+		return;
+	}
+	static const char bpf[16] = "0123456789abcdef";
+	run_seccomp_entry_t e = {.json = ctrk_xstrdup("{\"defaultAction\":\"SCMP_ACT_ERRNO\"}"),
+				 .bpf = ctrk_xcalloc(1, sizeof bpf), .bpf_len = sizeof bpf};
+	memcpy(e.bpf, bpf, sizeof bpf);
+	ctrk_error_t err = {0};
+	run_seccomp_entry_t got = {0};
+	ok(run_seccomp_cache_write(dir, "k", &e, &err) == 0, "cache: an entry is written (%s)", err.msg);
+	ok(run_seccomp_cache_read(dir, "k", &got) == 0 && strcmp(got.json, e.json) == 0 && got.bpf_len == sizeof bpf &&
+		   memcmp(got.bpf, bpf, sizeof bpf) == 0,
+	   "cache: and read back the same");
+	run_seccomp_entry_free(&got);
+	ok(run_seccomp_cache_read(dir, "other", &got) < 0 && !got.json, "cache: no entry of another key");
+	run_seccomp_entry_t nobpf = {.json = e.json};
+	ok(run_seccomp_cache_write(dir, "n", &nobpf, &err) == 0 && run_seccomp_cache_read(dir, "n", &got) == 0 &&
+		   !got.bpf && got.bpf_len == 0,
+	   "cache: an entry without a program (crun compiles it) reads back without one");
+	run_seccomp_entry_free(&got);
+
+	cleanup_free char *path = ctrk_strdup_printf("%s/k", dir);
+	cleanup_free char *good = NULL;
+	size_t n;
+	if (ctrk_read_file(path, 1 << 16, &good, &n, &err) < 0) {
+		ok(0, "cache: read %s: %s", path, err.msg);
+		return;
+	}
+	/* Every single byte changed, one at a time, and every length cut. */
+	size_t missed = 0, cut = 0;
+	for (size_t i = 0; i < n; i++) {
+		cleanup_free char *bad = ctrk_xcalloc(1, n);
+		memcpy(bad, good, n);
+		bad[i] ^= 0x10;
+		if (ctrk_replace_file(path, bad, n, 0600, &err) == 0 && run_seccomp_cache_read(dir, "k", &got) == 0) {
+			missed++;
+			run_seccomp_entry_free(&got);
+		}
+		if (ctrk_replace_file(path, good, i, 0600, &err) == 0 && run_seccomp_cache_read(dir, "k", &got) == 0) {
+			cut++;
+			run_seccomp_entry_free(&got);
+		}
+	}
+	ok(missed == 0, "cache: an entry with any one byte changed is none (%zu of %zu taken)", missed, n);
+	ok(cut == 0, "cache: an entry cut short anywhere is none (%zu taken)", cut);
+	cleanup_free char *longer = ctrk_xcalloc(1, n + 1);
+	memcpy(longer, good, n);
+	longer[n] = '\n';
+	ok(ctrk_replace_file(path, longer, n + 1, 0600, &err) == 0 && run_seccomp_cache_read(dir, "k", &got) < 0,
+	   "cache: an entry with a byte more is none");
+
+	/* Keys. */
+	static const char *const caps[] = {"CAP_CHOWN", "CAP_KILL"}, *const swapped[] = {"CAP_KILL", "CAP_CHOWN"};
+	static const char *const joined[] = {"CAP_CHOWNCAP_KILL"};
+	cleanup_free char *k1 = run_seccomp_cache_key(NULL, 0, caps, 2);
+	cleanup_free char *k2 = run_seccomp_cache_key(NULL, 0, caps, 2);
+	cleanup_free char *k3 = run_seccomp_cache_key(NULL, 0, swapped, 2);
+	cleanup_free char *k4 = run_seccomp_cache_key(NULL, 0, joined, 1);
+	cleanup_free char *k5 = run_seccomp_cache_key("{}", 2, caps, 2);
+	cleanup_free char *k6 = run_seccomp_cache_key("{ }", 3, caps, 2);
+	cleanup_free char *k7 = run_seccomp_cache_key(NULL, 0, caps, 1);
+	ok(strlen(k1) == 64 && strcmp(k1, k2) == 0, "key: the same inputs, the same key");
+	ok(strcmp(k1, k3) && strcmp(k1, k4) && strcmp(k1, k5) && strcmp(k5, k6) && strcmp(k1, k7) && strcmp(k3, k4),
+	   "key: another order or split of the capabilities, fewer of them, a profile file, another file: another key");
+	run_seccomp_entry_free(&e);
+	rm_rf(dir);
+}
+
 /* ---- --compare -------------------------------------------------------- */
 
 static int
@@ -696,6 +771,7 @@ main(int argc, char **argv)
 	test_custom();
 	test_changed();
 	test_kernel();
+	test_cache();
 	printf("1..%d\n", tap_n);
 	return tap_failed ? 1 : 0;
 }
