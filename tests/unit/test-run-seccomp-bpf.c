@@ -312,7 +312,7 @@ static void
 sweep_call(compare_t *c, uint32_t arch, uint32_t nr)
 {
 	struct seccomp_data d = {.nr = (int)nr, .arch = arch};
-	bool args;
+	bool args = false;
 	run_both(c, &d, &args);
 	if (args)
 		sweep_args(c, arch, nr);
@@ -531,8 +531,8 @@ find_insn(char *bpf, size_t len, int code, uint32_t k, bool arch)
 	cleanup_free bool *marks = ctrk_xcalloc(n, sizeof *marks);
 	if (arch) {
 		struct seccomp_data d = {.nr = 0, .arch = AUDIT_ARCH_I386};
-		uint32_t action;
-		bool args;
+		uint32_t action = 0;
+		bool args = false;
 		ran = marks;
 		bpf_run(prog_of(bpf, len), &d, &action, &args);
 		ran = NULL;
