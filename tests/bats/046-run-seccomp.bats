@@ -221,7 +221,8 @@ crun_here() {
 # the annotation; the program it compiled itself (linear) and the
 # annotation's (a binary tree) must give the same action for every call
 # (test-run-seccomp-bpf --compare runs both in an emulator), and differ
-# in layout.
+# in layout.  crun's is also the unit test's reference, byte for byte (the
+# linear layout of the same libseccomp calls).
 same_actions_as_crun() {
 	local id b=$T/bundle
 	id=$(cid cmp)
@@ -235,6 +236,8 @@ same_actions_as_crun() {
 	run -0 "$CTRK_BUILD/tests/test-run-seccomp-bpf" --compare "$T/crun.bpf" "$T/ahead.bpf" "$1"
 	assert_line --regexp '^0 of [0-9]+ inputs differ'
 	! cmp -s "$T/crun.bpf" "$T/ahead.bpf"
+	"$CTRK_BUILD/tests/test-run-seccomp-bpf" --linear "$1" "$T/linear.bpf"
+	cmp "$T/crun.bpf" "$T/linear.bpf"
 }
 
 @test "crun: the filter comes compiled ahead, as a tree with crun's actions; cached; runc: none" {

@@ -22,7 +22,10 @@
  *
  * `test-run-seccomp-bpf --compare A B [CONFIG]` compares two program files
  * the same way, taking the values from CONFIG's linux.seccomp (046 uses it
- * on the program crun compiles itself); exit 0 when they are equivalent. */
+ * on the program crun compiles itself); exit 0 when they are equivalent.
+ * `test-run-seccomp-bpf --linear CONFIG OUT` writes CONFIG's linux.seccomp
+ * compiled in the linear layout, the reference here: 046 checks that it is
+ * crun's own program byte for byte. */
 #include <errno.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
@@ -762,9 +765,28 @@ compare_files(const char *a, const char *b, const char *config)
 	return differ == 0 && la % 8 == 0 && lb % 8 == 0 && la && lb ? 0 : 1;
 }
 
+static int
+compile_linear(const char *config, const char *out)
+{
+	ctrk_error_t err = {0};
+	cleanup_json cJSON *c = ctrk_json_read_file(config, 16 << 20, &err);
+	cleanup_free char *bpf = NULL;
+	size_t len;
+	const cJSON *linux_ = cJSON_GetObjectItemCaseSensitive(c, "linux");
+	const cJSON *seccomp = cJSON_GetObjectItemCaseSensitive(linux_, "seccomp");
+	if (!c || !seccomp || run_seccomp_compile(seccomp, RUN_SECCOMP_LINEAR, &bpf, &len, &err) != 0 ||
+	    ctrk_replace_file(out, bpf, len, 0644, &err) < 0) {
+		fprintf(stderr, "%s\n", c && seccomp ? err.msg : "no linux.seccomp");
+		return 2;
+	}
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
+	if (argc == 4 && strcmp(argv[1], "--linear") == 0)
+		return compile_linear(argv[2], argv[3]);
 	if (argc >= 4 && strcmp(argv[1], "--compare") == 0)
 		return compare_files(argv[2], argv[3], argc > 4 ? argv[4] : NULL);
 	test_builtin();
