@@ -46,8 +46,11 @@
 #       ctrk-RT-unconfined  ctrk-RT with --security-opt seccomp=unconfined:
 #                 no seccomp filter.  ctrk-RT minus this row is what
 #                 Docker's default profile costs a start: ctrk-run's part
-#                 (parse, resolve, write it into config.json) and the
-#                 runtime's (libseccomp compiling it for 3 architectures)
+#                 (the resolved filter and its program read from
+#                 $CTRK_RUN/seccomp/, written into config.json) and the
+#                 runtime's (runc: libseccomp compiling it for 3
+#                 architectures in runc init; crun: reading the program
+#                 from the annotation; both: the kernel loading it)
 #       floor-RT  mount -t overlay (lowerdir = the layer ctrk-snap unpacked,
 #                 an empty upper made before, untimed); RT run -b BUNDLE ID;
 #                 umount.  BUNDLE is made once, `runc spec` with process
