@@ -32,16 +32,6 @@ extern const char run_seccomp_default_json[], run_seccomp_default_json_end[];
 /* 2^53: the largest integer up to which a double holds every one. */
 #define VALUE_MAX 9007199254740992LL
 
-/* The runtime-spec's names (config-linux.md, "Seccomp"), as runc and crun
- * know them. */
-static const char *const actions[] = {
-	"SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD", "SCMP_ACT_TRAP", "SCMP_ACT_ERRNO",
-	"SCMP_ACT_TRACE", "SCMP_ACT_ALLOW", "SCMP_ACT_LOG", "SCMP_ACT_NOTIFY", NULL,
-};
-static const char *const operators[] = {
-	"SCMP_CMP_NE", "SCMP_CMP_LT", "SCMP_CMP_LE", "SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT",
-	"SCMP_CMP_MASKED_EQ", NULL,
-};
 static const char *const scmp_arches[] = {
 	"SCMP_ARCH_X86", "SCMP_ARCH_X86_64", "SCMP_ARCH_X32", "SCMP_ARCH_ARM", "SCMP_ARCH_AARCH64",
 	"SCMP_ARCH_MIPS", "SCMP_ARCH_MIPS64", "SCMP_ARCH_MIPS64N32", "SCMP_ARCH_MIPSEL", "SCMP_ARCH_MIPSEL64",
@@ -344,7 +334,7 @@ args_build(const cJSON *args, cJSON **out, const char *what, ctrk_error_t *err)
 		    get_uint(arg, "index", 5, &index, &given_index, awhat, err) < 0 ||
 		    get_uint(arg, "value", VALUE_MAX, &value, &given_value, awhat, err) < 0 ||
 		    get_uint(arg, "valueTwo", VALUE_MAX, &two, &given_two, awhat, err) < 0 ||
-		    get_name(arg, "op", true, operators, "operator", &op, awhat, err) < 0)
+		    get_name(arg, "op", true, run_seccomp_operators, "operator", &op, awhat, err) < 0)
 			return -1;
 		if (!given_index || !given_value)
 			return ctrk_error_set(err, 0, "%s: missing field '%s'", awhat, given_index ? "value" : "index");
@@ -374,7 +364,7 @@ rule_build(const cJSON *r, size_t i, const run_seccomp_host_t *host, const char 
 		return ctrk_error_set(err, 0, "%s: must be an object", rwhat);
 	if (check_keys(r, syscall_keys, rwhat, err) < 0 || ctrk_json_get_string(r, "name", false, &name, rwhat, err) < 0 ||
 	    get_names(r, "names", NULL, NULL, &names, rwhat, err) < 0 ||
-	    get_name(r, "action", true, actions, "action", &action, rwhat, err) < 0 ||
+	    get_name(r, "action", true, run_seccomp_actions, "action", &action, rwhat, err) < 0 ||
 	    get_uint(r, "errnoRet", ERRNO_MAX, &errno_ret, &given_errno, rwhat, err) < 0 ||
 	    ctrk_json_get_array(r, "args", false, &args, rwhat, err) < 0 ||
 	    ctrk_json_get_string(r, "comment", false, &comment, rwhat, err) < 0)
@@ -464,7 +454,7 @@ run_seccomp_resolve(const cJSON *p, const char *what, const run_seccomp_host_t *
 	if (!cJSON_IsObject(p))
 		return ctrk_error_set(err, 0, "%s: the document must be an object", what);
 	if (check_keys(p, profile_keys, what, err) < 0 ||
-	    get_name(p, "defaultAction", true, actions, "action", &action, what, err) < 0 ||
+	    get_name(p, "defaultAction", true, run_seccomp_actions, "action", &action, what, err) < 0 ||
 	    get_uint(p, "defaultErrnoRet", ERRNO_MAX, &errno_ret, &given_errno, what, err) < 0 ||
 	    get_names(p, "flags", filter_flags, "flag", &flags, what, err) < 0 ||
 	    ctrk_json_get_string(p, "listenerPath", false, &listener, what, err) < 0 ||

@@ -96,31 +96,42 @@ scmp_open(scmp_t *s, ctrk_error_t *err)
 	return 0;
 }
 
+const char *const run_seccomp_actions[] = {
+	"SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD", "SCMP_ACT_TRAP", "SCMP_ACT_ERRNO",
+	"SCMP_ACT_TRACE", "SCMP_ACT_ALLOW", "SCMP_ACT_LOG", "SCMP_ACT_NOTIFY", NULL,
+};
+/* libseccomp's codes of run_seccomp_actions; ERRNO and TRACE take the
+ * errno in their low 16 bits; CRUN_OWN: crun must handle it itself (a
+ * listener).  (SCMP_ACT_KILL is 0.) */
+#define CRUN_OWN UINT32_MAX
+static const uint32_t action_codes[] = {
+	SCMP_ACT_KILL, SCMP_ACT_KILL_PROCESS, SCMP_ACT_KILL_THREAD, SCMP_ACT_TRAP, SCMP_ACT_ERRNO(0),
+	SCMP_ACT_TRACE(0), SCMP_ACT_ALLOW, SCMP_ACT_LOG, CRUN_OWN,
+};
+const char *const run_seccomp_operators[] = {
+	"SCMP_CMP_NE", "SCMP_CMP_LT", "SCMP_CMP_LE", "SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT",
+	"SCMP_CMP_MASKED_EQ", NULL,
+};
+static const enum scmp_compare operator_codes[] = {
+	SCMP_CMP_NE, SCMP_CMP_LT, SCMP_CMP_LE, SCMP_CMP_EQ, SCMP_CMP_GE, SCMP_CMP_GT, SCMP_CMP_MASKED_EQ,
+};
+_Static_assert(sizeof run_seccomp_actions / sizeof *run_seccomp_actions ==
+		       sizeof action_codes / sizeof *action_codes + 1,
+	       "an action without its code");
+_Static_assert(sizeof run_seccomp_operators / sizeof *run_seccomp_operators ==
+		       sizeof operator_codes / sizeof *operator_codes + 1,
+	       "an operator without its code");
+
 /* The action NAME with ERRNO_RET, as libseccomp codes it; 1 when crun
- * must handle it itself (NOTIFY). */
+ * must handle it itself (NOTIFY), or NAME is none. */
 static int
 action_code(const char *name, unsigned errno_ret, uint32_t *code)
 {
-	static const struct {
-		const char *name;
-		uint32_t code;
-	} plain[] = {
-		{"SCMP_ACT_ALLOW", SCMP_ACT_ALLOW},		{"SCMP_ACT_KILL", SCMP_ACT_KILL},
-		{"SCMP_ACT_TRAP", SCMP_ACT_TRAP},		{"SCMP_ACT_LOG", SCMP_ACT_LOG},
-		{"SCMP_ACT_KILL_PROCESS", SCMP_ACT_KILL_PROCESS}, {"SCMP_ACT_KILL_THREAD", SCMP_ACT_KILL_THREAD},
-	};
-	if (strcmp(name, "SCMP_ACT_ERRNO") == 0) {
-		*code = SCMP_ACT_ERRNO(errno_ret);
-		return 0;
-	}
-	if (strcmp(name, "SCMP_ACT_TRACE") == 0) {
-		*code = SCMP_ACT_TRACE(errno_ret);
-		return 0;
-	}
-	for (size_t i = 0; i < sizeof plain / sizeof *plain; i++)
-		if (strcmp(name, plain[i].name) == 0) {
-			*code = plain[i].code;
-			return 0;
+	for (size_t i = 0; run_seccomp_actions[i]; i++)
+		if (strcmp(name, run_seccomp_actions[i]) == 0) {
+			bool with_errno = action_codes[i] == SCMP_ACT_ERRNO(0) || action_codes[i] == SCMP_ACT_TRACE(0);
+			*code = action_codes[i] | (with_errno ? errno_ret & 0xffff : 0);
+			return action_codes[i] == CRUN_OWN ? 1 : 0;
 		}
 	return 1;
 }
@@ -135,13 +146,9 @@ errno_of(const cJSON *obj, const char *key)
 static int
 op_code(const char *name, enum scmp_compare *op)
 {
-	static const char *const names[] = {"SCMP_CMP_NE", "SCMP_CMP_LT", "SCMP_CMP_LE", "SCMP_CMP_EQ",
-					    "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_MASKED_EQ"};
-	static const enum scmp_compare codes[] = {SCMP_CMP_NE, SCMP_CMP_LT, SCMP_CMP_LE,       SCMP_CMP_EQ,
-						  SCMP_CMP_GE, SCMP_CMP_GT, SCMP_CMP_MASKED_EQ};
-	for (size_t i = 0; i < sizeof names / sizeof *names; i++)
-		if (strcmp(name, names[i]) == 0) {
-			*op = codes[i];
+	for (size_t i = 0; run_seccomp_operators[i]; i++)
+		if (strcmp(name, run_seccomp_operators[i]) == 0) {
+			*op = operator_codes[i];
 			return 0;
 		}
 	return -1;

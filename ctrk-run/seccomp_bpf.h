@@ -37,6 +37,12 @@ typedef enum run_seccomp_layout {
  * filter gains nothing: runc 1.2 draws the line at the same count. */
 #define RUN_SECCOMP_TREE_MIN 32
 
+/* The runtime-spec's seccomp actions and argument operators
+ * (config-linux.md, "Seccomp"), as runc and crun know them, NULL-ended:
+ * the names a profile may use, in the order of seccomp_bpf.c's codes. */
+extern const char *const run_seccomp_actions[];
+extern const char *const run_seccomp_operators[];
+
 /* SECCOMP (a resolved linux.seccomp) compiled to a BPF program with
  * libseccomp (loaded with dlopen: only a cache miss pays for it), with
  * crun 1.8's calls in crun's order (seccomp_bpf.c).  *BPF, *LEN: the
