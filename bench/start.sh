@@ -6,9 +6,15 @@
 #
 #   bash bench/start.sh [--rounds N] [--ctrk-bin DIR] [--fs-size SIZE]
 #                       [--no-containerd] [--no-crun] [--keep-going]
+#                       [--rows ROW,...] [--cpu]
 #   make bench                       (same, with the fresh build)
 #
-# --rounds defaults to $CTRK_BENCH_ROUNDS, else 20.  Needs root (loop
+# --rounds defaults to $CTRK_BENCH_ROUNDS, else 20.  --rows runs only the
+# rows named (e.g. ctrk-crun,ctrk-crun-unconfined: the seccomp cost alone,
+# more rounds in the same time); the others are n/a.  --cpu also measures
+# the CPU time of each ctrk run (task-clock of all its processes, with
+# perf stat; the wall times then include perf's own): on a host shared with
+# other work a difference of 1 ms drowns in the wall times, less so in CPU.  Needs root (loop
 # device, mounts), runc, busybox-static (/bin/busybox, also the image),
 # jq, tar, gzip, unshare, GNU time (installed with apt-get if missing);
 # crun for the crun rows, containerd + ctr for the ctr rows (both
@@ -40,8 +46,11 @@
 #       ctrk-RT-unconfined  ctrk-RT with --security-opt seccomp=unconfined:
 #                 no seccomp filter.  ctrk-RT minus this row is what
 #                 Docker's default profile costs a start: ctrk-run's part
-#                 (parse, resolve, write it into config.json) and the
-#                 runtime's (libseccomp compiling it for 3 architectures)
+#                 (the resolved filter and its program read from
+#                 $CTRK_RUN/seccomp/, written into config.json) and the
+#                 runtime's (runc: libseccomp compiling it for 3
+#                 architectures in runc init; crun: reading the program
+#                 from the annotation; both: the kernel loading it)
 #       floor-RT  mount -t overlay (lowerdir = the layer ctrk-snap unpacked,
 #                 an empty upper made before, untimed); RT run -b BUNDLE ID;
 #                 umount.  BUNDLE is made once, `runc spec` with process
@@ -87,6 +96,8 @@ FS_SIZE=2G
 NO_CONTAINERD=
 NO_CRUN=
 KEEP_GOING=
+ROWS=
+CPU_MODE=
 MKIMAGES=$HERE/../tests/fixtures/mkimages.sh
 BUSYBOX=${BUSYBOX:-/bin/busybox}
 IMG=docker.io/bench/busybox:latest
@@ -105,6 +116,9 @@ while [ $# -gt 0 ]; do
 	--no-containerd) NO_CONTAINERD=1 ;;
 	--no-crun) NO_CRUN=1 ;;
 	--keep-going) KEEP_GOING=1 ;;
+	--rows) ROWS=$2; shift ;;
+	--rows=*) ROWS=${1#*=} ;;
+	--cpu) CPU_MODE=1 ;;
 	-h | --help) usage; exit 0 ;;
 	*) usage >&2; exit 2 ;;
 	esac
@@ -127,6 +141,7 @@ trap start_on_exit EXIT
 trap 'bench_log "interrupted" 2>&"$STDERR_FD"; exit 130' INT
 trap 'bench_log "terminated" 2>&"$STDERR_FD"; exit 143' TERM HUP
 bench_need runc jq tar gzip sha256sum findmnt mountpoint unshare stat awk
+[ -z "$CPU_MODE" ] || bench_need perf
 [ -x "$BUSYBOX" ] || bench_die "$BUSYBOX missing (apt-get install busybox-static)"
 for b in ctrk-pull ctrk-snap ctrk-mount; do
 	[ -x "$CTRK_BIN/$b" ] || bench_die "no $CTRK_BIN/$b (run 'make' first, or --ctrk-bin DIR)"
@@ -331,6 +346,20 @@ ctrk_start() {
 	[ "$CTRK_PS" = "0 0 0 0 0" ]
 }
 
+# ctrk_start_cpu RUNTIME ID CMD... — ctrk_start under perf stat: CTRK_CPU,
+# the CPU ms of all its processes.
+ctrk_start_cpu() {
+	local rc
+	SNAP=$SNAP MOUNT=$MOUNT RUN=$RUN IMG=$IMG CTRK_PS_FILE=$M/logs/ps \
+		perf stat -x, -e task-clock -o "$M/logs/cpu" -- \
+		bash -c "$(declare -f ctrk_start)"'; ctrk_start "$@"; rc=$?; echo "$CTRK_PS" >"$CTRK_PS_FILE"; exit $rc' \
+		bash "$@"
+	rc=$?
+	CTRK_PS=$(cat "$M/logs/ps" 2>/dev/null)
+	CTRK_CPU=$(awk -F, '/task-clock/ { printf "%.3f", $1 }' "$M/logs/cpu" 2>/dev/null)
+	return "$rc"
+}
+
 # floor_start RUNTIME ID — mount, a bare runtime run, umount.
 floor_start() {
 	local rc
@@ -376,7 +405,7 @@ start_row() {
 	*-bare) rt=${row%-bare} ;;
 	esac
 	case $row in
-	ctrk-*) bench_ms ctrk_start "$rt" "$id" "$@" ;;
+	ctrk-*) if [ -n "$CPU_MODE" ]; then bench_ms ctrk_start_cpu "$rt" "$id" "$@"; else bench_ms ctrk_start "$rt" "$id" "$@"; fi ;;
 	floor-*) bench_ms floor_start "$rt" "$id" ;;
 	ctr-*) bench_ms ctr_start "$rt" "$id" "$@" ;;
 	*-bare) bench_ms bare_start "$rt" "$id" ;;
@@ -455,6 +484,14 @@ fi
 if [ -n "$CRUN_SKIP" ]; then
 	for t in ctrk-crun ctrk-crun-unconfined floor-crun ctr-crun crun-bare; do NA[$t]="SKIP: $CRUN_SKIP"; done
 fi
+if [ -n "$ROWS" ]; then
+	picked=()
+	for t in "${TOOLS[@]}"; do
+		if [[ ,$ROWS, == *,$t,* ]]; then picked+=("$t"); else NA[$t]=${NA[$t]:-"not in --rows"}; fi
+	done
+	[ "${#picked[@]}" -gt 0 ] || bench_die "--rows $ROWS names no row of: ${TOOLS[*]}"
+	TOOLS=("${picked[@]}")
+fi
 
 # The check (untimed): each row once; ctrk and ctr echo a word.
 OUT=$M/logs/check.out ERR=$M/logs/check.err
@@ -508,7 +545,7 @@ done
 
 # ----------------------------------------------------------------- runs
 
-declare -A WALL CPU RSS # CPU, RSS: not measured (empty)
+declare -A WALL CPU RSS # CPU: with --cpu, the ctrk rows; RSS: not measured (empty)
 
 # run_tool ROW ROUND — one timed start (bench_rounds calls it).
 run_tool() {
@@ -539,7 +576,9 @@ run_tool() {
 		return 0
 	fi
 	WALL[$t]+="$BENCH_MS "
-	printf '  round %d  %-21s %8.3f ms\n' "$r" "$t" "$BENCH_MS" >&2
+	[ -z "$CPU_MODE" ] || [ "${t%%-*}" != ctrk ] || CPU[$t]+="$CTRK_CPU "
+	printf '  round %d  %-21s %8.3f ms%s\n' "$r" "$t" "$BENCH_MS" \
+		"$([ -n "$CPU_MODE" ] && [ "${t%%-*}" = ctrk ] && echo " (cpu $CTRK_CPU ms)")" >&2
 	rm -f "$ERR"
 }
 
@@ -593,6 +632,11 @@ for t in ctrk-runc ctrk-runc-unconfined ctrk-runc-sync floor-runc ctr-runc runc-
 		"$(ratio "${MED_W[$t]}" "${MED_W[floor-$rt]:-}")" "$(ratio "${MED_W[$t]}" "${MED_W[ctr-$rt]:-}")"
 done
 echo "(wall ms from fork to exit; /floor and /ctr against the same runtime's row)"
+if [ -n "$CPU_MODE" ]; then
+	for t in "${TOOLS[@]}"; do
+		[ -z "${MED_C[$t]:-}" ] || printf '%-21s cpu median %.2f ms (all its processes, perf stat task-clock)\n' "$t" "${MED_C[$t]}"
+	done
+fi
 echo "wall per run (ms):"
 for t in "${TOOLS[@]}"; do
 	[ -z "${NA[$t]:-}" ] && printf '  %-21s %s\n' "$t" "${WALL[$t]:-}"
@@ -628,12 +672,14 @@ fi
 cm=$(med ctrk-crun) dm=$(med ctr-crun)
 [ -n "$cm" ] && [ -n "$dm" ] &&
 	echo "info  ctrk-crun / ctr-crun = $(ratio "$cm" "$dm") ($cm ms vs $dm ms; not a target)"
-# paired_diff ROW1 ROW2 — the median of ROW1 - ROW2 over the rounds (both
-# rows ran in each: a failed run makes its row n/a, so the lists align).
+# paired_diff ROW1 ROW2 [LIST] — the median of ROW1 - ROW2 over the rounds
+# (both rows ran in each: a failed run makes its row n/a, so the lists
+# align); LIST: WALL (default) or CPU.
 paired_diff() {
 	local -a a b
-	read -ra a <<<"${WALL[$1]:-}"
-	read -ra b <<<"${WALL[$2]:-}"
+	local -n list=${3:-WALL}
+	read -ra a <<<"${list[$1]:-}"
+	read -ra b <<<"${list[$2]:-}"
 	[ "${#a[@]}" -gt 0 ] && [ "${#a[@]}" = "${#b[@]}" ] || return 0
 	for i in "${!a[@]}"; do echo "${a[i]} ${b[i]}"; done |
 		awk '{print $1 - $2}' | sort -g | awk '{v[NR] = $1} END {
@@ -648,6 +694,9 @@ for rt in runc crun; do
 	d=$(awk -v c="$cm" -v u="$um" 'BEGIN{printf "%.3f", c - u}')
 	check "seccomp: ctrk-$rt - ctrk-$rt-unconfined <= 1 ms  ($d ms: $cm ms vs $um ms; per-round median difference $(paired_diff "ctrk-$rt" "ctrk-$rt-unconfined") ms)" \
 		"$(awk -v d="$d" 'BEGIN{print (d <= 1) ? 1 : 0}')"
+	if [ -n "${MED_C[ctrk-$rt]:-}" ] && [ -n "${MED_C[ctrk-$rt-unconfined]:-}" ]; then
+		echo "info  seccomp CPU: ctrk-$rt - ctrk-$rt-unconfined $(awk -v c="${MED_C[ctrk-$rt]}" -v u="${MED_C[ctrk-$rt-unconfined]}" 'BEGIN{printf "%.3f", c - u}') ms (${MED_C[ctrk-$rt]} ms vs ${MED_C[ctrk-$rt-unconfined]} ms of CPU; per-round median difference $(paired_diff "ctrk-$rt" "ctrk-$rt-unconfined" CPU) ms)"
+	fi
 done
 cm=$(med ctrk-runc-sync) fm=$(med floor-runc) dm=$(med ctr-runc)
 [ -n "$cm" ] && [ -n "$fm" ] &&

@@ -8,6 +8,7 @@
 #include "seccomp.h"
 
 #include <cap-ng.h>
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +18,9 @@
 #include "cleanup.h"
 #include "fsutil.h"
 #include "json.h"
+#include "paths.h"
 #include "seccomp_bpf.h"
+#include "statedir.h"
 
 /* seccomp_profile.c: seccomp-default.json as it is in the tree. */
 extern const char run_seccomp_default_json[], run_seccomp_default_json_end[];
@@ -29,16 +32,6 @@ extern const char run_seccomp_default_json[], run_seccomp_default_json_end[];
 /* 2^53: the largest integer up to which a double holds every one. */
 #define VALUE_MAX 9007199254740992LL
 
-/* The runtime-spec's names (config-linux.md, "Seccomp"), as runc and crun
- * know them. */
-static const char *const actions[] = {
-	"SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD", "SCMP_ACT_TRAP", "SCMP_ACT_ERRNO",
-	"SCMP_ACT_TRACE", "SCMP_ACT_ALLOW", "SCMP_ACT_LOG", "SCMP_ACT_NOTIFY", NULL,
-};
-static const char *const operators[] = {
-	"SCMP_CMP_NE", "SCMP_CMP_LT", "SCMP_CMP_LE", "SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT",
-	"SCMP_CMP_MASKED_EQ", NULL,
-};
 static const char *const scmp_arches[] = {
 	"SCMP_ARCH_X86", "SCMP_ARCH_X86_64", "SCMP_ARCH_X32", "SCMP_ARCH_ARM", "SCMP_ARCH_AARCH64",
 	"SCMP_ARCH_MIPS", "SCMP_ARCH_MIPS64", "SCMP_ARCH_MIPS64N32", "SCMP_ARCH_MIPSEL", "SCMP_ARCH_MIPSEL64",
@@ -78,6 +71,22 @@ in_list(const char *const *list, const char *s)
 		if (strcmp(*list, s) == 0)
 			return true;
 	return false;
+}
+
+static char *
+base64(const unsigned char *p, size_t n)
+{
+	static const char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	char *out = ctrk_xcalloc(1, (n + 2) / 3 * 4 + 1), *o = out;
+	for (size_t i = 0; i < n; i += 3) {
+		uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0) |
+			     (i + 2 < n ? p[i + 2] : 0);
+		*o++ = t[v >> 18 & 63];
+		*o++ = t[v >> 12 & 63];
+		*o++ = i + 1 < n ? t[v >> 6 & 63] : '=';
+		*o++ = i + 2 < n ? t[v & 63] : '=';
+	}
+	return out;
 }
 
 /* ---- the host --------------------------------------------------------- */
@@ -325,7 +334,7 @@ args_build(const cJSON *args, cJSON **out, const char *what, ctrk_error_t *err)
 		    get_uint(arg, "index", 5, &index, &given_index, awhat, err) < 0 ||
 		    get_uint(arg, "value", VALUE_MAX, &value, &given_value, awhat, err) < 0 ||
 		    get_uint(arg, "valueTwo", VALUE_MAX, &two, &given_two, awhat, err) < 0 ||
-		    get_name(arg, "op", true, operators, "operator", &op, awhat, err) < 0)
+		    get_name(arg, "op", true, run_seccomp_operators, "operator", &op, awhat, err) < 0)
 			return -1;
 		if (!given_index || !given_value)
 			return ctrk_error_set(err, 0, "%s: missing field '%s'", awhat, given_index ? "value" : "index");
@@ -355,7 +364,7 @@ rule_build(const cJSON *r, size_t i, const run_seccomp_host_t *host, const char 
 		return ctrk_error_set(err, 0, "%s: must be an object", rwhat);
 	if (check_keys(r, syscall_keys, rwhat, err) < 0 || ctrk_json_get_string(r, "name", false, &name, rwhat, err) < 0 ||
 	    get_names(r, "names", NULL, NULL, &names, rwhat, err) < 0 ||
-	    get_name(r, "action", true, actions, "action", &action, rwhat, err) < 0 ||
+	    get_name(r, "action", true, run_seccomp_actions, "action", &action, rwhat, err) < 0 ||
 	    get_uint(r, "errnoRet", ERRNO_MAX, &errno_ret, &given_errno, rwhat, err) < 0 ||
 	    ctrk_json_get_array(r, "args", false, &args, rwhat, err) < 0 ||
 	    ctrk_json_get_string(r, "comment", false, &comment, rwhat, err) < 0)
@@ -445,7 +454,7 @@ run_seccomp_resolve(const cJSON *p, const char *what, const run_seccomp_host_t *
 	if (!cJSON_IsObject(p))
 		return ctrk_error_set(err, 0, "%s: the document must be an object", what);
 	if (check_keys(p, profile_keys, what, err) < 0 ||
-	    get_name(p, "defaultAction", true, actions, "action", &action, what, err) < 0 ||
+	    get_name(p, "defaultAction", true, run_seccomp_actions, "action", &action, what, err) < 0 ||
 	    get_uint(p, "defaultErrnoRet", ERRNO_MAX, &errno_ret, &given_errno, what, err) < 0 ||
 	    get_names(p, "flags", filter_flags, "flag", &flags, what, err) < 0 ||
 	    ctrk_json_get_string(p, "listenerPath", false, &listener, what, err) < 0 ||
@@ -486,20 +495,55 @@ run_seccomp_default(ctrk_error_t *err)
 			       "the built-in seccomp profile", err);
 }
 
+/* Is the runtime ctrk-run will use crun (O_RUNTIME: --runtime, else
+ * $CTRK_RUNTIME)? */
+static bool
+runtime_is_crun(const char *o_runtime)
+{
+	const char *rt = o_runtime && *o_runtime ? o_runtime : getenv("CTRK_RUNTIME");
+	const char *base = rt ? strrchr(rt, '/') : NULL;
+	return rt && strcmp(base ? base + 1 : rt, "crun") == 0;
+}
+
+/* The cache entry for PROFILE (LEN bytes, WHAT names it; NULL: the
+ * built-in one) and CAPS: resolved, and compiled for crun.  A filter that
+ * cannot be compiled here is no failure: the runtime compiles it. */
+static int
+entry_build(const char *profile, size_t len, const char *what, const char *const *caps, size_t ncaps,
+	    run_seccomp_entry_t *e, ctrk_error_t *err)
+{
+	cleanup_json cJSON *p = NULL;
+	if (!profile)
+		p = run_seccomp_default(err);
+	else if (!(p = ctrk_json_parse(profile, len, what, err)))
+		ctrk_error_wrap(err, "reading the seccomp profile");
+	if (!p)
+		return -1;
+	run_seccomp_host_t host;
+	run_seccomp_host(&host);
+	cleanup_free char *swhat = profile ? ctrk_strdup_printf("seccomp profile '%s'", what) : NULL;
+	cleanup_json cJSON *seccomp = NULL;
+	if (run_seccomp_resolve(p, swhat ? swhat : "the built-in seccomp profile", &host, caps, ncaps, &seccomp,
+				err) < 0)
+		return -1;
+	*e = (run_seccomp_entry_t){.json = cJSON_PrintUnformatted(seccomp)};
+	if (!e->json)
+		return ctrk_error_set(err, ENOMEM, "rendering the seccomp filter");
+	ctrk_error_t compile_err = {0};
+	int rc = run_seccomp_compile(seccomp, RUN_SECCOMP_TREE, &e->bpf, &e->bpf_len, &compile_err);
+	return rc < 0 ? 1 : 0;
+}
+
 int
 run_seccomp_add(cJSON *config, const run_opts_t *o, ctrk_error_t *err)
 {
 	const char *spec = o->seccomp;
 	if (spec ? strcmp(spec, "unconfined") == 0 : o->privileged)
 		return 0;
-	cleanup_json cJSON *profile = NULL;
-	cleanup_free char *what = NULL;
-	if (spec) {
-		if (!(profile = ctrk_json_read_file(spec, PROFILE_MAX, err)))
-			return ctrk_error_wrap(err, "reading the seccomp profile");
-		what = ctrk_strdup_printf("seccomp profile '%s'", spec);
-	} else if (!(profile = run_seccomp_default(err)))
-		return -1;
+	cleanup_free char *profile = NULL;
+	size_t len = 0;
+	if (spec && ctrk_read_file(spec, PROFILE_MAX, &profile, &len, err) < 0)
+		return ctrk_error_wrap(err, "reading the seccomp profile");
 
 	/* The capabilities process_build put there; Docker too takes the
 	 * bounding set. */
@@ -513,16 +557,36 @@ run_seccomp_add(cJSON *config, const run_opts_t *o, ctrk_error_t *err)
 		if (cJSON_IsString(c))
 			names[ncaps++] = c->valuestring;
 	}
-	run_seccomp_host_t host;
-	run_seccomp_host(&host);
-	cJSON *seccomp = NULL;
-	if (run_seccomp_resolve(profile, what ? what : "the built-in seccomp profile", &host, names, ncaps, &seccomp,
-				err) < 0)
-		return -1;
+
+	/* The filter as an earlier start resolved and compiled it, else made
+	 * now; a cache that cannot be used or kept only costs time. */
+	ctrk_error_t cache_err = {0};
+	cleanup_free char *dir = ctrk_private_dir(ctrk_default_run(), "seccomp", &cache_err) < 0
+					 ? NULL
+					 : ctrk_strdup_printf("%s/seccomp", ctrk_default_run());
+	cleanup_free char *key = run_seccomp_cache_key(profile, len, names, ncaps);
+	run_seccomp_entry_t e = {0};
+	if (!dir || run_seccomp_cache_read(dir, key, &e) < 0) {
+		int rc = entry_build(profile, len, spec, names, ncaps, &e, err);
+		if (rc < 0)
+			return -1;
+		if (rc == 0 && dir && run_seccomp_cache_write(dir, key, &e, &cache_err) < 0)
+			ctrk_warn("not caching the seccomp filter: %s", cache_err.msg);
+	}
+
+	/* The resolved filter goes into config.json as the text it was
+	 * cached as: it is not read again here. */
 	cJSON *linux_ = cJSON_GetObjectItemCaseSensitive(config, "linux");
 	if (!cJSON_IsObject(linux_))
 		ctrk_json_set(config, "linux", linux_ = cJSON_CreateObject());
-	ctrk_json_set(linux_, "seccomp", seccomp);
-	run_seccomp_bpf_annotate(config, o->runtime);
+	ctrk_json_set(linux_, "seccomp", cJSON_CreateRaw(e.json));
+	if (e.bpf && runtime_is_crun(o->runtime)) {
+		cleanup_free char *b64 = base64((const unsigned char *)e.bpf, e.bpf_len);
+		cJSON *ann = cJSON_GetObjectItemCaseSensitive(config, "annotations");
+		if (!cJSON_IsObject(ann))
+			ctrk_json_set(config, "annotations", ann = cJSON_CreateObject());
+		ctrk_json_set(ann, "run.oci.seccomp_bpf_data", cJSON_CreateString(b64));
+	}
+	run_seccomp_entry_free(&e);
 	return 0;
 }

@@ -43,8 +43,10 @@ int run_seccomp_resolve(const cJSON *profile, const char *what, const run_seccom
 /* Set CONFIG's linux.seccomp from O's --security-opt seccomp=SPEC (NULL
  * when not given): "unconfined" sets none; a path, that profile; else the
  * built-in one, or none with --privileged.  The capabilities are CONFIG's
- * process.capabilities.bounding.  For crun, the filter compiled ahead too
- * (seccomp_bpf.h). */
+ * process.capabilities.bounding.  For crun, the filter compiled ahead too,
+ * in the annotation run.oci.seccomp_bpf_data.  Resolved and compiled once
+ * per distinct filter, then taken from $CTRK_RUN/seccomp/ (seccomp_bpf.h);
+ * linux.seccomp is then the cached text (a cJSON_Raw node). */
 int run_seccomp_add(cJSON *config, const run_opts_t *o, ctrk_error_t *err);
 
 #endif

@@ -217,9 +217,13 @@ crun_here() {
 		crun "$@"
 }
 
-# same_program_as_crun CONFIG: crun creates a container from CONFIG without
-# the annotation; the program it compiled itself must be the annotation's.
-same_program_as_crun() {
+# same_actions_as_crun CONFIG: crun creates a container from CONFIG without
+# the annotation; the program it compiled itself (linear) and the
+# annotation's (a binary tree) must give the same action for every call
+# (test-run-seccomp-bpf --compare runs both in an emulator), and differ
+# in layout.  crun's is also the unit test's reference, byte for byte (the
+# linear layout of the same libseccomp calls).
+same_actions_as_crun() {
 	local id b=$T/bundle
 	id=$(cid cmp)
 	mkdir -p "$b" "$T/croot"
@@ -229,10 +233,14 @@ same_program_as_crun() {
 	cp "$T/croot/$id/seccomp.bpf" "$T/crun.bpf"
 	crun_here --root "$T/croot" delete -f "$id"
 	[[ -s $T/ahead.bpf ]]
-	cmp "$T/crun.bpf" "$T/ahead.bpf"
+	run -0 "$CTRK_BUILD/tests/test-run-seccomp-bpf" --compare "$T/crun.bpf" "$T/ahead.bpf" "$1"
+	assert_line --regexp '^0 of [0-9]+ inputs differ'
+	! cmp -s "$T/crun.bpf" "$T/ahead.bpf"
+	"$CTRK_BUILD/tests/test-run-seccomp-bpf" --linear "$1" "$T/linear.bpf"
+	cmp "$T/crun.bpf" "$T/linear.bpf"
 }
 
-@test "crun: the filter comes compiled ahead, the program crun itself makes; cached; runc: none" {
+@test "crun: the filter comes compiled ahead, as a tree with crun's actions; cached; runc: none" {
 	run -0 --separate-stderr ctrk-run config "$C" -- true <"$D"
 	if [[ $CTRK_RUNTIME == runc ]]; then
 		# runc knows no such annotation: it compiles linux.seccomp.
@@ -241,12 +249,26 @@ same_program_as_crun() {
 	fi
 	printf '%s\n' "$output" >"$T/default.json"
 	jq -e '.linux.seccomp.syscalls | length > 5' "$T/default.json"
-	same_program_as_crun "$T/default.json"
-	# Arguments, a repeated argument index (one rule per argument), errnoRet.
+	same_actions_as_crun "$T/default.json"
+	# The comparison sees a changed program: crun's with one ALLOW
+	# (0x7fff0000, little-endian) made ERRNO(EPERM).
+	local at
+	at=$(od -An -tx1 -v -w8 "$T/crun.bpf" | grep -n ' 00 00 ff 7f$' | head -n 1 | cut -d: -f1)
+	[[ -n $at ]]
+	cp "$T/crun.bpf" "$T/changed.bpf"
+	printf '\x01\x00\x05\x00' | dd of="$T/changed.bpf" bs=1 seek=$(((at - 1) * 8 + 4)) conv=notrunc status=none
+	run -1 "$CTRK_BUILD/tests/test-run-seccomp-bpf" --compare "$T/changed.bpf" "$T/ahead.bpf" "$T/default.json"
+	assert_line --regexp '^[1-9][0-9]* of [0-9]+ inputs differ'
+	# Arguments, a repeated argument index (one rule per argument), errnoRet;
+	# more than 32 rules, so a tree too.
 	profile "$T/p.json" '{"defaultAction": "SCMP_ACT_ERRNO", "defaultErrnoRet": 38,
 		"archMap": [{"architecture": "SCMP_ARCH_X86_64", "subArchitectures": ["SCMP_ARCH_X86"]},
 			    {"architecture": "SCMP_ARCH_AARCH64", "subArchitectures": ["SCMP_ARCH_ARM"]}],
-		"syscalls": [{"names": ["read", "write", "exit_group", "execve", "no_such_call"], "action": "SCMP_ACT_ALLOW"},
+		"syscalls": [{"names": ["read", "write", "exit_group", "execve", "no_such_call", "close", "fstat",
+			"lseek", "mmap", "mprotect", "munmap", "brk", "rt_sigaction", "rt_sigprocmask", "rt_sigreturn",
+			"ioctl", "pread64", "pwrite64", "readv", "writev", "access", "pipe", "select", "sched_yield",
+			"mremap", "msync", "mincore", "madvise", "dup", "dup2", "pause", "nanosleep", "getpid", "openat",
+			"newfstatat", "getuid"], "action": "SCMP_ACT_ALLOW"},
 			{"names": ["personality"], "action": "SCMP_ACT_ALLOW", "args": [
 				{"index": 0, "value": 0, "op": "SCMP_CMP_EQ"}, {"index": 0, "value": 8, "op": "SCMP_CMP_EQ"}]},
 			{"names": ["socket"], "action": "SCMP_ACT_ALLOW", "args": [
@@ -255,18 +277,34 @@ same_program_as_crun() {
 			{"names": ["keyctl"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13}]}'
 	run -0 --separate-stderr ctrk-run config --security-opt "seccomp=$T/p.json" "$C" -- true <"$D"
 	printf '%s\n' "$output" >"$T/custom.json"
-	same_program_as_crun "$T/custom.json"
-	# Cached, one file per filter, root's alone; a damaged entry is not
-	# used but compiled again.
+	same_actions_as_crun "$T/custom.json"
+	# Cached, one file per filter, root's alone, and used: another start
+	# leaves the entries as they are.
 	run -0 find "$CTRK_RUN/seccomp" -type f -perm 0600
 	assert_equal "${#lines[@]}" 2
-	local f
-	for f in "${lines[@]}"; do
-		printf 'X' | dd of="$f" bs=1 seek=200 conv=notrunc status=none
-	done
+	local f files=("${lines[@]}") inodes
+	inodes=$(stat -c %i "${files[@]}")
 	run -0 --separate-stderr ctrk-run config "$C" -- true <"$D"
-	printf '%s\n' "$output" >"$T/again.json"
-	assert_equal "$(jq -c .annotations "$T/again.json")" "$(jq -c .annotations "$T/default.json")"
+	assert_equal "$(stat -c %i "${files[@]}")" "$inodes"
+	# A damaged entry, in the filter's text or in its program, is not used
+	# but made again (a new file), the same.
+	for at in 200 -1; do
+		for f in "${files[@]}"; do
+			((at >= 0)) || at=$(($(stat -c %s "$f") - 1))
+			printf 'X' | dd of="$f" bs=1 seek="$at" conv=notrunc status=none
+		done
+		run -0 --separate-stderr ctrk-run config "$C" -- true <"$D"
+		printf '%s\n' "$output" >"$T/again.json"
+		assert_equal "$(jq -c .annotations "$T/again.json")" "$(jq -c .annotations "$T/default.json")"
+		assert_equal "$(jq -c .linux.seccomp "$T/again.json")" "$(jq -c .linux.seccomp "$T/default.json")"
+		run -0 --separate-stderr ctrk-run config --security-opt "seccomp=$T/p.json" "$C" -- true <"$D"
+		assert_equal "$(jq -c .annotations <<<"$output")" "$(jq -c .annotations "$T/custom.json")"
+		run -0 stat -c %i "${files[@]}"
+		assert_equal "${#lines[@]}" 2
+		[[ ${lines[0]} != "$(sed -n 1p <<<"$inodes")" && ${lines[1]} != "$(sed -n 2p <<<"$inodes")" ]]
+		inodes=$(stat -c %i "${files[@]}")
+		at=-1
+	done
 	# And the container runs with it.
 	probe -- keyctl socket
 	assert_output "keyctl EPERM
