@@ -151,16 +151,16 @@ parse_option(int c, run_opts_t *o, flags_t *f)
 	case 't': o->tty = true; break;
 	case OPT_RM: o->rm = true; break;
 	case OPT_ROOTFS: o->rootfs = optarg; break;
-	case 'e': strv_push(&o->env, optarg); break;
-	case OPT_ENV_FILE: strv_push(&o->env_files, optarg); break;
+	case 'e': ctrk_strlist_push(&o->env, optarg); break;
+	case OPT_ENV_FILE: ctrk_strlist_push(&o->env_files, optarg); break;
 	case OPT_ENTRYPOINT: o->entrypoint = optarg; break;
 	case 'w': o->workdir = optarg; break;
 	case 'u': o->user = optarg; break;
-	case OPT_GROUP_ADD: strv_push(&o->group_add, optarg); break;
+	case OPT_GROUP_ADD: ctrk_strlist_push(&o->group_add, optarg); break;
 	case OPT_HOSTNAME: o->hostname = optarg; break;
-	case OPT_ULIMIT: strv_push(&o->ulimits, optarg); break;
-	case OPT_CAP_ADD: strv_push(&o->cap_add, optarg); break;
-	case OPT_CAP_DROP: strv_push(&o->cap_drop, optarg); break;
+	case OPT_ULIMIT: ctrk_strlist_push(&o->ulimits, optarg); break;
+	case OPT_CAP_ADD: ctrk_strlist_push(&o->cap_add, optarg); break;
+	case OPT_CAP_DROP: ctrk_strlist_push(&o->cap_drop, optarg); break;
 	case OPT_PRIVILEGED: o->privileged = true; break;
 	case OPT_SECURITY_OPT:
 		/* Docker's other keys (apparmor, label, no-new-privileges) are
@@ -193,8 +193,8 @@ parse_option(int c, run_opts_t *o, flags_t *f)
 		}
 		o->pid = optarg;
 		break;
-	case OPT_MOUNT: strv_push(&o->mounts, optarg); break;
-	case OPT_TMPFS: strv_push(&o->tmpfs, optarg); break;
+	case OPT_MOUNT: ctrk_strlist_push(&o->mounts, optarg); break;
+	case OPT_TMPFS: ctrk_strlist_push(&o->tmpfs, optarg); break;
 	case OPT_PRESERVE_FDS: return ctrk_parse_int("--preserve-fds", optarg, 0, 1000, &o->preserve_fds);
 	case OPT_STOP_TIMEOUT: return ctrk_parse_int("--stop-timeout", optarg, 0, 86400, &o->stop_timeout);
 	case OPT_RUNTIME: o->runtime = optarg; break;
@@ -211,10 +211,10 @@ parse_option(int c, run_opts_t *o, flags_t *f)
 static void
 opts_free(run_opts_t *o)
 {
-	strv_t *lists[] = {&o->env, &o->env_files, &o->group_add, &o->ulimits, &o->cap_add,
+	ctrk_strlist_t *lists[] = {&o->env, &o->env_files, &o->group_add, &o->ulimits, &o->cap_add,
 			   &o->cap_drop, &o->mounts, &o->tmpfs};
 	for (size_t i = 0; i < sizeof lists / sizeof *lists; i++)
-		strv_free(lists[i]);
+		ctrk_strlist_free(lists[i]);
 }
 
 /* What the verbs get: the options, parsed. */
@@ -468,17 +468,3 @@ main(int argc, char **argv)
 	return rc;
 }
 
-void
-strv_push(strv_t *l, const char *s)
-{
-	l->v = ctrk_xrealloc(l->v, (l->n + 1) * sizeof *l->v);
-	l->v[l->n++] = s;
-}
-
-void
-strv_free(strv_t *l)
-{
-	free(l->v);
-	l->v = NULL;
-	l->n = 0;
-}

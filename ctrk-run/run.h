@@ -8,6 +8,7 @@
 #include <cjson/cJSON.h>
 
 #include "error.h"
+#include "strlist.h"
 
 /* Exit codes of `run`, `exec` and `wait` besides the command's own (see
  * ctrk(7)): as docker, podman and chroot(1) use them. */
@@ -17,24 +18,16 @@ enum {
 	RUN_EXIT_NOT_FOUND = 127,    /* the command does not exist */
 };
 
-/* A growable list of borrowed strings (from argv). */
-typedef struct strv {
-	const char **v;
-	size_t n;
-} strv_t;
-
-void strv_push(strv_t *l, const char *s);
-void strv_free(strv_t *l);
 
 typedef struct run_opts {
 	const char *id;
 	const char *rootfs;      /* --rootfs: instead of the descriptor's */
 	bool detach, tty, rm, privileged, read_only;
 	bool force;              /* run: start even when the rootfs is in use */
-	strv_t env, env_files;
+	ctrk_strlist_t env, env_files;
 	const char *entrypoint;  /* --entrypoint; NULL when not given */
 	const char *workdir, *user, *hostname;
-	strv_t group_add, ulimits, cap_add, cap_drop, mounts, tmpfs;
+	ctrk_strlist_t group_add, ulimits, cap_add, cap_drop, mounts, tmpfs;
 	long long memory;        /* bytes; 0: no limit */
 	long long cpu_quota;     /* microseconds per 100 ms; 0: no limit */
 	long long pids_limit;    /* 0: no limit */

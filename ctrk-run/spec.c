@@ -269,7 +269,7 @@ args_build(const run_opts_t *o, const cJSON *config, cJSON **out, size_t *n_entr
 }
 
 static int
-rlimits_build(const strv_t *ulimits, cJSON **out, ctrk_error_t *err)
+rlimits_build(const ctrk_strlist_t *ulimits, cJSON **out, ctrk_error_t *err)
 {
 	cleanup_json cJSON *a = cJSON_CreateArray();
 	for (size_t i = 0; i < ulimits->n; i++) {
@@ -359,7 +359,7 @@ set_console_size(cJSON *process)
 }
 
 static int
-user_build(const char *rootfs, const char *spec, const strv_t *group_add, cJSON **out, char **home,
+user_build(const char *rootfs, const char *spec, const ctrk_strlist_t *group_add, cJSON **out, char **home,
 	   ctrk_error_t *err)
 {
 	cleanup_close int rootfd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
