@@ -275,7 +275,9 @@ import_tree(int fd, ctrk_error_t *err)
 		size_t len;
 		la_int64_t off;
 		while ((r = archive_read_data_block(a, &buf, &len, &off)) == ARCHIVE_OK) {
-			if (archive_write_data_block(w, buf, len, off) < ARCHIVE_WARN) {
+			/* ARCHIVE_WARN here is a failed or short write
+			 * (ENOSPC): data lost, never a mere warning. */
+			if (archive_write_data_block(w, buf, len, off) != ARCHIVE_OK) {
 				archive_err(w, archive_entry_pathname(e), err);
 				goto out;
 			}

@@ -457,7 +457,7 @@ driver_run(const char *prog, const cJSON *req, ctrk_error_t *err)
 		if (!why)
 			why = "failed";
 		if (strcmp(why, "timed out") == 0)
-			return ctrk_error_set(err, ETIMEDOUT, "'%s' timed out after %ld s (CTRK_VOL_DRIVER_TIMEOUT)",
+			return ctrk_error_set(err, 0, "'%s' timed out after %ld s (CTRK_VOL_DRIVER_TIMEOUT)",
 					      prog, timeout), NULL;
 		return ctrk_error_set(err, 0, "'%s' %s", prog, why), NULL;
 	}
