@@ -56,84 +56,130 @@ rootfs_mount(const cJSON *d)
 	return found;
 }
 
-/* Add one lowerdir element (escapes "\" removed) to the overlay FS. */
-static int
-add_layer(int fs, const char *key, const char *escaped, ctrk_error_t *err)
+/* A layer path from the rootfs overlay's options: escapes ("\\") removed. */
+static char *
+unescape(const char *escaped, size_t n)
 {
-	cleanup_free char *path = ctrk_xmalloc(strlen(escaped) + 1);
-	char *w = path;
-	for (const char *s = escaped; *s; s++) {
-		if (*s == '\\' && s[1])
-			s++;
-		*w++ = *s;
+	char *path = ctrk_xmalloc(n + 1), *w = path;
+	for (size_t i = 0; i < n; i++) {
+		if (escaped[i] == '\\' && i + 1 < n)
+			i++;
+		*w++ = escaped[i];
 	}
 	*w = '\0';
-	if (path[0] != '/')
-		return ctrk_error_set(err, 0, "the image's layer '%s' is not an absolute path", path);
-	if (fsconfig(fs, FSCONFIG_SET_STRING, key, path, 0) < 0)
-		return ctrk_error_errno(err, "cannot add the image's layer '%s' to a read-only overlay", path);
-	return 0;
+	return path;
 }
 
-/* A detached, read-only overlay of the lower directories of the rootfs
- * overlay OPTIONS: the image without the container's upper layer.  One
- * layer at a time ("lowerdir+", Linux 6.8), so that no number of layers
- * hits mount(2)'s one page of options. */
+typedef struct layers {
+	char **path;
+	bool *data_only; /* after "::" in lowerdir=, or datadir+= */
+	size_t n;
+} layers_t;
+
+static void
+layers_add(layers_t *l, char *path, bool data_only)
+{
+	l->path = ctrk_xrealloc(l->path, (l->n + 1) * sizeof *l->path);
+	l->data_only = ctrk_xrealloc(l->data_only, (l->n + 1) * sizeof *l->data_only);
+	l->path[l->n] = path;
+	l->data_only[l->n++] = data_only;
+}
+
+static void
+layers_free(layers_t *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->path[i]);
+	free(l->path);
+	free(l->data_only);
+}
+
+/* The lower directories the rootfs overlay OPTIONS name, top first. */
+static void
+lower_layers(const cJSON *options, layers_t *l)
+{
+	const cJSON *o;
+	cJSON_ArrayForEach(o, options) {
+		const char *s = cJSON_GetStringValue(o);
+		if (s && has_prefix(s, "lowerdir=")) {
+			bool data_only = false;
+			for (const char *p = s + strlen("lowerdir="); *p;) {
+				size_t n = 0;
+				while (p[n] && p[n] != ':')
+					n += (p[n] == '\\' && p[n + 1]) ? 2 : 1;
+				if (n == 0)
+					data_only = true;
+				else
+					layers_add(l, unescape(p, n), data_only);
+				p += n + (p[n] == ':');
+			}
+		} else if (s && has_prefix(s, "lowerdir+=")) {
+			layers_add(l, ctrk_xstrdup(s + strlen("lowerdir+=")), false);
+		} else if (s && has_prefix(s, "datadir+=")) {
+			layers_add(l, ctrk_xstrdup(s + strlen("datadir+=")), true);
+		}
+	}
+}
+
+static int bind_view(const char *source, ctrk_error_t *err);
+
+/* A detached, read-only overlay of the layers L, with the rootfs
+ * overlay's other OPTIONS.  One layer at a time ("lowerdir+", Linux 6.8),
+ * so that no number of layers hits mount(2)'s one page of options. */
 static int
-overlay_view(const cJSON *options, ctrk_error_t *err)
+overlay_mount(const layers_t *l, const cJSON *options, ctrk_error_t *err)
 {
 	cleanup_close int fs = fsopen("overlay", FSOPEN_CLOEXEC);
 	if (fs < 0)
 		return ctrk_error_errno(err, "cannot make a read-only overlay of the image");
-	size_t layers = 0;
+	for (size_t i = 0; i < l->n; i++)
+		if (fsconfig(fs, FSCONFIG_SET_STRING, l->data_only[i] ? "datadir+" : "lowerdir+", l->path[i], 0) < 0)
+			return ctrk_error_errno(err, "cannot add the image's layer '%s' to a read-only overlay",
+						l->path[i]);
 	const cJSON *o;
 	cJSON_ArrayForEach(o, options) {
 		const char *s = cJSON_GetStringValue(o);
-		if (!s)
-			continue;
-		if (has_prefix(s, "lowerdir=")) {
-			/* "a:b::c": c after "::" is a data-only layer. */
-			const char *key = "lowerdir+";
-			const char *p = s + strlen("lowerdir=");
-			while (*p) {
-				size_t n = 0;
-				while (p[n] && p[n] != ':')
-					n += (p[n] == '\\' && p[n + 1]) ? 2 : 1;
-				if (n == 0) {
-					key = "datadir+";
-				} else {
-					cleanup_free char *one = ctrk_xstrndup(p, n);
-					if (add_layer(fs, key, one, err) < 0)
-						return -1;
-					layers++;
-				}
-				p += n + (p[n] == ':');
-			}
-		} else if (has_prefix(s, "lowerdir+=") || has_prefix(s, "datadir+=")) {
-			cleanup_free char *key = ctrk_xstrndup(s, strcspn(s, "="));
-			if (add_layer(fs, key, strchr(s, '=') + 1, err) < 0)
-				return -1;
-			layers++;
-		} else if (has_prefix(s, "upperdir=") || has_prefix(s, "workdir=") || strcmp(s, "volatile") == 0 ||
-			   strcmp(s, "rw") == 0 || strcmp(s, "ro") == 0) {
-			/* The container's own layer, and what only applies to it. */
-		} else {
-			/* How the layers were written (userxattr, metacopy=on,
-			 * redirect_dir=...) must be read the same way. */
-			const char *eq = strchr(s, '=');
-			cleanup_free char *key = ctrk_xstrndup(s, eq ? (size_t)(eq - s) : strlen(s));
-			if (fsconfig(fs, eq ? FSCONFIG_SET_STRING : FSCONFIG_SET_FLAG, key, eq ? eq + 1 : NULL, 0) < 0)
-				return ctrk_error_errno(err, "cannot set overlay option '%s' for a read-only view", s);
-		}
+		if (!s || has_prefix(s, "lowerdir") || has_prefix(s, "datadir+=") || has_prefix(s, "upperdir=") ||
+		    has_prefix(s, "workdir=") || strcmp(s, "volatile") == 0 || strcmp(s, "rw") == 0 ||
+		    strcmp(s, "ro") == 0)
+			continue; /* the layers, and the container's own layer */
+		/* How the layers were written (userxattr, metacopy=on,
+		 * redirect_dir=...) must be read the same way. */
+		const char *eq = strchr(s, '=');
+		cleanup_free char *key = ctrk_xstrndup(s, eq ? (size_t)(eq - s) : strlen(s));
+		if (fsconfig(fs, eq ? FSCONFIG_SET_STRING : FSCONFIG_SET_FLAG, key, eq ? eq + 1 : NULL, 0) < 0)
+			return ctrk_error_errno(err, "cannot set overlay option '%s' for a read-only view", s);
 	}
-	if (layers == 0)
-		return ctrk_error_set(err, 0, "the rootfs overlay has no lower directory");
 	if (fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
 		return ctrk_error_errno(err, "cannot make a read-only overlay of the image's layers");
 	int mnt = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
 	if (mnt < 0)
 		return ctrk_error_errno(err, "cannot mount a read-only overlay of the image's layers");
 	return mnt;
+}
+
+/* The image without the container's upper layer: an overlay of the rootfs
+ * overlay's lower directories only.  An image of one layer is that layer
+ * (overlayfs wants two lower directories when there is no upper). */
+static int
+overlay_view(const cJSON *options, ctrk_error_t *err)
+{
+	layers_t l = {0};
+	lower_layers(options, &l);
+	int rc = 0;
+	for (size_t i = 0; rc == 0 && i < l.n; i++)
+		if (l.path[i][0] != '/')
+			rc = ctrk_error_set(err, 0, "the image's layer '%s' is not an absolute path", l.path[i]);
+	if (rc < 0)
+		;
+	else if (l.n == 0)
+		rc = ctrk_error_set(err, 0, "the rootfs overlay has no lower directory");
+	else if (l.n == 1 && !l.data_only[0])
+		rc = bind_view(l.path[0], err);
+	else
+		rc = overlay_mount(&l, options, err);
+	layers_free(&l);
+	return rc;
 }
 
 /* A detached, read-only clone of the bind mount of SOURCE. */
@@ -144,7 +190,7 @@ bind_view(const char *source, ctrk_error_t *err)
 		return ctrk_error_set(err, 0, "the rootfs bind mount has no absolute source");
 	cleanup_close int t = open_tree(AT_FDCWD, source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
 	if (t < 0)
-		return ctrk_error_errno(err, "cannot clone the rootfs bind mount of '%s'", source);
+		return ctrk_error_errno(err, "cannot clone a bind mount of '%s'", source);
 	struct mount_attr a = {.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC};
 	if (mount_setattr(t, "", AT_EMPTY_PATH, &a, sizeof a) < 0)
 		return ctrk_error_errno(err, "cannot make the clone of '%s' read-only", source);
