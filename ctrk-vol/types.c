@@ -85,9 +85,15 @@ types_path_is_mount(const char *path)
 }
 
 bool
+types_needs_host_mount(const vol_t *v)
+{
+	return is_type(v, "loop") || !vol_type_builtin(vol_type(v));
+}
+
+bool
 types_mounted(const vol_t *v)
 {
-	if (is_type(v, "loop") || !vol_type_builtin(vol_type(v))) {
+	if (types_needs_host_mount(v)) {
 		cleanup_free char *mp = types_mount_point(v->name);
 		return types_path_is_mount(mp);
 	}
