@@ -214,19 +214,26 @@ vol_lock(const char *name, ctrk_error_t *err)
 		return -1;
 	cleanup_free char *dir = vol_path(name);
 	/* The directory may be renamed away (rm) while we wait for its lock:
-	 * only a lock on what is still NAME counts. */
+	 * only a lock on what is still NAME counts.  Never through a
+	 * symlink: one in the store is no volume. */
 	for (;;) {
-		int fd = ctrk_lock_dir(dir, true, err);
+		cleanup_close int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (fd < 0) {
-			if (err->errnum == ENOENT || err->errnum == ENOTDIR)
-				vol_error_errno(err, ENOENT, "no such volume '%s'", name);
-			return -1;
+			if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP)
+				return vol_error_errno(err, ENOENT, "no such volume '%s'", name);
+			return ctrk_error_errno(err, "cannot open '%s' to lock it", dir);
+		}
+		while (flock(fd, LOCK_EX) < 0) {
+			if (errno != EINTR)
+				return ctrk_error_errno(err, "cannot lock '%s'", dir);
 		}
 		struct stat held, now;
-		if (fstat(fd, &held) == 0 && lstat(dir, &now) == 0 && S_ISDIR(now.st_mode) &&
-		    held.st_dev == now.st_dev && held.st_ino == now.st_ino)
-			return fd;
-		close(fd);
+		if (fstat(fd, &held) < 0)
+			return ctrk_error_errno(err, "cannot stat '%s'", dir);
+		if (lstat(dir, &now) == 0 && held.st_dev == now.st_dev && held.st_ino == now.st_ino)
+			return steal_fd(&fd);
+		/* Renamed away meanwhile (removed), maybe made again: look
+		 * again. */
 	}
 }
 
