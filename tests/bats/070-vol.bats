@@ -498,3 +498,34 @@ EOF
 	run ctrk-vol rm used
 	assert_success
 }
+
+@test "ENOSPC within 1 MiB of the limit: loop size=16m and tmpfs size=8m, written with dd in a container" {
+	export CTRK_RUNTIME=runc
+	local type size limit C out written
+	ctrk-pull -q "oci:$CTRK_FIXTURES:single" >/dev/null
+	for type in loop tmpfs; do
+		[[ $type == loop ]] && size=16m limit=$((16 << 20)) || size=8m limit=$((8 << 20))
+		C=$(cid "$type")
+		ctrk-vol create --type "$type" -o size=$size "lim-$type" >/dev/null
+		set -o pipefail
+		ctrk-snap prepare --image "oci:$CTRK_FIXTURES:single" "$C" </dev/null |
+			ctrk-vol attach "lim-$type:/data" | ctrk-mount >"$T/$C.json"
+		# bs=4k: the last block that fits is written, the next fails.
+		run --separate-stderr ctrk-run run --rm "$C" -- \
+			sh -c 'dd if=/dev/urandom of=/data/fill bs=4k 2>&1; echo "status $?"; sync; stat -c %s /data/fill' <"$T/$C.json"
+		echo "# $type: $output" >&3
+		assert_success
+		assert_line --partial "No space left on device"
+		assert_line "status 1"
+		written=${lines[-1]}
+		((written <= limit && written > limit - (1 << 20)))
+		if [[ $type == loop ]]; then
+			# The host sees the same bytes through the volume's path.
+			assert_equal "$(stat -c %s "$(ctrk-vol path lim-loop)/fill")" "$written"
+		fi
+		ctrk-mount --unmount <"$T/$C.json" | ctrk-vol detach | ctrk-snap remove >/dev/null
+		ctrk-vol rm "lim-$type"
+	done
+	run findmnt -rn -o TARGET
+	refute_output --partial "$CTRK_RUN/volumes"
+}
