@@ -266,6 +266,31 @@ try_lock_at(int dirfd, const char *name)
 	return fd;
 }
 
+/* Remove the leftover temp entry NAME of the store (DIRFD), which the
+ * caller has locked.  A killed create of an external volume may have had
+ * its driver make something: the driver is asked to remove it (its
+ * metadata was written before the driver's create, see
+ * vol_create_with()); a refusal is only a warning, else the leftover
+ * would stay forever. */
+static int
+leftover_remove(int dirfd, const char *name, ctrk_error_t *err)
+{
+	if (strncmp(name, VOL_TMP_PREFIX, strlen(VOL_TMP_PREFIX)) == 0) {
+		cleanup_free char *path = ctrk_strdup_printf("%s/%s/" VOL_META, vol_store_dir(false, NULL), name);
+		ctrk_error_t ignored, derr;
+		cleanup_json cJSON *meta = ctrk_json_read_file(path, VOL_META_MAX, &ignored);
+		const char *vname = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(meta, "name"));
+		const char *type = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(meta, "type"));
+		if (vname && type && !vol_type_builtin(type) && vol_name_check(vname, &ignored) == 0) {
+			cleanup_free char *dir = ctrk_strdup_printf("%s/%s", vol_store_dir(false, NULL), name);
+			vol_t v = {.name = (char *)vname, .dir = dir, .meta = meta};
+			if (types_driver_remove(&v, &derr) < 0)
+				ctrk_warn("%s", derr.msg);
+		}
+	}
+	return ctrk_remove_tree_at(dirfd, name, err);
+}
+
 int
 vol_store_sweep(bool fix, cJSON *report, ctrk_error_t *err)
 {
@@ -293,7 +318,7 @@ vol_store_sweep(bool fix, cJSON *report, ctrk_error_t *err)
 		bool fixed = false;
 		if (fix) {
 			ctrk_error_t rm_err;
-			if (ctrk_remove_tree_at(dirfd, e->d_name, &rm_err) == 0)
+			if (leftover_remove(dirfd, e->d_name, &rm_err) == 0)
 				fixed = true;
 			else
 				ctrk_warn("cannot remove leftover '%s/%s': %s", store, e->d_name, rm_err.msg);
@@ -334,8 +359,10 @@ claim_tmp(const char *name, char **tmp_out, ctrk_error_t *err)
 		cleanup_close int other = open(tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (other >= 0) {
 			if (flock(other, LOCK_EX | LOCK_NB) == 0) {
-				if (ctrk_remove_tree(tmp, err) < 0)
-					return -1;
+				cleanup_close int sfd = open(store, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+				cleanup_free char *base = ctrk_strdup_printf(VOL_TMP_PREFIX "%s", name);
+				if (sfd < 0 || leftover_remove(sfd, base, err) < 0)
+					return ctrk_error_wrap(err, "cannot remove the leftover '%s'", tmp);
 			} else {
 				/* Another create of NAME is at work: wait for it
 				 * to end, and look again. */
@@ -412,6 +439,14 @@ vol_create_with(const vol_opts_t *o, const char *name, bool anonymous, vol_fill_
 	if (lock < 0)
 		return -1;
 	vol_t tv = {.name = (char *)name, .dir = tmp, .meta = meta};
+	/* An external driver's create may leave something behind if we are
+	 * killed: the metadata first says whose it is (see leftover_remove). */
+	if (!vol_type_builtin(vol_type(&tv))) {
+		cleanup_free char *text = ctrk_json_render(meta, false);
+		cleanup_free char *path = ctrk_strdup_printf("%s/" VOL_META, tmp);
+		if (ctrk_replace_file(path, text, strlen(text), 0600, err) < 0)
+			goto fail_dir;
+	}
 	if (types_create(&tv, err) < 0)
 		goto fail_dir;
 	if (fill && fill(&tv, arg, err) < 0)

@@ -523,6 +523,12 @@ driver_simple(const vol_t *v, const char *op, cJSON *extra, ctrk_error_t *err)
 	return reply ? 0 : -1;
 }
 
+int
+types_driver_remove(const vol_t *v, ctrk_error_t *err)
+{
+	return driver_simple(v, "remove", NULL, err);
+}
+
 static cJSON *
 target_arg(const char *target)
 {

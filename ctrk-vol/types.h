@@ -35,6 +35,9 @@ int types_create(const vol_t *v, ctrk_error_t *err);
  * tell an external driver.  The store removes the directory. */
 int types_remove(const vol_t *v, ctrk_error_t *err);
 
+/* Tell V's external driver to remove it ("remove"). */
+int types_driver_remove(const vol_t *v, ctrk_error_t *err);
+
 /* Is V's type one that is mounted on the host ($CTRK_RUN/volumes/NAME)
  * while in use (loop, external), and is it now? */
 bool types_mounted(const vol_t *v);
