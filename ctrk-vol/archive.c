@@ -354,6 +354,7 @@ import_fill(const vol_t *v, void *arg, ctrk_error_t *err)
 	}
 	if (pid == 0) {
 		close(p[0]);
+		free(steal_pointer(&mnt)); /* _exit() runs no cleanup */
 		ctrk_error_t cerr = {0};
 		if (import_child(v, &cerr) < 0) {
 			if (write(p[1], &cerr, sizeof cerr) < 0)

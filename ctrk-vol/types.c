@@ -320,7 +320,8 @@ loop_check(const vol_opts_t *o, cJSON *opts, ctrk_error_t *err)
 		return -1;
 	if (n < LOOP_MIN_SIZE || n > LOOP_MAX_SIZE)
 		return ctrk_error_set(err, 0, "invalid size '%s': a loop volume takes 1m to 16t", size);
-	if (!ctrk_find_program("mkfs.ext4"))
+	cleanup_free char *mkfs = ctrk_find_program("mkfs.ext4");
+	if (!mkfs)
 		return ctrk_error_set(err, ENOENT, "a loop volume needs mkfs.ext4 (e2fsprogs)");
 	return 0;
 }
