@@ -435,9 +435,10 @@ driver_run(const char *prog, const cJSON *req, ctrk_error_t *err)
 				break;
 			}
 		}
-		if (p[1].revents || pidfd < 0) {
-			/* Exited (or no pidfd: wait below).  Its output may
-			 * still be in the pipe: read it to the end unless
+		if (p[1].revents || (pidfd < 0 && eof)) {
+			/* Exited (or, without a pidfd, closed its output:
+			 * waited for here, past the time limit).  Its output
+			 * may still be in the pipe: read below, unless
 			 * someone it left behind keeps it open. */
 			if (pidfd >= 0 && waitpid(pid, &status, WNOHANG) != pid)
 				continue;
