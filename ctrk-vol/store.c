@@ -976,6 +976,17 @@ empty_content(const vol_t *v, ctrk_error_t *err)
 static int
 repair_populate(vol_t *v, ctrk_error_t *err)
 {
+	/* Never empty what a running container works in: that half copy is
+	 * its data now (populate leaves such a volume alone too). */
+	char **ids = NULL;
+	if (vol_users(v, true, &ids, err) < 0)
+		return -1;
+	if (ids && ids[0]) {
+		cleanup_free char *list = ids_list(ids);
+		vol_ids_free(ids);
+		return vol_error_errno(err, EBUSY, "the running container %s uses it: stop it first", list);
+	}
+	vol_ids_free(ids);
 	bool mounted_here = false;
 	if (types_needs_host_mount(v) && !types_mounted(v)) {
 		cJSON *m = NULL;
