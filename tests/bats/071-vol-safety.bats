@@ -281,6 +281,27 @@ assert_store_clean() {
 	assert_equal "$(ls -A "$S/half/_data")" ""
 	assert_equal "$(jq 'has("populating")' "$S/half/meta.json")" false
 	assert_store_clean
+
+	# Never under a running container that uses the volume.
+	export CTRK_RUNTIME=runc
+	C=$(cid c)
+	container_rootfs "$C"
+	ctrk-vol attach --populate never half:/data <"$T/$C.json" >"$T/d.json"
+	ctrk-run run --rm "$C" -- sh -c 'echo mine >/data/f; sleep 300' <"$T/d.json" &
+	track_pid $!
+	wait_running "$C"
+	for i in $(seq 50); do [[ -f $S/half/_data/f ]] && break; sleep 0.1; done
+	jq '. + {populating: true}' "$S/half/meta.json" >"$T/m"
+	cat "$T/m" >"$S/half/meta.json"
+	run ctrk-vol check --fix
+	assert_failure 1
+	assert_output --partial "the running container '$C' uses it"
+	assert_equal "$(cat "$S/half/_data/f")" mine
+	ctrk-run kill "$C" KILL
+	for i in $(seq 50); do ctrk-run list -q | grep -qx "$C" || break; sleep 0.1; done
+	run ctrk-vol check --fix
+	assert_success
+	assert_equal "$(ls -A "$S/half/_data")" ""
 }
 
 @test "rm removes only inside the store: never through a symlink" {
