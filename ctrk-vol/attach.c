@@ -393,6 +393,22 @@ apply_options(const spec_t *p, cJSON *m)
 	add_option(options, p->ro ? "ro" : "rw");
 }
 
+/* M (taken) with TARGET, its fields in the descriptor's order: type,
+ * source, target, options. */
+static cJSON *
+with_target(cJSON *m, const char *target)
+{
+	cJSON *out = ctrk_mount_new(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m, "type")),
+				    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m, "source")), target, NULL);
+	cJSON *options = cJSON_DetachItemFromObjectCaseSensitive(m, "options");
+	if (cJSON_IsArray(options))
+		ctrk_json_set(out, "options", options);
+	else
+		cJSON_Delete(options);
+	cJSON_Delete(m);
+	return out;
+}
+
 static bool
 is_tmpfs_volume(const vol_t *v)
 {
@@ -450,16 +466,18 @@ attach_volume(const vol_opts_t *o, const cJSON *d, spec_t *p, cJSON **mount, ctr
 	if (vol_load(p->name, &p->vol, err) < 0)
 		return -1;
 	p->loaded = true;
-	if (vol_mount(&p->vol, mount, err) < 0)
+	cleanup_json cJSON *m = NULL;
+	if (vol_mount(&p->vol, &m, err) < 0)
 		return -1;
 	bool never = (o->populate && strcmp(o->populate, "never") == 0) || p->nocopy;
 	bool copied = false;
 	if (!never && vol_populate(&p->vol, d, p->target, &copied, err) < 0)
 		return -1;
 	if (is_tmpfs_volume(&p->vol))
-		tmpfs_owner(o, *mount);
+		tmpfs_owner(o, m);
 	else if (chown_root(o, &p->vol, err) < 0)
 		return -1;
+	*mount = steal_pointer(&m);
 	return 0;
 }
 
@@ -559,7 +577,7 @@ attach_all(const vol_opts_t *o, cJSON *d, specs_t *s, ctrk_error_t *err)
 			cJSON_AddStringToObject(r, "source", p->source);
 			break;
 		}
-		ctrk_json_set(m, "target", cJSON_CreateString(p->target));
+		m = with_target(m, p->target);
 		apply_options(p, m);
 		cJSON_AddItemToArray(mounts, m);
 		char what[64];

@@ -121,27 +121,93 @@ lower_layers(const cJSON *options, layers_t *l)
 	}
 }
 
-static int bind_view(const char *source, ctrk_error_t *err);
+static int bind_view(const char *source, const char *at, ctrk_error_t *err);
+
+/* Where a kernel without the new mount API (or valgrind, which does not
+ * know it) gets the view mounted the classic way: on the directory AT,
+ * in the child's private mount namespace only (so AT is hidden nowhere
+ * else), then opened. */
+static int
+open_mounted(const char *at, ctrk_error_t *err)
+{
+	int fd = open(at, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return ctrk_error_errno(err, "cannot open the view of the image at '%s'", at);
+	return fd;
+}
+
+static bool
+layer_option(const char *s)
+{
+	return has_prefix(s, "lowerdir") || has_prefix(s, "datadir+=") || has_prefix(s, "upperdir=") ||
+	       has_prefix(s, "workdir=") || strcmp(s, "volatile") == 0 || strcmp(s, "rw") == 0 || strcmp(s, "ro") == 0;
+}
+
+/* The overlay of L by mount(2): its data must fit in one page. */
+static int
+overlay_mount_classic(const layers_t *l, const cJSON *options, const char *at, ctrk_error_t *err)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	size_t cap = (size_t)(page > 0 ? page : 4096), len = 0;
+	cleanup_free char *data = ctrk_xmalloc(cap);
+	bool fits = true;
+#define PUT(str)                                                  \
+	do {                                                      \
+		size_t n_ = strlen(str);                          \
+		if (len + n_ + 1 > cap)                           \
+			fits = false;                             \
+		else                                              \
+			memcpy(data + len, str, n_), len += n_;   \
+		data[len] = '\0';                                 \
+	} while (0)
+	PUT("lowerdir=");
+	for (size_t i = 0; i < l->n; i++) {
+		if (strpbrk(l->path[i], ":,\\"))
+			return ctrk_error_set(err, 0, "the image's layer '%s' cannot be named to mount(2)", l->path[i]);
+		if (i > 0)
+			PUT(l->data_only[i] && !l->data_only[i - 1] ? "::" : ":");
+		PUT(l->path[i]);
+	}
+	const cJSON *o;
+	cJSON_ArrayForEach(o, options) {
+		const char *s = cJSON_GetStringValue(o);
+		if (s && !layer_option(s)) {
+			PUT(",");
+			PUT(s);
+		}
+	}
+#undef PUT
+	if (!fits)
+		return ctrk_error_set(err, E2BIG, "the image's %zu layers do not fit in one mount(2) on this kernel",
+				      l->n);
+	if (mount("overlay", at, "overlay", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, data) < 0)
+		return ctrk_error_errno(err, "cannot make a read-only overlay of the image's layers");
+	return open_mounted(at, err);
+}
 
 /* A detached, read-only overlay of the layers L, with the rootfs
  * overlay's other OPTIONS.  One layer at a time ("lowerdir+", Linux 6.8),
  * so that no number of layers hits mount(2)'s one page of options. */
 static int
-overlay_mount(const layers_t *l, const cJSON *options, ctrk_error_t *err)
+overlay_mount(const layers_t *l, const cJSON *options, const char *at, ctrk_error_t *err)
 {
 	cleanup_close int fs = fsopen("overlay", FSOPEN_CLOEXEC);
+	if (fs < 0 && errno == ENOSYS)
+		return overlay_mount_classic(l, options, at, err);
 	if (fs < 0)
 		return ctrk_error_errno(err, "cannot make a read-only overlay of the image");
 	for (size_t i = 0; i < l->n; i++)
-		if (fsconfig(fs, FSCONFIG_SET_STRING, l->data_only[i] ? "datadir+" : "lowerdir+", l->path[i], 0) < 0)
+		if (fsconfig(fs, FSCONFIG_SET_STRING, l->data_only[i] ? "datadir+" : "lowerdir+", l->path[i], 0) < 0) {
+			/* Before Linux 6.8 overlayfs takes no "lowerdir+". */
+			if (i == 0 && errno == EINVAL)
+				return overlay_mount_classic(l, options, at, err);
 			return ctrk_error_errno(err, "cannot add the image's layer '%s' to a read-only overlay",
 						l->path[i]);
+		}
 	const cJSON *o;
 	cJSON_ArrayForEach(o, options) {
 		const char *s = cJSON_GetStringValue(o);
-		if (!s || has_prefix(s, "lowerdir") || has_prefix(s, "datadir+=") || has_prefix(s, "upperdir=") ||
-		    has_prefix(s, "workdir=") || strcmp(s, "volatile") == 0 || strcmp(s, "rw") == 0 ||
-		    strcmp(s, "ro") == 0)
+		if (!s || layer_option(s))
 			continue; /* the layers, and the container's own layer */
 		/* How the layers were written (userxattr, metacopy=on,
 		 * redirect_dir=...) must be read the same way. */
@@ -162,7 +228,7 @@ overlay_mount(const layers_t *l, const cJSON *options, ctrk_error_t *err)
  * overlay's lower directories only.  An image of one layer is that layer
  * (overlayfs wants two lower directories when there is no upper). */
 static int
-overlay_view(const cJSON *options, ctrk_error_t *err)
+overlay_view(const cJSON *options, const char *at, ctrk_error_t *err)
 {
 	layers_t l = {0};
 	lower_layers(options, &l);
@@ -175,20 +241,26 @@ overlay_view(const cJSON *options, ctrk_error_t *err)
 	else if (l.n == 0)
 		rc = ctrk_error_set(err, 0, "the rootfs overlay has no lower directory");
 	else if (l.n == 1 && !l.data_only[0])
-		rc = bind_view(l.path[0], err);
+		rc = bind_view(l.path[0], at, err);
 	else
-		rc = overlay_mount(&l, options, err);
+		rc = overlay_mount(&l, options, at, err);
 	layers_free(&l);
 	return rc;
 }
 
 /* A detached, read-only clone of the bind mount of SOURCE. */
 static int
-bind_view(const char *source, ctrk_error_t *err)
+bind_view(const char *source, const char *at, ctrk_error_t *err)
 {
 	if (!source || source[0] != '/')
 		return ctrk_error_set(err, 0, "the rootfs bind mount has no absolute source");
 	cleanup_close int t = open_tree(AT_FDCWD, source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+	if (t < 0 && errno == ENOSYS) {
+		if (mount(source, at, "none", MS_BIND, NULL) < 0 ||
+		    mount("none", at, "none", MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+			return ctrk_error_errno(err, "cannot make a read-only bind mount of '%s'", source);
+		return open_mounted(at, err);
+	}
 	if (t < 0)
 		return ctrk_error_errno(err, "cannot clone a bind mount of '%s'", source);
 	struct mount_attr a = {.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC};
@@ -199,15 +271,15 @@ bind_view(const char *source, ctrk_error_t *err)
 
 /* The read-only view of the image M (a rootfs mount object) mounts. */
 static int
-view_open(const cJSON *m, ctrk_error_t *err)
+view_open(const cJSON *m, const char *at, ctrk_error_t *err)
 {
 	const char *type = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m, "type"));
 	const char *source = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m, "source"));
 	const cJSON *options = cJSON_GetObjectItemCaseSensitive(m, "options");
 	if (type && strcmp(type, "overlay") == 0)
-		return overlay_view(options, err);
+		return overlay_view(options, at, err);
 	if (type && strcmp(type, "bind") == 0)
-		return bind_view(source, err);
+		return bind_view(source, at, err);
 	return ctrk_error_set(err, 0, "cannot populate from a rootfs mount of type '%s' (overlay or bind only); "
 				      "use --populate never",
 			      type ? type : "?");
@@ -485,6 +557,7 @@ typedef struct job {
 	const cJSON *rootfs; /* the descriptor's rootfs mount */
 	const char *target;
 	int dfd;          /* the volume's root */
+	const char *fallback_at; /* where a classic mount(2) may put the view */
 	bool owner, mode; /* give the root the image's owner, mode */
 } job_t;
 
@@ -497,9 +570,9 @@ child_copy(const job_t *j, ctrk_error_t *err)
 	 * view is a detached mount besides): the host never sees it. */
 	if (unshare(CLONE_NEWNS) < 0)
 		return ctrk_error_errno(err, "cannot make a private mount namespace");
-	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+	if (mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) < 0)
 		return ctrk_error_errno(err, "cannot make the mounts private");
-	cleanup_close int view = view_open(j->rootfs, err);
+	cleanup_close int view = view_open(j->rootfs, j->fallback_at, err);
 	if (view < 0)
 		return -1;
 	/* Resolved inside the image, as the runtime resolves the mount's
@@ -700,6 +773,7 @@ vol_populate(vol_t *v, const cJSON *d, const char *target, bool *copied, ctrk_er
 		job_t j = {.rootfs = rootfs,
 			   .target = target,
 			   .dfd = dfd,
+			   .fallback_at = v->dir,
 			   .owner = !meta_number(v, "uid") && !meta_number(v, "gid"),
 			   .mode = !meta_number(v, "mode")};
 		int rc = run_child(&j, err);
