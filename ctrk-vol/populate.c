@@ -564,7 +564,7 @@ typedef struct job {
 /* In the child: 0 copied, CHILD_NOTHING when the image has no directory
  * at the target, -1 on failure. */
 static int
-child_copy(const job_t *j, ctrk_error_t *err)
+child_copy(const job_t *j, int ready, int go, ctrk_error_t *err)
 {
 	/* Every mount made here stays in this process's own namespace (and the
 	 * view is a detached mount besides): the host never sees it. */
@@ -585,6 +585,12 @@ child_copy(const job_t *j, ctrk_error_t *err)
 	struct stat st;
 	if (fstat(src, &st) < 0)
 		return ctrk_error_errno(err, "cannot stat '%s' in the image", j->target);
+	/* Something to copy: the parent marks the volume "populating" before
+	 * the first file is written, and only then (an attach whose image has
+	 * nothing there writes no metadata at all). */
+	char c1 = 'y';
+	if (write(ready, &c1, 1) != 1 || read(go, &c1, 1) != 1)
+		return ctrk_error_set(err, 0, "the copy was called off");
 	copy_t c = {.droot = j->dfd};
 	int rc = copy_dir(&c, src, j->dfd, 0, err);
 	if (rc == 0)
@@ -597,28 +603,40 @@ child_copy(const job_t *j, ctrk_error_t *err)
 	return rc;
 }
 
-/* Run the copy in a child; 0 copied, CHILD_NOTHING, or -1. */
-static int
-run_child(const job_t *j, ctrk_error_t *err)
+static void
+close_pipe(int p[2])
 {
-	int p[2];
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return ctrk_error_errno(err, "cannot make a pipe");
+	for (int i = 0; i < 2; i++)
+		if (p[i] >= 0)
+			close(p[i]);
+	p[0] = p[1] = -1;
+}
+
+/* Run the copy in a child; 0 copied, CHILD_NOTHING, or -1.  BEFORE_COPY
+ * runs once the child found something to copy, before it writes. */
+static int
+run_child(const job_t *j, int (*before_copy)(vol_t *, ctrk_error_t *), vol_t *v, ctrk_error_t *err)
+{
+	int p[2] = {-1, -1}, ready[2] = {-1, -1}, go[2] = {-1, -1};
+	if (pipe2(p, O_CLOEXEC) < 0 || pipe2(ready, O_CLOEXEC) < 0 || pipe2(go, O_CLOEXEC) < 0) {
+		ctrk_error_errno(err, "cannot make a pipe");
+		close_pipe(p);
+		close_pipe(ready);
+		close_pipe(go);
+		return -1;
+	}
 	pid_t parent = getpid();
 	pid_t pid = fork();
-	if (pid < 0) {
-		close(p[0]);
-		close(p[1]);
-		return ctrk_error_errno(err, "cannot fork");
-	}
 	if (pid == 0) {
 		close(p[0]);
+		close(ready[0]);
+		close(go[1]);
 		/* A killed attach takes its copy with it: nothing goes on
 		 * writing into a volume the next attach empties. */
 		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
 			_exit(1);
 		ctrk_error_t cerr = {0};
-		int rc = child_copy(j, &cerr);
+		int rc = child_copy(j, ready[1], go[0], &cerr);
 		if (rc < 0) {
 			/* One write below PIPE_BUF: read whole or not at all. */
 			ssize_t ignored = write(p[1], &cerr, sizeof cerr);
@@ -627,15 +645,38 @@ run_child(const job_t *j, ctrk_error_t *err)
 		}
 		_exit(rc);
 	}
+	if (pid < 0) {
+		ctrk_error_errno(err, "cannot fork");
+		close_pipe(p);
+		close_pipe(ready);
+		close_pipe(go);
+		return -1;
+	}
 	close(p[1]);
+	close(ready[1]);
+	close(go[0]);
+	char c;
+	ssize_t got;
+	while ((got = read(ready[0], &c, 1)) < 0 && errno == EINTR)
+		;
+	close(ready[0]);
+	bool called_off = false;
+	if (got == 1 && before_copy(v, err) < 0)
+		called_off = true; /* closing GO tells the child */
+	else if (got == 1 && write(go[1], "g", 1) != 1)
+		called_off = ctrk_error_errno(err, "cannot start the copy") < 0;
+	close(go[1]);
 	int status;
-	if (ctrk_wait(pid, &status, err) < 0) {
+	ctrk_error_t ignored;
+	if (ctrk_wait(pid, &status, called_off ? &ignored : err) < 0 && !called_off) {
 		close(p[0]);
 		return -1;
 	}
 	ctrk_error_t cerr;
 	ssize_t n = read(p[0], &cerr, sizeof cerr);
 	close(p[0]);
+	if (called_off)
+		return -1;
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return 0;
 	if (WIFEXITED(status) && WEXITSTATUS(status) == CHILD_NOTHING)
@@ -735,6 +776,14 @@ meta_number(const vol_t *v, const char *key)
 	return cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(v->meta, key));
 }
 
+/* Before the first file is copied: a crash from here on leaves the flag. */
+static int
+mark_populating(vol_t *v, ctrk_error_t *err)
+{
+	ctrk_json_set(v->meta, "populating", cJSON_CreateTrue());
+	return vol_meta_save(v, err);
+}
+
 int
 vol_populate(vol_t *v, const cJSON *d, const char *target, bool *copied, ctrk_error_t *err)
 {
@@ -765,10 +814,18 @@ vol_populate(vol_t *v, const cJSON *d, const char *target, bool *copied, ctrk_er
 		return 0;
 
 	const cJSON *rootfs = rootfs_mount(d);
+	const char *digest = cJSON_GetStringValue(
+		cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(d, "image"), "digest"));
+	/* This image was seen to have nothing at TARGET: no need to look again
+	 * (the look costs a process and a mount at every container start). */
+	const cJSON *seen = cJSON_GetObjectItemCaseSensitive(v->meta, "populate_checked");
+	const char *seen_image = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(seen, "image"));
+	const char *seen_path = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(seen, "path"));
+	if (!crashed && digest && seen_image && seen_path && strcmp(seen_image, digest) == 0 &&
+	    strcmp(seen_path, target) == 0)
+		return 0;
+	int rc = CHILD_NOTHING;
 	if (rootfs) {
-		ctrk_json_set(v->meta, "populating", cJSON_CreateTrue());
-		if (vol_meta_save(v, err) < 0)
-			return -1;
 		/* The root keeps what the volume was made with. */
 		job_t j = {.rootfs = rootfs,
 			   .target = target,
@@ -776,21 +833,24 @@ vol_populate(vol_t *v, const cJSON *d, const char *target, bool *copied, ctrk_er
 			   .fallback_at = v->dir,
 			   .owner = !meta_number(v, "uid") && !meta_number(v, "gid"),
 			   .mode = !meta_number(v, "mode")};
-		int rc = run_child(&j, err);
+		rc = run_child(&j, mark_populating, v, err);
 		if (rc < 0)
 			return ctrk_error_wrap(err, "populating volume '%s'", v->name);
-		if (rc == 0) {
-			cJSON *p = cJSON_CreateObject();
-			const char *digest = cJSON_GetStringValue(
-				cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(d, "image"), "digest"));
-			if (digest)
-				cJSON_AddStringToObject(p, "image", digest);
-			cJSON_AddStringToObject(p, "path", target);
-			ctrk_json_set(v->meta, "populated_from", p);
-			*copied = true;
-		}
-	} else if (!crashed) {
-		return 0;
+	}
+	cJSON *p = cJSON_CreateObject();
+	if (digest)
+		cJSON_AddStringToObject(p, "image", digest);
+	cJSON_AddStringToObject(p, "path", target);
+	if (rc == 0) {
+		ctrk_json_set(v->meta, "populated_from", p);
+		cJSON_DeleteItemFromObjectCaseSensitive(v->meta, "populate_checked");
+		*copied = true;
+	} else if (rootfs && digest) {
+		ctrk_json_set(v->meta, "populate_checked", p);
+	} else {
+		cJSON_Delete(p);
+		if (!crashed)
+			return 0; /* nothing to copy, nothing written */
 	}
 	cJSON_DeleteItemFromObjectCaseSensitive(v->meta, "populating");
 	return vol_meta_save(v, err);

@@ -12,7 +12,10 @@
  *     attach with a changed image overwrites nothing;
  *   - only when the descriptor has a rootfs (its mounts at "/") and the
  *     image has a directory at /dst (resolved inside the image: a symlink
- *     never leads out of it); else nothing happens and nothing is recorded;
+ *     never leads out of it); else nothing is copied, and meta.json's
+ *     "populate_checked": {"image", "path"} remembers that this image has
+ *     nothing there, so that the next attach of it does not look again
+ *     (the look costs a process and a mount at each start);
  *   - the copy is made from a read-only view of the image, not from the
  *     container's writable layer: an overlay of the rootfs mount's lower
  *     directories only (or a read-only clone of its bind mount), made as a

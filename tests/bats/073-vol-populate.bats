@@ -178,6 +178,13 @@ down() {
 	for v in n1 n2 n3 n4; do
 		assert_equal "$(jq 'has("populated_from") or has("populating")' "$CTRK_ROOT/volumes/$v/meta.json")" false
 	done
+	# Where the image has nothing, that is remembered for this image (no
+	# look at the next start); an image that has content still populates.
+	assert_equal "$(jq -c .populate_checked "$CTRK_ROOT/volumes/n4/meta.json")" \
+		"$(jq -c '{image: .image.digest, path: "/nonexistent"}' "$T/in.json")"
+	ctrk-vol attach n4:/data <"$T/in.json" >/dev/null
+	assert_equal "$(cat "$(ctrk-vol path n4)/f")" secret
+	assert_equal "$(jq -c 'has("populate_checked"), .populated_from.path' "$CTRK_ROOT/volumes/n4/meta.json" | tr '\n' ' ')" 'false "/data" '
 	ctrk-snap remove "$a"
 }
 
