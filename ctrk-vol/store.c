@@ -33,6 +33,7 @@
 #include "json.h"
 #include "lock.h"
 #include "paths.h"
+#include "populate.h"
 #include "statedir.h"
 #include "types.h"
 #include "vol.h"
@@ -917,15 +918,54 @@ check_damaged(const char *name, const char *dir, const ctrk_error_t *why, bool f
 }
 
 /* A populate (attach's copy-up) that was killed leaves "populating": true
- * (we hold the volume's lock, so no live one is at work): reported; the
- * next attach empties the volume and copies again. */
+ * (we hold the volume's lock, so no live one is at work).  With FIX the
+ * half copy is emptied and the mark dropped, so that the next attach
+ * copies again (as attach itself would; see populate.h). */
+static int
+empty_content(const vol_t *v, ctrk_error_t *err)
+{
+	cleanup_free char *content = vol_content_path(v);
+	cleanup_close int dfd = content ? open(content, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+	if (dfd < 0)
+		return ctrk_error_errno(err, "cannot open the content of volume '%s'", v->name);
+	return vol_empty_dir(dfd, err);
+}
+
+static int
+repair_populate(vol_t *v, ctrk_error_t *err)
+{
+	bool mounted_here = false;
+	if (types_needs_host_mount(v) && !types_mounted(v)) {
+		cJSON *m = NULL;
+		if (vol_mount(v, &m, err) < 0)
+			return -1;
+		cJSON_Delete(m);
+		mounted_here = true;
+	}
+	int rc = empty_content(v, err);
+	if (rc == 0) {
+		cJSON_DeleteItemFromObjectCaseSensitive(v->meta, "populating");
+		rc = vol_meta_save(v, err);
+	}
+	ctrk_error_t uerr;
+	if (mounted_here && vol_unmount(v, &uerr) < 0)
+		ctrk_warn("%s", uerr.msg);
+	return rc;
+}
+
 static void
-check_populating(const vol_t *v, bool fix, cJSON *report)
+check_populating(vol_t *v, bool fix, cJSON *report)
 {
 	if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(v->meta, "populating")))
 		return;
+	bool fixed = false;
+	ctrk_error_t err;
+	if (fix && !(fixed = repair_populate(v, &err) == 0))
+		ctrk_warn("cannot repair volume '%s': %s", v->name, err.msg);
 	problem(report, "populate-interrupted", v->dir, v->name,
-		"a populate that was killed: the next attach copies again", false);
+		fix ? "a populate that was killed: emptied, the next attach copies again"
+		    : "a populate that was killed: --fix empties it (the next attach copies again)",
+		fixed);
 }
 
 /* Mount points in $CTRK_RUN/volumes whose volume is gone (a loop or

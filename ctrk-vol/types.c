@@ -85,9 +85,15 @@ types_path_is_mount(const char *path)
 }
 
 bool
+types_needs_host_mount(const vol_t *v)
+{
+	return is_type(v, "loop") || !vol_type_builtin(vol_type(v));
+}
+
+bool
 types_mounted(const vol_t *v)
 {
-	if (is_type(v, "loop") || !vol_type_builtin(vol_type(v))) {
+	if (types_needs_host_mount(v)) {
 		cleanup_free char *mp = types_mount_point(v->name);
 		return types_path_is_mount(mp);
 	}
@@ -457,7 +463,7 @@ driver_run(const char *prog, const cJSON *req, ctrk_error_t *err)
 		if (!why)
 			why = "failed";
 		if (strcmp(why, "timed out") == 0)
-			return ctrk_error_set(err, ETIMEDOUT, "'%s' timed out after %ld s (CTRK_VOL_DRIVER_TIMEOUT)",
+			return ctrk_error_set(err, 0, "'%s' timed out after %ld s (CTRK_VOL_DRIVER_TIMEOUT)",
 					      prog, timeout), NULL;
 		return ctrk_error_set(err, 0, "'%s' %s", prog, why), NULL;
 	}
@@ -591,25 +597,58 @@ run_quiet(char *const argv[], ctrk_error_t *err)
 	return 0;
 }
 
+/* Free bytes of the ext4 file system in IMAGE, from its superblock. */
+static int
+ext4_free_bytes(int fd, unsigned long long *out, ctrk_error_t *err)
+{
+	unsigned char sb[1024];
+	if (pread(fd, sb, sizeof sb, 1024) != (ssize_t)sizeof sb)
+		return ctrk_error_errno(err, "cannot read the new file system's superblock");
+#define LE32(o) ((unsigned long long)sb[o] | (unsigned long long)sb[(o) + 1] << 8 | \
+		 (unsigned long long)sb[(o) + 2] << 16 | (unsigned long long)sb[(o) + 3] << 24)
+	unsigned long long free_blocks = LE32(12);
+	if (LE32(0x60) & 0x80) /* INCOMPAT_64BIT */
+		free_blocks |= LE32(0x158) << 32;
+	unsigned log = (unsigned)LE32(24);
+#undef LE32
+	if (sb[0x38] != 0x53 || sb[0x39] != 0xef || log > 6)
+		return ctrk_error_set(err, 0, "the new file system's superblock is not ext4's");
+	*out = free_blocks << (10 + log);
+	return 0;
+}
+
+static int
+mkfs(int fd, const char *image, unsigned long long size, const char *owner, ctrk_error_t *err)
+{
+	if (ftruncate(fd, (off_t)size) < 0)
+		return ctrk_error_errno(err, "cannot size '%s'", image);
+	/* No reserved blocks (nobody needs root's 5% in a volume), and the
+	 * root's owner; the image is sparse until used. */
+	char *argv[] = {"mkfs.ext4", "-F", "-q", "-m", "0", "-E", (char *)owner, (char *)image, NULL};
+	return run_quiet(argv, err);
+}
+
 static int
 loop_create(const vol_t *v, ctrk_error_t *err)
 {
-	unsigned long long size;
+	unsigned long long size, free_bytes = 0;
 	if (parse_size("size", option(v, "size"), &size, err) < 0)
 		return -1;
 	cleanup_free char *image = ctrk_strdup_printf("%s/" VOL_IMAGE, v->dir);
-	cleanup_close int fd = open(image, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	cleanup_close int fd = open(image, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return ctrk_error_errno(err, "cannot create '%s'", image);
-	if (ftruncate(fd, (off_t)size) < 0)
-		return ctrk_error_errno(err, "cannot size '%s'", image);
-	/* No reserved blocks (nobody needs root's 5% in a volume), a small
-	 * journal, and the root's owner; the image is sparse until used. */
 	long uid = number(v, "uid"), gid = number(v, "gid"), mode = number(v, "mode");
 	char owner[64];
 	snprintf(owner, sizeof owner, "root_owner=%ld:%ld", uid >= 0 ? uid : 0, gid >= 0 ? gid : 0);
-	char *mkfs[] = {"mkfs.ext4", "-F", "-q", "-m", "0", "-E", owner, image, NULL};
-	if (run_quiet(mkfs, err) < 0)
+	/* size= is what the volume holds: the file system's own overhead
+	 * (journal, inode tables, bitmaps: a fifth of a small one) comes on
+	 * top.  Measured on a first try, then the image grows by that much;
+	 * the second overhead is a little larger, so the volume holds a
+	 * little less than size=, never more. */
+	if (mkfs(fd, image, size, owner, err) < 0 || ext4_free_bytes(fd, &free_bytes, err) < 0)
+		return -1;
+	if (free_bytes < size && mkfs(fd, image, size + (size - free_bytes), owner, err) < 0)
 		return -1;
 	if (mode >= 0) {
 		char req[64];

@@ -42,6 +42,9 @@ bool types_mounted(const vol_t *v);
 /* Is PATH a mount point? */
 bool types_path_is_mount(const char *path);
 
+/* Is V of a type mounted on the host while in use (loop, external)? */
+bool types_needs_host_mount(const vol_t *v);
+
 /* $CTRK_RUN/volumes/NAME; the caller frees. */
 char *types_mount_point(const char *name);
 
