@@ -401,7 +401,8 @@ copy_meta(copy_t *c, int sdir, const char *sname, const struct stat *st, int ddi
 	if (owner && fchownat(ddir, dn, st->st_uid, st->st_gid, at) < 0)
 		return ctrk_error_errno(err, "cannot set the owner of '%s'", shown(c));
 	if (mode && !S_ISLNK(st->st_mode)) {
-		int r = dname ? fchmodat(ddir, dname, st->st_mode & 07777, 0) : fchmod(ddir, st->st_mode & 07777);
+		int r = dname ? fchmodat(ddir, dname, st->st_mode & 07777, AT_SYMLINK_NOFOLLOW)
+			      : fchmod(ddir, st->st_mode & 07777);
 		if (r < 0)
 			return ctrk_error_errno(err, "cannot set the mode of '%s'", shown(c));
 	}
@@ -459,7 +460,13 @@ copy_entry(copy_t *c, int sfd, int dfd, const char *name, const struct stat *st,
 	if (!S_ISDIR(st->st_mode) && st->st_nlink > 1) {
 		for (size_t i = 0; i < c->nlinks; i++)
 			if (c->links[i].dev == st->st_dev && c->links[i].ino == st->st_ino) {
-				if (linkat(c->droot, c->links[i].path, dfd, name, 0) < 0)
+				/* The first name, found again without following
+				 * a symlink on the way. */
+				cleanup_close int first = ctrk_inroot_open(c->droot, c->links[i].path, O_PATH | O_NOFOLLOW,
+									   CTRK_INROOT_NO_SYMLINKS | CTRK_INROOT_NO_XDEV, err);
+				if (first < 0)
+					return ctrk_error_wrap(err, "linking '%s'", shown(c));
+				if (linkat(first, "", dfd, name, AT_EMPTY_PATH) < 0)
 					return ctrk_error_errno(err, "cannot link '%s' to '%s'", shown(c),
 								c->links[i].path);
 				return 0;
@@ -811,6 +818,15 @@ vol_populate(vol_t *v, const cJSON *d, const char *target, bool *copied, ctrk_er
 		return ctrk_error_wrap(err, "volume '%s'", v->name);
 	free_names(names, n);
 	if (n > 0)
+		return 0;
+	/* Copy-up is for a volume's first use: a running container that has
+	 * it already owns what is in it (and could swap names under the copy). */
+	char **users = NULL;
+	if (vol_users(v, true, &users, err) < 0)
+		return ctrk_error_wrap(err, "volume '%s'", v->name);
+	bool used = users[0] != NULL;
+	vol_ids_free(users);
+	if (used)
 		return 0;
 
 	const cJSON *rootfs = rootfs_mount(d);

@@ -7,7 +7,10 @@
  *   - never for a tmpfs volume (fresh for each container), never with
  *     --populate never or the mount option nocopy;
  *   - only when the volume is empty (an empty lost+found at its root does
- *     not count) and meta.json has no "populated_from": once populated, the
+ *     not count), no running container uses it (copy-up is for a volume's
+ *     first use; a container that has it owns what is in it, and could
+ *     swap names under the copy), and meta.json has no "populated_from":
+ *     once populated, the
  *     volume's content is the user's, also when they empty it, and a later
  *     attach with a changed image overwrites nothing;
  *   - only when the descriptor has a rootfs (its mounts at "/") and the

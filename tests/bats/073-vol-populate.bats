@@ -188,6 +188,25 @@ down() {
 	ctrk-snap remove "$a"
 }
 
+@test "a volume a running container already uses is not populated" {
+	image v1 "$(content_v1)"
+	ctrk-vol create busy
+	local a b
+	a=$(cid a) b=$(cid b)
+	up "$a" v1 --populate never busy:/data
+	ctrk-run run -d "$a" -- sleep 1000 <"$T/$a.json" >/dev/null
+	up "$b" v1 busy:/data
+	assert_equal "$(ls -A "$(ctrk-vol path busy)")" ""
+	assert_equal "$(jq 'has("populated_from")' "$CTRK_ROOT/volumes/busy/meta.json")" false
+	down "$b"
+	ctrk-run delete --force "$a" >/dev/null
+	# Unused now: the first attach copies.
+	up "$b" v1 busy:/data
+	assert_equal "$(cat "$(ctrk-vol path busy)/f")" secret
+	down "$b"
+	ctrk-mount --unmount <"$T/$a.json" | ctrk-vol detach | ctrk-snap remove >/dev/null
+}
+
 @test "populate copies from the image, not from the container's writable layer, and never follows a symlink out" {
 	mkdir -p "$T/img/data" "$T/img/var"
 	echo from-image >"$T/img/data/f"
