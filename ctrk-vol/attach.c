@@ -31,6 +31,7 @@
 #include "mountinfo.h"
 #include "paths.h"
 #include "populate.h"
+#include "types.h"
 #include "vol.h"
 
 #define RECORD "volumes"
@@ -48,6 +49,7 @@ typedef struct spec {
 	cJSON *options; /* the validated options besides ro/rw/nocopy */
 	vol_t vol;
 	bool loaded, created;
+	bool mounted_here; /* this attach mounted it on the host (loop) */
 } spec_t;
 
 typedef struct specs {
@@ -467,8 +469,10 @@ attach_volume(const vol_opts_t *o, const cJSON *d, spec_t *p, cJSON **mount, ctr
 		return -1;
 	p->loaded = true;
 	cleanup_json cJSON *m = NULL;
+	bool was_mounted = types_mounted(&p->vol);
 	if (vol_mount(&p->vol, &m, err) < 0)
 		return -1;
+	p->mounted_here = !was_mounted && types_mounted(&p->vol);
 	bool never = (o->populate && strcmp(o->populate, "never") == 0) || p->nocopy;
 	bool copied = false;
 	if (!never && vol_populate(&p->vol, d, p->target, &copied, err) < 0)
@@ -482,8 +486,9 @@ attach_volume(const vol_opts_t *o, const cJSON *d, spec_t *p, cJSON **mount, ctr
 }
 
 /* Undo what a failed attach did: the anonymous volumes it made go; a
- * volume it mounted on the host that no running container uses is
- * unmounted. */
+ * volume it mounted on the host is unmounted unless a running container
+ * uses it by now (one mounted before is left alone: another pipeline's
+ * container may be about to start on it). */
 static void
 attach_undo(specs_t *s)
 {
@@ -493,7 +498,7 @@ attach_undo(specs_t *s)
 			continue;
 		ctrk_error_t e;
 		char **users = NULL;
-		if (vol_users(&p->vol, true, &users, &e) == 0 && !users[0])
+		if (p->mounted_here && vol_users(&p->vol, true, &users, &e) == 0 && !users[0])
 			vol_unmount(&p->vol, &e);
 		vol_ids_free(users);
 		if (p->created) {
