@@ -801,34 +801,7 @@ vol_populate(vol_t *v, const cJSON *d, const char *target, bool *copied, ctrk_er
 	const cJSON *from = cJSON_GetObjectItemCaseSensitive(v->meta, "populated_from");
 	if (from && !cJSON_IsNull(from))
 		return 0;
-	cleanup_free char *content = vol_content_path(v);
-	if (!content)
-		return 0;
-	cleanup_close int dfd = open(content, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
-		return ctrk_error_errno(err, "cannot open volume '%s' at '%s'", v->name, content);
-
-	/* A copy that was killed: its half is no one's data. */
 	bool crashed = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(v->meta, "populating"));
-	if (crashed && vol_empty_dir(dfd, err) < 0)
-		return ctrk_error_wrap(err, "emptying volume '%s' after an interrupted copy", v->name);
-	char **names;
-	size_t n;
-	if (content_names(dfd, &names, &n, err) < 0)
-		return ctrk_error_wrap(err, "volume '%s'", v->name);
-	free_names(names, n);
-	if (n > 0)
-		return 0;
-	/* Copy-up is for a volume's first use: a running container that has
-	 * it already owns what is in it (and could swap names under the copy). */
-	char **users = NULL;
-	if (vol_users(v, true, &users, err) < 0)
-		return ctrk_error_wrap(err, "volume '%s'", v->name);
-	bool used = users[0] != NULL;
-	vol_ids_free(users);
-	if (used)
-		return 0;
-
 	const cJSON *rootfs = rootfs_mount(d);
 	const char *digest = cJSON_GetStringValue(
 		cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(d, "image"), "digest"));
@@ -840,6 +813,33 @@ vol_populate(vol_t *v, const cJSON *d, const char *target, bool *copied, ctrk_er
 	if (!crashed && digest && seen_image && seen_path && strcmp(seen_image, digest) == 0 &&
 	    strcmp(seen_path, target) == 0)
 		return 0;
+	cleanup_free char *content = vol_content_path(v);
+	if (!content)
+		return 0;
+	/* Copy-up is for a volume's first use: a running container that has
+	 * it already owns what is in it (and could swap names under the copy);
+	 * even a half copy is then left alone (check reports it). */
+	char **users = NULL;
+	if (vol_users(v, true, &users, err) < 0)
+		return ctrk_error_wrap(err, "volume '%s'", v->name);
+	bool used = users[0] != NULL;
+	vol_ids_free(users);
+	if (used)
+		return 0;
+	cleanup_close int dfd = open(content, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return ctrk_error_errno(err, "cannot open volume '%s' at '%s'", v->name, content);
+	/* A copy that was killed: its half is no one's data. */
+	if (crashed && vol_empty_dir(dfd, err) < 0)
+		return ctrk_error_wrap(err, "emptying volume '%s' after an interrupted copy", v->name);
+	char **names;
+	size_t n;
+	if (content_names(dfd, &names, &n, err) < 0)
+		return ctrk_error_wrap(err, "volume '%s'", v->name);
+	free_names(names, n);
+	if (n > 0)
+		return 0;
+
 	int rc = CHILD_NOTHING;
 	if (rootfs) {
 		/* The root keeps what the volume was made with. */
