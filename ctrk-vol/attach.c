@@ -31,6 +31,7 @@
 #include "mountinfo.h"
 #include "paths.h"
 #include "populate.h"
+#include "types.h"
 #include "vol.h"
 
 #define RECORD "volumes"
@@ -48,6 +49,7 @@ typedef struct spec {
 	cJSON *options; /* the validated options besides ro/rw/nocopy */
 	vol_t vol;
 	bool loaded, created;
+	bool mounted_here; /* this attach mounted it on the host (loop) */
 } spec_t;
 
 typedef struct specs {
@@ -393,6 +395,22 @@ apply_options(const spec_t *p, cJSON *m)
 	add_option(options, p->ro ? "ro" : "rw");
 }
 
+/* M (taken) with TARGET, its fields in the descriptor's order: type,
+ * source, target, options. */
+static cJSON *
+with_target(cJSON *m, const char *target)
+{
+	cJSON *out = ctrk_mount_new(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m, "type")),
+				    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m, "source")), target, NULL);
+	cJSON *options = cJSON_DetachItemFromObjectCaseSensitive(m, "options");
+	if (cJSON_IsArray(options))
+		ctrk_json_set(out, "options", options);
+	else
+		cJSON_Delete(options);
+	cJSON_Delete(m);
+	return out;
+}
+
 static bool
 is_tmpfs_volume(const vol_t *v)
 {
@@ -450,22 +468,27 @@ attach_volume(const vol_opts_t *o, const cJSON *d, spec_t *p, cJSON **mount, ctr
 	if (vol_load(p->name, &p->vol, err) < 0)
 		return -1;
 	p->loaded = true;
-	if (vol_mount(&p->vol, mount, err) < 0)
+	cleanup_json cJSON *m = NULL;
+	bool was_mounted = types_mounted(&p->vol);
+	if (vol_mount(&p->vol, &m, err) < 0)
 		return -1;
+	p->mounted_here = !was_mounted && types_mounted(&p->vol);
 	bool never = (o->populate && strcmp(o->populate, "never") == 0) || p->nocopy;
 	bool copied = false;
 	if (!never && vol_populate(&p->vol, d, p->target, &copied, err) < 0)
 		return -1;
 	if (is_tmpfs_volume(&p->vol))
-		tmpfs_owner(o, *mount);
+		tmpfs_owner(o, m);
 	else if (chown_root(o, &p->vol, err) < 0)
 		return -1;
+	*mount = steal_pointer(&m);
 	return 0;
 }
 
 /* Undo what a failed attach did: the anonymous volumes it made go; a
- * volume it mounted on the host that no running container uses is
- * unmounted. */
+ * volume it mounted on the host is unmounted unless a running container
+ * uses it by now (one mounted before is left alone: another pipeline's
+ * container may be about to start on it). */
 static void
 attach_undo(specs_t *s)
 {
@@ -475,7 +498,7 @@ attach_undo(specs_t *s)
 			continue;
 		ctrk_error_t e;
 		char **users = NULL;
-		if (vol_users(&p->vol, true, &users, &e) == 0 && !users[0])
+		if (p->mounted_here && vol_users(&p->vol, true, &users, &e) == 0 && !users[0])
 			vol_unmount(&p->vol, &e);
 		vol_ids_free(users);
 		if (p->created) {
@@ -559,7 +582,7 @@ attach_all(const vol_opts_t *o, cJSON *d, specs_t *s, ctrk_error_t *err)
 			cJSON_AddStringToObject(r, "source", p->source);
 			break;
 		}
-		ctrk_json_set(m, "target", cJSON_CreateString(p->target));
+		m = with_target(m, p->target);
 		apply_options(p, m);
 		cJSON_AddItemToArray(mounts, m);
 		char what[64];

@@ -121,27 +121,93 @@ lower_layers(const cJSON *options, layers_t *l)
 	}
 }
 
-static int bind_view(const char *source, ctrk_error_t *err);
+static int bind_view(const char *source, const char *at, ctrk_error_t *err);
+
+/* Where a kernel without the new mount API (or valgrind, which does not
+ * know it) gets the view mounted the classic way: on the directory AT,
+ * in the child's private mount namespace only (so AT is hidden nowhere
+ * else), then opened. */
+static int
+open_mounted(const char *at, ctrk_error_t *err)
+{
+	int fd = open(at, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return ctrk_error_errno(err, "cannot open the view of the image at '%s'", at);
+	return fd;
+}
+
+static bool
+layer_option(const char *s)
+{
+	return has_prefix(s, "lowerdir") || has_prefix(s, "datadir+=") || has_prefix(s, "upperdir=") ||
+	       has_prefix(s, "workdir=") || strcmp(s, "volatile") == 0 || strcmp(s, "rw") == 0 || strcmp(s, "ro") == 0;
+}
+
+/* The overlay of L by mount(2): its data must fit in one page. */
+static int
+overlay_mount_classic(const layers_t *l, const cJSON *options, const char *at, ctrk_error_t *err)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	size_t cap = (size_t)(page > 0 ? page : 4096), len = 0;
+	cleanup_free char *data = ctrk_xmalloc(cap);
+	bool fits = true;
+#define PUT(str)                                                  \
+	do {                                                      \
+		size_t n_ = strlen(str);                          \
+		if (len + n_ + 1 > cap)                           \
+			fits = false;                             \
+		else                                              \
+			memcpy(data + len, str, n_), len += n_;   \
+		data[len] = '\0';                                 \
+	} while (0)
+	PUT("lowerdir=");
+	for (size_t i = 0; i < l->n; i++) {
+		if (strpbrk(l->path[i], ":,\\"))
+			return ctrk_error_set(err, 0, "the image's layer '%s' cannot be named to mount(2)", l->path[i]);
+		if (i > 0)
+			PUT(l->data_only[i] && !l->data_only[i - 1] ? "::" : ":");
+		PUT(l->path[i]);
+	}
+	const cJSON *o;
+	cJSON_ArrayForEach(o, options) {
+		const char *s = cJSON_GetStringValue(o);
+		if (s && !layer_option(s)) {
+			PUT(",");
+			PUT(s);
+		}
+	}
+#undef PUT
+	if (!fits)
+		return ctrk_error_set(err, E2BIG, "the image's %zu layers do not fit in one mount(2) on this kernel",
+				      l->n);
+	if (mount("overlay", at, "overlay", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, data) < 0)
+		return ctrk_error_errno(err, "cannot make a read-only overlay of the image's layers");
+	return open_mounted(at, err);
+}
 
 /* A detached, read-only overlay of the layers L, with the rootfs
  * overlay's other OPTIONS.  One layer at a time ("lowerdir+", Linux 6.8),
  * so that no number of layers hits mount(2)'s one page of options. */
 static int
-overlay_mount(const layers_t *l, const cJSON *options, ctrk_error_t *err)
+overlay_mount(const layers_t *l, const cJSON *options, const char *at, ctrk_error_t *err)
 {
 	cleanup_close int fs = fsopen("overlay", FSOPEN_CLOEXEC);
+	if (fs < 0 && errno == ENOSYS)
+		return overlay_mount_classic(l, options, at, err);
 	if (fs < 0)
 		return ctrk_error_errno(err, "cannot make a read-only overlay of the image");
 	for (size_t i = 0; i < l->n; i++)
-		if (fsconfig(fs, FSCONFIG_SET_STRING, l->data_only[i] ? "datadir+" : "lowerdir+", l->path[i], 0) < 0)
+		if (fsconfig(fs, FSCONFIG_SET_STRING, l->data_only[i] ? "datadir+" : "lowerdir+", l->path[i], 0) < 0) {
+			/* Before Linux 6.8 overlayfs takes no "lowerdir+". */
+			if (i == 0 && errno == EINVAL)
+				return overlay_mount_classic(l, options, at, err);
 			return ctrk_error_errno(err, "cannot add the image's layer '%s' to a read-only overlay",
 						l->path[i]);
+		}
 	const cJSON *o;
 	cJSON_ArrayForEach(o, options) {
 		const char *s = cJSON_GetStringValue(o);
-		if (!s || has_prefix(s, "lowerdir") || has_prefix(s, "datadir+=") || has_prefix(s, "upperdir=") ||
-		    has_prefix(s, "workdir=") || strcmp(s, "volatile") == 0 || strcmp(s, "rw") == 0 ||
-		    strcmp(s, "ro") == 0)
+		if (!s || layer_option(s))
 			continue; /* the layers, and the container's own layer */
 		/* How the layers were written (userxattr, metacopy=on,
 		 * redirect_dir=...) must be read the same way. */
@@ -162,7 +228,7 @@ overlay_mount(const layers_t *l, const cJSON *options, ctrk_error_t *err)
  * overlay's lower directories only.  An image of one layer is that layer
  * (overlayfs wants two lower directories when there is no upper). */
 static int
-overlay_view(const cJSON *options, ctrk_error_t *err)
+overlay_view(const cJSON *options, const char *at, ctrk_error_t *err)
 {
 	layers_t l = {0};
 	lower_layers(options, &l);
@@ -175,20 +241,26 @@ overlay_view(const cJSON *options, ctrk_error_t *err)
 	else if (l.n == 0)
 		rc = ctrk_error_set(err, 0, "the rootfs overlay has no lower directory");
 	else if (l.n == 1 && !l.data_only[0])
-		rc = bind_view(l.path[0], err);
+		rc = bind_view(l.path[0], at, err);
 	else
-		rc = overlay_mount(&l, options, err);
+		rc = overlay_mount(&l, options, at, err);
 	layers_free(&l);
 	return rc;
 }
 
 /* A detached, read-only clone of the bind mount of SOURCE. */
 static int
-bind_view(const char *source, ctrk_error_t *err)
+bind_view(const char *source, const char *at, ctrk_error_t *err)
 {
 	if (!source || source[0] != '/')
 		return ctrk_error_set(err, 0, "the rootfs bind mount has no absolute source");
 	cleanup_close int t = open_tree(AT_FDCWD, source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+	if (t < 0 && errno == ENOSYS) {
+		if (mount(source, at, "none", MS_BIND, NULL) < 0 ||
+		    mount("none", at, "none", MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+			return ctrk_error_errno(err, "cannot make a read-only bind mount of '%s'", source);
+		return open_mounted(at, err);
+	}
 	if (t < 0)
 		return ctrk_error_errno(err, "cannot clone a bind mount of '%s'", source);
 	struct mount_attr a = {.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC};
@@ -199,15 +271,15 @@ bind_view(const char *source, ctrk_error_t *err)
 
 /* The read-only view of the image M (a rootfs mount object) mounts. */
 static int
-view_open(const cJSON *m, ctrk_error_t *err)
+view_open(const cJSON *m, const char *at, ctrk_error_t *err)
 {
 	const char *type = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m, "type"));
 	const char *source = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m, "source"));
 	const cJSON *options = cJSON_GetObjectItemCaseSensitive(m, "options");
 	if (type && strcmp(type, "overlay") == 0)
-		return overlay_view(options, err);
+		return overlay_view(options, at, err);
 	if (type && strcmp(type, "bind") == 0)
-		return bind_view(source, err);
+		return bind_view(source, at, err);
 	return ctrk_error_set(err, 0, "cannot populate from a rootfs mount of type '%s' (overlay or bind only); "
 				      "use --populate never",
 			      type ? type : "?");
@@ -329,7 +401,8 @@ copy_meta(copy_t *c, int sdir, const char *sname, const struct stat *st, int ddi
 	if (owner && fchownat(ddir, dn, st->st_uid, st->st_gid, at) < 0)
 		return ctrk_error_errno(err, "cannot set the owner of '%s'", shown(c));
 	if (mode && !S_ISLNK(st->st_mode)) {
-		int r = dname ? fchmodat(ddir, dname, st->st_mode & 07777, 0) : fchmod(ddir, st->st_mode & 07777);
+		int r = dname ? fchmodat(ddir, dname, st->st_mode & 07777, AT_SYMLINK_NOFOLLOW)
+			      : fchmod(ddir, st->st_mode & 07777);
 		if (r < 0)
 			return ctrk_error_errno(err, "cannot set the mode of '%s'", shown(c));
 	}
@@ -387,7 +460,13 @@ copy_entry(copy_t *c, int sfd, int dfd, const char *name, const struct stat *st,
 	if (!S_ISDIR(st->st_mode) && st->st_nlink > 1) {
 		for (size_t i = 0; i < c->nlinks; i++)
 			if (c->links[i].dev == st->st_dev && c->links[i].ino == st->st_ino) {
-				if (linkat(c->droot, c->links[i].path, dfd, name, 0) < 0)
+				/* The first name, found again without following
+				 * a symlink on the way. */
+				cleanup_close int first = ctrk_inroot_open(c->droot, c->links[i].path, O_PATH | O_NOFOLLOW,
+									   CTRK_INROOT_NO_SYMLINKS | CTRK_INROOT_NO_XDEV, err);
+				if (first < 0)
+					return ctrk_error_wrap(err, "linking '%s'", shown(c));
+				if (linkat(first, "", dfd, name, AT_EMPTY_PATH) < 0)
 					return ctrk_error_errno(err, "cannot link '%s' to '%s'", shown(c),
 								c->links[i].path);
 				return 0;
@@ -485,21 +564,22 @@ typedef struct job {
 	const cJSON *rootfs; /* the descriptor's rootfs mount */
 	const char *target;
 	int dfd;          /* the volume's root */
+	const char *fallback_at; /* where a classic mount(2) may put the view */
 	bool owner, mode; /* give the root the image's owner, mode */
 } job_t;
 
 /* In the child: 0 copied, CHILD_NOTHING when the image has no directory
  * at the target, -1 on failure. */
 static int
-child_copy(const job_t *j, ctrk_error_t *err)
+child_copy(const job_t *j, int ready, int go, ctrk_error_t *err)
 {
 	/* Every mount made here stays in this process's own namespace (and the
 	 * view is a detached mount besides): the host never sees it. */
 	if (unshare(CLONE_NEWNS) < 0)
 		return ctrk_error_errno(err, "cannot make a private mount namespace");
-	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+	if (mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) < 0)
 		return ctrk_error_errno(err, "cannot make the mounts private");
-	cleanup_close int view = view_open(j->rootfs, err);
+	cleanup_close int view = view_open(j->rootfs, j->fallback_at, err);
 	if (view < 0)
 		return -1;
 	/* Resolved inside the image, as the runtime resolves the mount's
@@ -512,6 +592,12 @@ child_copy(const job_t *j, ctrk_error_t *err)
 	struct stat st;
 	if (fstat(src, &st) < 0)
 		return ctrk_error_errno(err, "cannot stat '%s' in the image", j->target);
+	/* Something to copy: the parent marks the volume "populating" before
+	 * the first file is written, and only then (an attach whose image has
+	 * nothing there writes no metadata at all). */
+	char c1 = 'y';
+	if (write(ready, &c1, 1) != 1 || read(go, &c1, 1) != 1)
+		return ctrk_error_set(err, 0, "the copy was called off");
 	copy_t c = {.droot = j->dfd};
 	int rc = copy_dir(&c, src, j->dfd, 0, err);
 	if (rc == 0)
@@ -524,28 +610,40 @@ child_copy(const job_t *j, ctrk_error_t *err)
 	return rc;
 }
 
-/* Run the copy in a child; 0 copied, CHILD_NOTHING, or -1. */
-static int
-run_child(const job_t *j, ctrk_error_t *err)
+static void
+close_pipe(int p[2])
 {
-	int p[2];
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return ctrk_error_errno(err, "cannot make a pipe");
+	for (int i = 0; i < 2; i++)
+		if (p[i] >= 0)
+			close(p[i]);
+	p[0] = p[1] = -1;
+}
+
+/* Run the copy in a child; 0 copied, CHILD_NOTHING, or -1.  BEFORE_COPY
+ * runs once the child found something to copy, before it writes. */
+static int
+run_child(const job_t *j, int (*before_copy)(vol_t *, ctrk_error_t *), vol_t *v, ctrk_error_t *err)
+{
+	int p[2] = {-1, -1}, ready[2] = {-1, -1}, go[2] = {-1, -1};
+	if (pipe2(p, O_CLOEXEC) < 0 || pipe2(ready, O_CLOEXEC) < 0 || pipe2(go, O_CLOEXEC) < 0) {
+		ctrk_error_errno(err, "cannot make a pipe");
+		close_pipe(p);
+		close_pipe(ready);
+		close_pipe(go);
+		return -1;
+	}
 	pid_t parent = getpid();
 	pid_t pid = fork();
-	if (pid < 0) {
-		close(p[0]);
-		close(p[1]);
-		return ctrk_error_errno(err, "cannot fork");
-	}
 	if (pid == 0) {
 		close(p[0]);
+		close(ready[0]);
+		close(go[1]);
 		/* A killed attach takes its copy with it: nothing goes on
 		 * writing into a volume the next attach empties. */
 		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
 			_exit(1);
 		ctrk_error_t cerr = {0};
-		int rc = child_copy(j, &cerr);
+		int rc = child_copy(j, ready[1], go[0], &cerr);
 		if (rc < 0) {
 			/* One write below PIPE_BUF: read whole or not at all. */
 			ssize_t ignored = write(p[1], &cerr, sizeof cerr);
@@ -554,15 +652,38 @@ run_child(const job_t *j, ctrk_error_t *err)
 		}
 		_exit(rc);
 	}
+	if (pid < 0) {
+		ctrk_error_errno(err, "cannot fork");
+		close_pipe(p);
+		close_pipe(ready);
+		close_pipe(go);
+		return -1;
+	}
 	close(p[1]);
+	close(ready[1]);
+	close(go[0]);
+	char c;
+	ssize_t got;
+	while ((got = read(ready[0], &c, 1)) < 0 && errno == EINTR)
+		;
+	close(ready[0]);
+	bool called_off = false;
+	if (got == 1 && before_copy(v, err) < 0)
+		called_off = true; /* closing GO tells the child */
+	else if (got == 1 && write(go[1], "g", 1) != 1)
+		called_off = ctrk_error_errno(err, "cannot start the copy") < 0;
+	close(go[1]);
 	int status;
-	if (ctrk_wait(pid, &status, err) < 0) {
+	ctrk_error_t ignored;
+	if (ctrk_wait(pid, &status, called_off ? &ignored : err) < 0 && !called_off) {
 		close(p[0]);
 		return -1;
 	}
 	ctrk_error_t cerr;
 	ssize_t n = read(p[0], &cerr, sizeof cerr);
 	close(p[0]);
+	if (called_off)
+		return -1;
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return 0;
 	if (WIFEXITED(status) && WEXITSTATUS(status) == CHILD_NOTHING)
@@ -662,6 +783,14 @@ meta_number(const vol_t *v, const char *key)
 	return cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(v->meta, key));
 }
 
+/* Before the first file is copied: a crash from here on leaves the flag. */
+static int
+mark_populating(vol_t *v, ctrk_error_t *err)
+{
+	ctrk_json_set(v->meta, "populating", cJSON_CreateTrue());
+	return vol_meta_save(v, err);
+}
+
 int
 vol_populate(vol_t *v, const cJSON *d, const char *target, bool *copied, ctrk_error_t *err)
 {
@@ -672,15 +801,35 @@ vol_populate(vol_t *v, const cJSON *d, const char *target, bool *copied, ctrk_er
 	const cJSON *from = cJSON_GetObjectItemCaseSensitive(v->meta, "populated_from");
 	if (from && !cJSON_IsNull(from))
 		return 0;
+	bool crashed = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(v->meta, "populating"));
+	const cJSON *rootfs = rootfs_mount(d);
+	const char *digest = cJSON_GetStringValue(
+		cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(d, "image"), "digest"));
+	/* This image was seen to have nothing at TARGET: no need to look again
+	 * (the look costs a process and a mount at every container start). */
+	const cJSON *seen = cJSON_GetObjectItemCaseSensitive(v->meta, "populate_checked");
+	const char *seen_image = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(seen, "image"));
+	const char *seen_path = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(seen, "path"));
+	if (!crashed && digest && seen_image && seen_path && strcmp(seen_image, digest) == 0 &&
+	    strcmp(seen_path, target) == 0)
+		return 0;
 	cleanup_free char *content = vol_content_path(v);
 	if (!content)
+		return 0;
+	/* Copy-up is for a volume's first use: a running container that has
+	 * it already owns what is in it (and could swap names under the copy);
+	 * even a half copy is then left alone (check reports it). */
+	char **users = NULL;
+	if (vol_users(v, true, &users, err) < 0)
+		return ctrk_error_wrap(err, "volume '%s'", v->name);
+	bool used = users[0] != NULL;
+	vol_ids_free(users);
+	if (used)
 		return 0;
 	cleanup_close int dfd = open(content, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
 		return ctrk_error_errno(err, "cannot open volume '%s' at '%s'", v->name, content);
-
 	/* A copy that was killed: its half is no one's data. */
-	bool crashed = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(v->meta, "populating"));
 	if (crashed && vol_empty_dir(dfd, err) < 0)
 		return ctrk_error_wrap(err, "emptying volume '%s' after an interrupted copy", v->name);
 	char **names;
@@ -691,32 +840,33 @@ vol_populate(vol_t *v, const cJSON *d, const char *target, bool *copied, ctrk_er
 	if (n > 0)
 		return 0;
 
-	const cJSON *rootfs = rootfs_mount(d);
+	int rc = CHILD_NOTHING;
 	if (rootfs) {
-		ctrk_json_set(v->meta, "populating", cJSON_CreateTrue());
-		if (vol_meta_save(v, err) < 0)
-			return -1;
 		/* The root keeps what the volume was made with. */
 		job_t j = {.rootfs = rootfs,
 			   .target = target,
 			   .dfd = dfd,
+			   .fallback_at = v->dir,
 			   .owner = !meta_number(v, "uid") && !meta_number(v, "gid"),
 			   .mode = !meta_number(v, "mode")};
-		int rc = run_child(&j, err);
+		rc = run_child(&j, mark_populating, v, err);
 		if (rc < 0)
 			return ctrk_error_wrap(err, "populating volume '%s'", v->name);
-		if (rc == 0) {
-			cJSON *p = cJSON_CreateObject();
-			const char *digest = cJSON_GetStringValue(
-				cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(d, "image"), "digest"));
-			if (digest)
-				cJSON_AddStringToObject(p, "image", digest);
-			cJSON_AddStringToObject(p, "path", target);
-			ctrk_json_set(v->meta, "populated_from", p);
-			*copied = true;
-		}
-	} else if (!crashed) {
-		return 0;
+	}
+	cJSON *p = cJSON_CreateObject();
+	if (digest)
+		cJSON_AddStringToObject(p, "image", digest);
+	cJSON_AddStringToObject(p, "path", target);
+	if (rc == 0) {
+		ctrk_json_set(v->meta, "populated_from", p);
+		cJSON_DeleteItemFromObjectCaseSensitive(v->meta, "populate_checked");
+		*copied = true;
+	} else if (rootfs && digest) {
+		ctrk_json_set(v->meta, "populate_checked", p);
+	} else {
+		cJSON_Delete(p);
+		if (!crashed)
+			return 0; /* nothing to copy, nothing written */
 	}
 	cJSON_DeleteItemFromObjectCaseSensitive(v->meta, "populating");
 	return vol_meta_save(v, err);

@@ -7,12 +7,18 @@
  *   - never for a tmpfs volume (fresh for each container), never with
  *     --populate never or the mount option nocopy;
  *   - only when the volume is empty (an empty lost+found at its root does
- *     not count) and meta.json has no "populated_from": once populated, the
+ *     not count), no running container uses it (copy-up is for a volume's
+ *     first use; a container that has it owns what is in it, and could
+ *     swap names under the copy), and meta.json has no "populated_from":
+ *     once populated, the
  *     volume's content is the user's, also when they empty it, and a later
  *     attach with a changed image overwrites nothing;
  *   - only when the descriptor has a rootfs (its mounts at "/") and the
  *     image has a directory at /dst (resolved inside the image: a symlink
- *     never leads out of it); else nothing happens and nothing is recorded;
+ *     never leads out of it); else nothing is copied, and meta.json's
+ *     "populate_checked": {"image", "path"} remembers that this image has
+ *     nothing there, so that the next attach of it does not look again
+ *     (the look costs a process and a mount at each start);
  *   - the copy is made from a read-only view of the image, not from the
  *     container's writable layer: an overlay of the rootfs mount's lower
  *     directories only (or a read-only clone of its bind mount), made as a

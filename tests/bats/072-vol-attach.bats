@@ -250,6 +250,14 @@ down() {
 	# A good spec with a bad one: the good one is not made either.
 	check --anonymous /cache missing:/d
 	assert_equal "$(ls -A "$CTRK_ROOT/volumes")" "$(cat "$T/before")"
+	# A failure after the anonymous volume was made (populate cannot read
+	# a tmpfs rootfs): it is removed again.
+	run --separate-stderr ctrk-vol attach --anonymous /data \
+		<<<'{"mounts":[{"type":"tmpfs","source":"tmpfs","target":"/"}]}'
+	assert_failure
+	assert_output ""
+	[[ $stderr == *"cannot populate from a rootfs mount of type 'tmpfs'"* ]]
+	assert_equal "$(ls -A "$CTRK_ROOT/volumes")" "$(cat "$T/before")"
 	# A malformed record of ours in the descriptor is refused.
 	jq -c '.volumes = [{"target": "/", "type": "volume", "name": "ok"}]' "$T/in.json" >"$T/bad.json"
 	run --separate-stderr ctrk-vol detach <"$T/bad.json"

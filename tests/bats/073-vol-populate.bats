@@ -178,7 +178,33 @@ down() {
 	for v in n1 n2 n3 n4; do
 		assert_equal "$(jq 'has("populated_from") or has("populating")' "$CTRK_ROOT/volumes/$v/meta.json")" false
 	done
+	# Where the image has nothing, that is remembered for this image (no
+	# look at the next start); an image that has content still populates.
+	assert_equal "$(jq -c .populate_checked "$CTRK_ROOT/volumes/n4/meta.json")" \
+		"$(jq -c '{image: .image.digest, path: "/nonexistent"}' "$T/in.json")"
+	ctrk-vol attach n4:/data <"$T/in.json" >/dev/null
+	assert_equal "$(cat "$(ctrk-vol path n4)/f")" secret
+	assert_equal "$(jq -c 'has("populate_checked"), .populated_from.path' "$CTRK_ROOT/volumes/n4/meta.json" | tr '\n' ' ')" 'false "/data" '
 	ctrk-snap remove "$a"
+}
+
+@test "a volume a running container already uses is not populated" {
+	image v1 "$(content_v1)"
+	ctrk-vol create busy
+	local a b
+	a=$(cid a) b=$(cid b)
+	up "$a" v1 --populate never busy:/data
+	ctrk-run run -d "$a" -- sleep 1000 <"$T/$a.json" >/dev/null
+	up "$b" v1 busy:/data
+	assert_equal "$(ls -A "$(ctrk-vol path busy)")" ""
+	assert_equal "$(jq 'has("populated_from")' "$CTRK_ROOT/volumes/busy/meta.json")" false
+	down "$b"
+	ctrk-run delete --force "$a" >/dev/null
+	# Unused now: the first attach copies.
+	up "$b" v1 busy:/data
+	assert_equal "$(cat "$(ctrk-vol path busy)/f")" secret
+	down "$b"
+	ctrk-mount --unmount <"$T/$a.json" | ctrk-vol detach | ctrk-snap remove >/dev/null
 }
 
 @test "populate copies from the image, not from the container's writable layer, and never follows a symlink out" {
@@ -204,21 +230,12 @@ down() {
 	ctrk-snap remove "$a"
 }
 
-@test "SIGKILL during populate: the flag stays, check reports it, the next attach leaves a complete copy" {
-	mkdir -p "$T/many/data"
-	local i
-	for ((i = 0; i < 40; i++)); do
-		mkdir "$T/many/data/d$i"
-		for ((j = 0; j < 100; j++)); do echo "$i.$j" >"$T/many/data/d$i/f$j"; done
-	done
-	head -c 64M /dev/zero >"$T/many/data/zero"
-	image many "$T/many"
-	local a meta=$CTRK_ROOT/volumes/k/meta.json pid
-	a=$(cid a)
-	ctrk-vol create k
-	ctrk-snap prepare --image "oci:$L:many" "$a" </dev/null >"$T/in.json"
-	local killed=0 try
-	for ((try = 0; try < 5 && !killed; try++)); do
+# kill_midway: start `ctrk-vol attach k:/data` on $T/in.json and SIGKILL it
+# while it copies ("populating" in meta.json).  Retried from an empty
+# volume when the kill came too late; 1 when it never came in time.
+kill_midway() {
+	local meta=$CTRK_ROOT/volumes/k/meta.json pid i try
+	for ((try = 0; try < 5; try++)); do
 		ctrk-vol attach k:/data <"$T/in.json" >"$T/out.json" 2>"$T/err" &
 		pid=$!
 		for ((i = 0; i < 2000; i++)); do
@@ -227,32 +244,63 @@ down() {
 		done
 		kill -KILL "$pid"
 		wait "$pid" || true
-		if grep -q '"populating":[[:space:]]*true' "$meta"; then
-			killed=1
-		else
-			# Too late (done) or too early: start again from empty.
-			jq 'del(.populated_from)' "$meta" >"$T/m" && cat "$T/m" >"$meta"
-			rm -rf "$(ctrk-vol path k)"/*
-		fi
+		grep -q '"populating":[[:space:]]*true' "$meta" && return 0
+		# Too late (done): start again from empty.
+		jq 'del(.populated_from)' "$meta" >"$T/m" && cat "$T/m" >"$meta"
+		rm -rf "$(ctrk-vol path k)"/*
 	done
-	((killed)) || skip "the copy was never caught in the middle"
-	# A half copy: fewer files than the image has.
-	local want=4001 have
-	have=$(find "$(ctrk-vol path k)" -mindepth 1 -not -type d | wc -l)
-	echo "# files after the kill: $have"
+	return 1
+}
+
+# files: the number of files (not directories) in volume k.
+files() {
+	find "$(ctrk-vol path k)" -mindepth 1 -not -type d | wc -l
+}
+
+@test "SIGKILL during populate: the next attach, or check --fix, leaves a complete copy" {
+	mkdir -p "$T/many/data"
+	local i j
+	for ((i = 0; i < 40; i++)); do
+		mkdir "$T/many/data/d$i"
+		for ((j = 0; j < 100; j++)); do echo "$i.$j" >"$T/many/data/d$i/f$j"; done
+	done
+	head -c 64M /dev/zero >"$T/many/data/zero"
+	image many "$T/many"
+	local a meta=$CTRK_ROOT/volumes/k/meta.json want=4001 have
+	a=$(cid a)
+	ctrk-vol create k
+	ctrk-snap prepare --image "oci:$L:many" "$a" </dev/null >"$T/in.json"
+
+	kill_midway || skip "the copy was never caught in the middle"
+	have=$(files)
+	echo "# files after the first kill: $have"
+	((have < want))
+	# No copier is left behind writing.
+	sleep 0.2
+	assert_equal "$(files)" "$have"
 	run ctrk-vol check
 	assert_failure
 	assert_output --partial populate
-	# No copier is left behind writing.
-	sleep 0.2
-	assert_equal "$(find "$(ctrk-vol path k)" -mindepth 1 -not -type d | wc -l)" "$have"
+	# The next attach empties the half copy and copies it all.
 	ctrk-vol attach k:/data <"$T/in.json" >"$T/out.json"
-	assert_equal "$(find "$(ctrk-vol path k)" -mindepth 1 -not -type d | wc -l)" "$want"
+	assert_equal "$(files)" "$want"
 	assert_equal "$(cat "$(ctrk-vol path k)/d39/f99")" 39.99
 	assert_equal "$(stat -c %s "$(ctrk-vol path k)/zero")" 67108864
 	assert_equal "$(jq 'has("populating")' "$meta")" false
 	assert_equal "$(jq -r .populated_from.path "$meta")" /data
 	ctrk-vol check
+
+	# Again, and this time check --fix repairs it.
+	jq 'del(.populated_from)' "$meta" >"$T/m" && cat "$T/m" >"$meta"
+	rm -rf "$(ctrk-vol path k)"/*
+	kill_midway || skip "the copy was never caught in the middle"
+	ctrk-vol check --fix
+	assert_equal "$(ls -A "$(ctrk-vol path k)")" ""
+	assert_equal "$(jq 'has("populating") or has("populated_from")' "$meta")" false
+	ctrk-vol check
+	ctrk-vol attach k:/data <"$T/in.json" >"$T/out.json"
+	assert_equal "$(files)" "$want"
+	assert_equal "$(jq -r .populated_from.path "$meta")" /data
 	ctrk-snap remove "$a"
 }
 
