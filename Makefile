@@ -76,7 +76,7 @@ $(BUILD)/bin/ctrk-snap: CTRK_LIBS = -Wl,--gc-sections -Wl,--as-needed \
 # tests/unit/test-TOOL-*.c test a tool's own code: they link its objects but main.o.
 tool_lib_objs = $(filter-out %/main.o,$(call tool_objs,ctrk-$(word 2,$(subst -, ,$(1)))))
 $(BUILD)/tests/test-snap-% $(BUILD)/tests/test-mount-% $(BUILD)/tests/test-pull-% $(BUILD)/tests/test-run-% \
-		$(BUILD)/tests/test-netif-%: \
+		$(BUILD)/tests/test-netif-% $(BUILD)/tests/test-vol-%: \
 		$(BUILD)/tests/unit/$$(notdir $$@).o $$(call tool_lib_objs,$$(notdir $$@)) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(CTRK_LIBS)

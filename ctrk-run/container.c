@@ -30,8 +30,9 @@ container_init(const char *id, container_t *c, ctrk_error_t *err)
 				      "invalid container id '%s': use letters, digits, '_', '.' and '-' "
 				      "(not first), at most 128",
 				      id);
-	/* $CTRK_RUN/runtime and $CTRK_RUN/deleted are ctrk-run's own. */
-	if (strcmp(id, "runtime") == 0 || strcmp(id, "deleted") == 0)
+	/* $CTRK_RUN/runtime and $CTRK_RUN/deleted are ctrk-run's own;
+	 * $CTRK_RUN/volumes is ctrk-vol's (where loop volumes are mounted). */
+	if (strcmp(id, "runtime") == 0 || strcmp(id, "deleted") == 0 || strcmp(id, "volumes") == 0)
 		return ctrk_error_set(err, 0, "invalid container id '%s': the name is reserved", id);
 	c->id = ctrk_xstrdup(id);
 	c->dir = ctrk_strdup_printf("%s/%s", ctrk_default_run(), id);

@@ -162,5 +162,10 @@ main(int argc, char **argv)
 	}
 	if (optind >= argc)
 		return ctrk_usage_error("no verb given");
-	return ctrk_verb_dispatch(verbs, NVERBS, argv[optind], argc - optind - 1, argv + optind + 1, &o);
+	int rc = ctrk_verb_dispatch(verbs, NVERBS, argv[optind], argc - optind - 1, argv + optind + 1, &o);
+	/* Freed for the leak checkers (make check-asan, valgrind). */
+	ctrk_strlist_t *lists[] = {&o.opts, &o.labels, &o.filters, &o.tmpfs, &o.binds, &o.anonymous};
+	for (size_t i = 0; i < sizeof lists / sizeof *lists; i++)
+		ctrk_strlist_free(lists[i]);
+	return rc;
 }

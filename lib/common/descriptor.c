@@ -124,8 +124,9 @@ ctrk_descriptor_validate(const cJSON *d, ctrk_error_t *err)
 	if (network && !cJSON_IsObject(network) && !cJSON_IsArray(network) && !cJSON_IsNull(network))
 		return ctrk_error_set(err, 0, "descriptor: field 'network' must be an object or an array");
 
-	const cJSON *mounts = NULL, *m;
-	if (ctrk_json_get_array(d, "mounts", false, &mounts, what, err) < 0)
+	const cJSON *mounts = NULL, *m, *volumes = NULL;
+	if (ctrk_json_get_array(d, "mounts", false, &mounts, what, err) < 0 ||
+	    ctrk_json_get_array(d, "volumes", false, &volumes, what, err) < 0)
 		return -1;
 	int i = 0;
 	cJSON_ArrayForEach(m, mounts)

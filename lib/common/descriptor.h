@@ -8,6 +8,7 @@
  *   layer              ctrk-snap diff
  *   mounts, target "/" ctrk-snap (they build the rootfs)
  *   mounts, other      ctrk-vol (mounts for the container)
+ *   volumes            ctrk-vol (what attach added, for detach)
  *   rootfs             ctrk-mount
  *   netns, network     ctrk-netif
  *   container          ctrk-run

@@ -290,6 +290,8 @@ lo"
 	assert_run_error "invalid container id 'runtime': the name is reserved"
 	run -125 --separate-stderr ctrk-run run --rootfs "$ROOTFS" deleted -- true
 	assert_run_error "the name is reserved"
+	run -125 --separate-stderr ctrk-run run --rootfs "$ROOTFS" volumes -- true
+	assert_run_error "invalid container id 'volumes': the name is reserved"
 	run -125 --separate-stderr ctrk-run wait "$(cid nosuch)"
 	assert_run_error "no container '$(cid nosuch)'"
 	assert_output ""
