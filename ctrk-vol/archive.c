@@ -227,8 +227,13 @@ import_tree(int fd, ctrk_error_t *err)
 	/* The root's times, set last: libarchive sets them when it meets
 	 * "./", and every entry after changes its mtime again. */
 	struct timespec root_times[2] = {{0, UTIME_OMIT}, {0, UTIME_OMIT}};
+	/* A tar as export writes it, or compressed as a layer may be (the
+	 * filters ctrk links statically; "all" would bring lz4, lzop, ...). */
 	archive_read_support_format_tar(a);
-	archive_read_support_filter_all(a);
+	archive_read_support_filter_gzip(a);
+	archive_read_support_filter_zstd(a);
+	archive_read_support_filter_bzip2(a);
+	archive_read_support_filter_xz(a);
 	archive_write_disk_set_options(w, ARCHIVE_EXTRACT_OWNER | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME |
 						  ARCHIVE_EXTRACT_XATTR | ARCHIVE_EXTRACT_ACL | ARCHIVE_EXTRACT_FFLAGS |
 						  ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_SECURE_NODOTDOT |

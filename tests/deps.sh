@@ -17,10 +17,10 @@
 set -eu
 
 # What `make` needs: compiler, pkg-config and the libraries' -dev packages
-# (static ones too: ctrk-snap links libarchive, zlib, zstd, bzip2, xz and
-# mbedtls statically), scdoc for the man pages.
+# (static ones too: ctrk-snap and ctrk-vol link libarchive, zlib, zstd,
+# bzip2, xz and mbedtls statically, ctrk-vol libacl as well), scdoc for the man pages.
 BUILD_PKGS="gcc libc6-dev make pkg-config libcurl4-openssl-dev libcjson-dev libarchive-dev
-libssl-dev libcap-ng-dev libseccomp-dev libmnl-dev libmbedtls-dev libzstd-dev zlib1g-dev libbz2-dev liblzma-dev scdoc"
+libssl-dev libcap-ng-dev libseccomp-dev libmnl-dev libacl1-dev libmbedtls-dev libzstd-dev zlib1g-dev libbz2-dev liblzma-dev scdoc"
 # What the demo and the tests run: bats, a registry, skopeo and umoci to make
 # and read images, busybox for the test images, the runtimes, htpasswd and
 # openssl for the auth and TLS registries, python3 for the fixtures, jq,
