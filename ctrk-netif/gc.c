@@ -45,8 +45,7 @@
 #include "cli.h"
 #include "fsutil.h"
 #include "json.h"
-#include "netif.h"
-#include "nl.h"
+#include "link.h"
 #include "paths.h"
 
 #define GC_MIN_AGE_DEFAULT 60
@@ -58,7 +57,7 @@ typedef struct gc_link {
 	bool link_net; /* its other end (LINK) is in another namespace */
 	char name[IFNAMSIZ];
 	uint32_t group;
-	bool marked, aliased, foreign_alias;
+	bool marked, aliased;
 	char key[256];
 	long long created;
 	bool garbage;
@@ -106,54 +105,20 @@ key_wanted(const gc_t *g, const char *key)
 /* ---- The host's links: one dump ---- */
 
 static int
-link_attr(const struct nlattr *a, void *data)
-{
-	gc_link_t *l = data;
-	switch (mnl_attr_get_type(a)) {
-	case IFLA_IFNAME:
-		if (mnl_attr_validate(a, MNL_TYPE_STRING) == 0)
-			snprintf(l->name, sizeof l->name, "%s", mnl_attr_get_str(a));
-		break;
-	case IFLA_GROUP:
-		if (mnl_attr_validate(a, MNL_TYPE_U32) == 0)
-			l->group = mnl_attr_get_u32(a);
-		break;
-	case IFLA_MASTER:
-		if (mnl_attr_validate(a, MNL_TYPE_U32) == 0)
-			l->master = (int)mnl_attr_get_u32(a);
-		break;
-	case IFLA_LINK:
-		if (mnl_attr_validate(a, MNL_TYPE_U32) == 0)
-			l->link = (int)mnl_attr_get_u32(a);
-		break;
-	case IFLA_LINK_NETNSID:
-		l->link_net = true;
-		break;
-	case IFLA_IFALIAS:
-		if (mnl_attr_validate(a, MNL_TYPE_STRING) == 0) {
-			char alias[IFALIASZ];
-			snprintf(alias, sizeof alias, "%.*s", (int)mnl_attr_get_payload_len(a),
-				 (const char *)mnl_attr_get_payload(a));
-			l->aliased = netif_alias_parse(alias, l->key, sizeof l->key, &l->created) == 0;
-			l->foreign_alias = alias[0] && !l->aliased;
-		}
-		break;
-	}
-	return MNL_CB_OK;
-}
-
-static int
 host_link(const struct nlmsghdr *h, void *data)
 {
 	gc_t *g = data;
-	if (h->nlmsg_type != RTM_NEWLINK)
+	link_info_t li;
+	if (link_parse(h, &li) < 0)
 		return MNL_CB_OK;
-	const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(h);
-	gc_link_t l = {.ifindex = ifi->ifi_index};
-	mnl_attr_parse(h, sizeof *ifi, link_attr, &l);
+	gc_link_t l = {.ifindex = li.index, .master = li.master, .link = li.link, .link_net = li.link_elsewhere,
+		       .group = li.group};
+	snprintf(l.name, sizeof l.name, "%s", li.name);
+	l.aliased = netif_alias_parse(li.alias, l.key, sizeof l.key, &l.created) == 0;
 	/* A link with the group and an alias that is not ours is not ours:
 	 * the group alone could be anyone's choice of number. */
-	l.marked = !l.foreign_alias && (l.group == NETIF_GROUP || (l.group == NETIF_GROUP_GC && l.aliased));
+	bool foreign_alias = li.alias[0] && !l.aliased;
+	l.marked = !foreign_alias && (l.group == NETIF_GROUP || (l.group == NETIF_GROUP_GC && l.aliased));
 	if (l.group == NETIF_GROUP_GC && !l.marked)
 		g->gc_group_foreign = true;
 	if (!l.aliased) {

@@ -50,6 +50,13 @@ link_attr(const struct nlattr *a, void *data)
 		if (mnl_attr_validate(a, MNL_TYPE_NUL_STRING) == 0)
 			snprintf(li->alias, sizeof li->alias, "%s", mnl_attr_get_str(a));
 		break;
+	case IFLA_LINK:
+		if (mnl_attr_validate(a, MNL_TYPE_U32) == 0)
+			li->link = (int)mnl_attr_get_u32(a);
+		break;
+	case IFLA_LINK_NETNSID:
+		li->link_elsewhere = true;
+		break;
 	case IFLA_ADDRESS:
 		li->mac_len = mnl_attr_get_payload_len(a);
 		if (li->mac_len > sizeof li->mac)
@@ -64,14 +71,17 @@ link_attr(const struct nlattr *a, void *data)
 	return MNL_CB_OK;
 }
 
-static void
+int
 link_parse(const struct nlmsghdr *h, link_info_t *li)
 {
 	const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(h);
 	memset(li, 0, sizeof *li);
+	if (h->nlmsg_type != RTM_NEWLINK || mnl_nlmsg_get_payload_len(h) < sizeof *ifi)
+		return -1;
 	li->index = ifi->ifi_index;
 	li->flags = ifi->ifi_flags;
 	mnl_attr_parse(h, sizeof *ifi, link_attr, li);
+	return 0;
 }
 
 static int
@@ -123,9 +133,8 @@ link_dump_cb(const struct nlmsghdr *h, void *data)
 {
 	struct link_dump_ctx *c = data;
 	link_info_t li;
-	if (h->nlmsg_type != RTM_NEWLINK || c->failed)
+	if (c->failed || link_parse(h, &li) < 0)
 		return MNL_CB_OK;
-	link_parse(h, &li);
 	if (c->cb(&li, c->data, c->err) < 0)
 		c->failed = true;
 	return MNL_CB_OK;
@@ -312,9 +321,9 @@ static int
 addr_dump_cb(const struct nlmsghdr *h, void *data)
 {
 	struct addr_dump_ctx *c = data;
-	if (h->nlmsg_type != RTM_NEWADDR || c->failed)
-		return MNL_CB_OK;
 	const struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(h);
+	if (h->nlmsg_type != RTM_NEWADDR || c->failed || mnl_nlmsg_get_payload_len(h) < sizeof *ifa)
+		return MNL_CB_OK;
 	if (c->index && (int)ifa->ifa_index != c->index)
 		return MNL_CB_OK;
 	if (ifa->ifa_family != AF_INET && ifa->ifa_family != AF_INET6)
@@ -406,9 +415,9 @@ static int
 route_dump_cb(const struct nlmsghdr *h, void *data)
 {
 	struct route_dump_ctx *c = data;
-	if (h->nlmsg_type != RTM_NEWROUTE || c->failed)
-		return MNL_CB_OK;
 	const struct rtmsg *rtm = mnl_nlmsg_get_payload(h);
+	if (h->nlmsg_type != RTM_NEWROUTE || c->failed || mnl_nlmsg_get_payload_len(h) < sizeof *rtm)
+		return MNL_CB_OK;
 	if (rtm->rtm_type != RTN_UNICAST || rtm->rtm_table == RT_TABLE_LOCAL ||
 	    (rtm->rtm_family != AF_INET && rtm->rtm_family != AF_INET6))
 		return MNL_CB_OK;

@@ -96,7 +96,13 @@ typedef struct link_info {
 	char alias[256];
 	unsigned char mac[32];
 	size_t mac_len;
+	int link;            /* IFLA_LINK: a veth's other end, a macvlan's parent; 0: none */
+	bool link_elsewhere; /* ... and that one is in another namespace */
 } link_info_t;
+
+/* H (an RTM_NEWLINK) into LI, every attribute validated; -1 when H is
+ * not one, or too short to be. */
+int link_parse(const struct nlmsghdr *h, link_info_t *li);
 
 /* The link NAME (or INDEX when NAME is NULL).  0 found, 1 no such link,
  * -1 failed. */

@@ -32,8 +32,7 @@
 #include "descriptor.h"
 #include "fsutil.h"
 #include "json.h"
-#include "netif.h"
-#include "nl.h"
+#include "link.h"
 #include "verb.h"
 
 /* Every network namespace has its loopback device at this index. */
@@ -167,55 +166,21 @@ netns_open(const netif_opts_t *o, const cJSON *d, bool required, char **path, ct
 
 /* ---- The owner mark on lo ---- */
 
-/* What one link dump of a namespace tells: lo's mark, and the links whose
- * other end is in another namespace (a veth's peer on the host). */
-struct link_attrs {
-	uint32_t group;
-	char alias[IFALIASZ];
-	int link;       /* IFLA_LINK: the other end's index; 0 when none */
-	bool link_net;  /* IFLA_LINK_NETNSID: ... in another namespace */
-};
-
-static int
-link_attr(const struct nlattr *a, void *data)
-{
-	struct link_attrs *l = data;
-	switch (mnl_attr_get_type(a)) {
-	case IFLA_GROUP:
-		if (mnl_attr_validate(a, MNL_TYPE_U32) == 0)
-			l->group = mnl_attr_get_u32(a);
-		break;
-	case IFLA_IFALIAS:
-		if (mnl_attr_validate(a, MNL_TYPE_STRING) == 0)
-			snprintf(l->alias, sizeof l->alias, "%.*s", (int)mnl_attr_get_payload_len(a),
-				 (const char *)mnl_attr_get_payload(a));
-		break;
-	case IFLA_LINK:
-		if (mnl_attr_validate(a, MNL_TYPE_U32) == 0)
-			l->link = (int)mnl_attr_get_u32(a);
-		break;
-	case IFLA_LINK_NETNSID:
-		l->link_net = true;
-		break;
-	}
-	return MNL_CB_OK;
-}
-
+/* One link of a namespace's dump: lo's mark, or a link whose other end is
+ * in another namespace (a veth's peer on the host). */
 static int
 info_link(const struct nlmsghdr *h, void *data)
 {
 	netns_info_t *info = data;
-	const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(h);
-	if (h->nlmsg_type != RTM_NEWLINK)
+	link_info_t li;
+	if (link_parse(h, &li) < 0)
 		return MNL_CB_OK;
-	struct link_attrs l = {0};
-	mnl_attr_parse(h, sizeof *ifi, link_attr, &l);
-	if (ifi->ifi_index == LOOPBACK_IFINDEX && l.group == NETIF_GROUP &&
-	    netif_alias_parse(l.alias, info->key, sizeof info->key, &info->created) == 0)
+	if (li.index == LOOPBACK_IFINDEX && li.group == NETIF_GROUP &&
+	    netif_alias_parse(li.alias, info->key, sizeof info->key, &info->created) == 0)
 		info->marked = true;
-	if (l.link_net && l.link > 0) {
+	if (li.link_elsewhere && li.link > 0) {
 		info->peers = ctrk_xrealloc(info->peers, (info->npeers + 1) * sizeof *info->peers);
-		info->peers[info->npeers++] = (netns_peer_t){.ifindex = ifi->ifi_index, .peer = l.link};
+		info->peers[info->npeers++] = (netns_peer_t){.ifindex = li.index, .peer = li.link};
 	}
 	return MNL_CB_OK;
 }

@@ -161,9 +161,15 @@ extack_message(const struct nlmsghdr *h)
 		return NULL;
 	const struct nlmsgerr *e = mnl_nlmsg_get_payload(h);
 	size_t off = sizeof *e;
-	if (!(h->nlmsg_flags & NLM_F_CAPPED))
-		off += e->msg.nlmsg_len - sizeof(struct nlmsghdr);
 	size_t len = mnl_nlmsg_get_payload_len(h);
+	if (len < off)
+		return NULL;
+	/* Uncapped, the request is echoed before the attributes. */
+	if (!(h->nlmsg_flags & NLM_F_CAPPED)) {
+		if (e->msg.nlmsg_len < sizeof(struct nlmsghdr))
+			return NULL;
+		off += MNL_ALIGN(e->msg.nlmsg_len) - sizeof(struct nlmsghdr);
+	}
 	if (off >= len)
 		return NULL;
 	struct extack x = {0};
@@ -213,7 +219,10 @@ read_acks(nl_t *nl, int *errnos, size_t n, size_t count, char *first_msg, size_t
 			if (idx >= n)
 				continue; /* an answer to an earlier, abandoned request */
 			const struct nlmsgerr *e = mnl_nlmsg_get_payload(h);
-			errnos[idx] = e->error < 0 ? -e->error : 0;
+			if (mnl_nlmsg_get_payload_len(h) < sizeof *e)
+				errnos[idx] = EPROTO; /* too short to say */
+			else
+				errnos[idx] = e->error < 0 ? -e->error : 0;
 			if (errnos[idx] && first_msg && !first_msg[0]) {
 				const char *m = extack_message(h);
 				if (m)
@@ -269,6 +278,36 @@ nl_call_batch(nl_t *nl, int *errnos, size_t n, ctrk_error_t *err)
 	return call_all(nl, errnos, n, NULL, 0, err);
 }
 
+/* Does the datagram of LEN bytes in NL's buffer hold the end of the answer
+ * to SEQ (NLMSG_DONE, or an error ack)? */
+static bool
+answer_ends(const nl_t *nl, size_t len, uint32_t seq)
+{
+	int left = (int)len;
+	for (const struct nlmsghdr *h = (const void *)nl->recv; mnl_nlmsg_ok(h, left); h = mnl_nlmsg_next(h, &left))
+		if (h->nlmsg_seq == seq && (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR))
+			return true;
+	return false;
+}
+
+/* An interrupted dump still runs to its end: read the rest, so that the
+ * socket can be used again.  LEN bytes of the answer are in the buffer
+ * already and may hold its end: the kernel appends NLMSG_DONE to the last
+ * datagram of a dump (flagged NLM_F_DUMP_INTR too), so reading on after it
+ * would wait for ever. */
+static void
+drain(nl_t *nl, size_t len, uint32_t seq)
+{
+	while (!answer_ends(nl, len, seq)) {
+		ssize_t got = mnl_socket_recvfrom(nl->sock, nl->recv, sizeof nl->recv);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			return;
+		len = (size_t)got;
+	}
+}
+
 /* Send the one queued request (a dump when DUMP) and run CB on its answer
  * up to NLMSG_DONE or the ack. */
 static int
@@ -300,19 +339,11 @@ exchange(nl_t *nl, bool dump, mnl_cb_t cb, void *data, const char *what, ctrk_er
 			/* EINTR here is NLM_F_DUMP_INTR: the table changed
 			 * while it was read; the caller may start again. */
 			int e = errno;
-			if (e == EINTR)
+			if (e == EINTR) {
 				ctrk_error_set(err, 0, "%s: the table changed while it was read", what);
-			else
+				drain(nl, (size_t)got, seq);
+			} else {
 				ctrk_error_set(err, e, "%s", what);
-			/* An interrupted dump still runs to its end: read the
-			 * rest, so the socket can be used again. */
-			while (e == EINTR && (r >= MNL_CB_OK || errno == EINTR)) {
-				got = mnl_socket_recvfrom(nl->sock, nl->recv, sizeof nl->recv);
-				if (got <= 0)
-					break;
-				r = mnl_cb_run(nl->recv, (size_t)got, seq, nl->portid, NULL, NULL);
-				if (r == MNL_CB_STOP)
-					break;
 			}
 			errno = e;
 			return -1;
