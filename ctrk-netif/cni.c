@@ -482,7 +482,7 @@ network_drop(cJSON *d, const cJSON *result)
 
 /* The fields of a cni entry that DEL and CHECK read. */
 static int
-entry_fields(const cJSON *entry, const char **ifname, const char **conf, const char **container_id,
+entry_fields(const cJSON *d, const cJSON *entry, const char **ifname, const char **conf, const char **container_id,
 	     const cJSON **result, ctrk_error_t *err)
 {
 	*result = NULL;
@@ -496,6 +496,13 @@ entry_fields(const cJSON *entry, const char **ifname, const char **conf, const c
 	if (!network_name_ok(*container_id))
 		return ctrk_error_set(err, 0, "descriptor: netif.added[] (cni): invalid container_id '%s'",
 				      *container_id);
+	/* add uses the owner key as the container id: another one would have
+	 * the plugins release another container's addresses (IPAM). */
+	const char *key = cJSON_GetStringValue(
+		cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(d, "netif"), "key"));
+	if (!key || strcmp(key, *container_id) != 0)
+		return ctrk_error_set(err, 0, "descriptor: netif.added[] (cni): container_id '%s' is not netif.key '%s'",
+				      *container_id, key ? key : "");
 	return 0;
 }
 
@@ -509,8 +516,10 @@ del_netns(const netif_opts_t *o, const cJSON *d, char **path, bool *gone, ctrk_e
 	*gone = false;
 	int fd = netns_open(o, d, false, path, &nerr);
 	if (fd >= 0) {
+		/* A plugin's DEL removes CNI_IFNAME in CNI_NETNS: never the host's. */
+		int r = netns_refuse_host(fd, *path, err);
 		close(fd);
-		return 0;
+		return r;
 	}
 	if (fd == -2 || nerr.errnum == ENOENT) {
 		*gone = true;
@@ -526,7 +535,7 @@ entry_del(const netif_opts_t *o, cJSON *d, const cJSON *entry, const cni_conf_t 
 {
 	const char *ifname, *conf_path, *container_id;
 	const cJSON *result;
-	if (entry_fields(entry, &ifname, &conf_path, &container_id, &result, err) < 0)
+	if (entry_fields(d, entry, &ifname, &conf_path, &container_id, &result, err) < 0)
 		return -1;
 	cni_conf_t own = {0};
 	const cni_conf_t *c = given;
@@ -569,34 +578,6 @@ cni_teardown(const netif_opts_t *o, cJSON *d, const cJSON *entry, ctrk_error_t *
 
 /* ---- The verb ---- */
 
-static bool
-same_file(const char *a, const char *b)
-{
-	struct stat sa, sb;
-	return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
-}
-
-/* As add does it: the namespace reached by another path (--pid of a
- * process in it) keeps the descriptor's path, which is then CNI_NETNS and
- * the plugins' sandbox; another namespace is refused once the descriptor
- * describes one. */
-static int
-netns_settle(const cJSON *d, char **netns, ctrk_error_t *err)
-{
-	const char *had = descriptor_netns_path(d);
-	if (!had || strcmp(had, *netns) == 0)
-		return 0;
-	if (same_file(had, *netns)) {
-		free(*netns);
-		*netns = ctrk_xstrdup(had);
-		return 0;
-	}
-	if (cJSON_GetObjectItemCaseSensitive(d, "network") || cJSON_GetObjectItemCaseSensitive(d, "netif"))
-		return ctrk_error_set(err, 0, "the descriptor's netns is '%s', not '%s'; one descriptor describes "
-					      "one namespace", had, *netns);
-	return 0;
-}
-
 static int
 cni_add(const netif_opts_t *o, cJSON *d, const cni_conf_t *c, ctrk_error_t *err)
 {
@@ -623,7 +604,7 @@ cni_add(const netif_opts_t *o, cJSON *d, const cni_conf_t *c, ctrk_error_t *err)
 		return -1;
 	cleanup_free char *netns = NULL;
 	cleanup_close int nsfd = netns_open(o, d, true, &netns, err);
-	if (nsfd < 0 || netns_settle(d, &netns, err) < 0)
+	if (nsfd < 0 || netns_refuse_host(nsfd, netns, err) < 0 || netns_settle(d, &netns, err) < 0)
 		return -1;
 	cni_call_t call = {"ADD", key, netns, ifname, cni_dirs(o), timeout};
 	cleanup_json cJSON *result = chain_add(&call, c, err);
@@ -692,14 +673,14 @@ cni_check(const netif_opts_t *o, cJSON *d, const cni_conf_t *c, ctrk_error_t *er
 		return -1;
 	cleanup_free char *netns = NULL;
 	cleanup_close int nsfd = netns_open(o, d, true, &netns, err);
-	if (nsfd < 0)
+	if (nsfd < 0 || netns_refuse_host(nsfd, netns, err) < 0)
 		return -1;
 	cJSON_ArrayForEach(entry, added_list(d)) {
 		const char *ifname, *conf_path, *container_id;
 		const cJSON *result;
 		if (!entry_matches(entry, c->name, o->ifname))
 			continue;
-		if (entry_fields(entry, &ifname, &conf_path, &container_id, &result, err) < 0)
+		if (entry_fields(d, entry, &ifname, &conf_path, &container_id, &result, err) < 0)
 			return -1;
 		cni_call_t call = {"CHECK", container_id, netns, ifname, cni_dirs(o), timeout};
 		for (int i = 0; i < c->nplugins; i++)

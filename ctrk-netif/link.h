@@ -182,12 +182,24 @@ bool route_matches(const route_spec_t *want, const route_info_t *have);
 
 /* ---- Shared by the verbs (add.c) ---- */
 
+/* What a verb works on: its options, the descriptor, the namespace and a
+ * netlink socket on either side.  add, move, set, list, check and del
+ * each fill it in their own way; netif_target_free() lets go of it all. */
+typedef struct netif_target {
+	const netif_opts_t *o;
+	cJSON *d;
+	const char *key; /* the owner key (in D) */
+	char *path;      /* the namespace's path; NULL: none */
+	int netns_fd;    /* -1: none, or gone */
+	int home_fd;     /* this process's namespace (move, del); -1: not opened */
+	nl_t *host, *ns;
+} netif_target_t;
+#define NETIF_TARGET_INIT(opts) {.o = (opts), .netns_fd = -1, .home_fd = -1}
+void netif_target_free(netif_target_t *t);
+#define cleanup_target __attribute__((cleanup(netif_target_free)))
+
 /* The descriptor on stdin, validated ("netns", "network", "netif"). */
 cJSON *netif_read_descriptor(ctrk_error_t *err);
-
-/* -1 (with ERR) when NETNS_FD is this process's own namespace: add, move
- * and set never change the host's interfaces, addresses or routes. */
-int netns_refuse_own(int netns_fd, const char *path, ctrk_error_t *err);
 
 /* The descriptor's netns path (a string, or an object's "path"), or NULL. */
 const char *descriptor_netns_path(const cJSON *d);

@@ -115,9 +115,21 @@ int netif_descriptor_validate(const cJSON *d, ctrk_error_t *err);
  * When REQUIRED is false and none is given, returns -2 (no error). */
 int netns_open(const netif_opts_t *o, const cJSON *d, bool required, char **path, ctrk_error_t *err);
 
-/* Remove the namespace ctrk-netif created at PATH (unmount, unlink).  1
- * when it was already gone, 0 when removed. */
-int netns_remove(const char *path, ctrk_error_t *err);
+/* -1 (with ERR) when NETNS_FD is this process's own namespace (the
+ * host's): no verb adds, changes or removes interfaces, addresses or
+ * routes there, whatever path or --pid led to it. */
+int netns_refuse_host(int netns_fd, const char *path, ctrk_error_t *err);
+
+/* After netns_open(): the descriptor's namespace reached by another path
+ * (--pid of a process in it) keeps the descriptor's path in *PATH, which
+ * is then CNI_NETNS and the interfaces' sandbox; another namespace than
+ * the descriptor's is refused once the descriptor has network or netif. */
+int netns_settle(const cJSON *d, char **path, ctrk_error_t *err);
+
+/* Remove the namespace ctrk-netif created at PATH for KEY (unmount,
+ * unlink): only under NETNS_RUN_DIR, and only when its lo carries KEY's
+ * mark, else an error.  1 when it was already gone, 0 when removed. */
+int netns_remove(const char *path, const char *key, ctrk_error_t *err);
 
 /* Where ns add pins namespaces, as ip netns does. */
 #define NETNS_RUN_DIR "/run/netns"

@@ -164,6 +164,43 @@ netns_open(const netif_opts_t *o, const cJSON *d, bool required, char **path, ct
 	return fd;
 }
 
+int
+netns_refuse_host(int netns_fd, const char *path, ctrk_error_t *err)
+{
+	struct stat ns, own;
+	if (fstat(netns_fd, &ns) < 0 || stat("/proc/self/ns/net", &own) < 0)
+		return ctrk_error_errno(err, "comparing %s with this process's network namespace", path);
+	if (ns.st_dev == own.st_dev && ns.st_ino == own.st_ino)
+		return ctrk_error_set(err, 0, "%s is this process's own network namespace (the host's): ctrk-netif "
+					      "adds, changes and removes interfaces only in a container's", path);
+	return 0;
+}
+
+static bool
+same_file(const char *a, const char *b)
+{
+	struct stat sa, sb;
+	return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+int
+netns_settle(const cJSON *d, char **path, ctrk_error_t *err)
+{
+	ctrk_error_t ignored = {0};
+	const char *had = descriptor_netns(d, &ignored);
+	if (!had || strcmp(had, *path) == 0)
+		return 0;
+	if (same_file(had, *path)) {
+		free(*path);
+		*path = ctrk_xstrdup(had);
+		return 0;
+	}
+	if (cJSON_GetObjectItemCaseSensitive(d, "network") || cJSON_GetObjectItemCaseSensitive(d, "netif"))
+		return ctrk_error_set(err, 0, "the descriptor's netns is '%s', not '%s'; one descriptor describes "
+					      "one namespace", had, *path);
+	return 0;
+}
+
 /* ---- The owner mark on lo ---- */
 
 /* One link of a namespace's dump: lo's mark, or a link whose other end is
@@ -292,7 +329,7 @@ run_dir_name(const char *path)
 }
 
 int
-netns_remove(const char *path, ctrk_error_t *err)
+netns_remove(const char *path, const char *key, ctrk_error_t *err)
 {
 	if (!run_dir_name(path))
 		return ctrk_error_set(err, 0, "refusing to remove namespace '%s': ctrk-netif makes them only as "
@@ -312,6 +349,9 @@ netns_remove(const char *path, ctrk_error_t *err)
 	if (!info.marked)
 		return ctrk_error_set(err, 0, "refusing to remove namespace '%s': its lo does not carry "
 					      "ctrk-netif's mark, so ctrk-netif did not make it", path);
+	if (strcmp(info.key, key) != 0)
+		return ctrk_error_set(err, 0, "refusing to remove namespace '%s': ctrk-netif made it for key '%s', "
+					      "not for the descriptor's '%s'", path, info.key, key);
 	return netns_unpin(path, err);
 }
 

@@ -15,36 +15,14 @@
 #include "link.h"
 #include "result.h"
 
-/* The descriptor, the namespace and a netlink socket in it. */
-typedef struct view {
-	cJSON *d;
-	char *path;
-	int netns_fd;
-	nl_t *ns, *host;
-} view_t;
-
-static void
-view_free(view_t *v)
-{
-	if (v->ns)
-		nl_close(v->ns);
-	if (v->host)
-		nl_close(v->host);
-	if (v->netns_fd >= 0)
-		close(v->netns_fd);
-	free(v->path);
-	cJSON_Delete(v->d);
-}
-#define cleanup_view __attribute__((cleanup(view_free)))
-
 /* CHANGES: set, which refuses the host's own namespace as add does. */
 static int
-view_open(const netif_opts_t *o, view_t *v, bool host, bool changes, ctrk_error_t *err)
+view_open(const netif_opts_t *o, netif_target_t *v, bool host, bool changes, ctrk_error_t *err)
 {
 	if (!(v->d = netif_read_descriptor(err)))
 		return -1;
 	if ((v->netns_fd = netns_open(o, v->d, true, &v->path, err)) < 0 ||
-	    (changes && netns_refuse_own(v->netns_fd, v->path, err) < 0))
+	    (changes && netns_refuse_host(v->netns_fd, v->path, err) < 0))
 		return -1;
 	if (!(v->ns = nl_open(v->netns_fd, err)))
 		return -1;
@@ -128,7 +106,7 @@ int
 cmd_list(const netif_opts_t *o)
 {
 	ctrk_error_t err = {0};
-	cleanup_view view_t v = {.netns_fd = -1};
+	cleanup_target netif_target_t v = NETIF_TARGET_INIT(o);
 	cleanup_json cJSON *doc = cJSON_CreateObject();
 	cJSON *links = cJSON_AddArrayToObject(doc, "interfaces"), *link;
 	struct list_routes lr = {cJSON_AddArrayToObject(doc, "routes"), links};
@@ -438,7 +416,7 @@ cmd_set(const netif_opts_t *o, const char *ifname)
 	__attribute__((cleanup(set_plan_free))) set_plan_t p = {0};
 	if (set_parse(o, ifname, &p, &err) < 0)
 		return ctrk_usage_error("%s", err.msg);
-	cleanup_view view_t v = {.netns_fd = -1};
+	cleanup_target netif_target_t v = NETIF_TARGET_INIT(o);
 	link_info_t li;
 	if (view_open(o, &v, false, true, &err) < 0)
 		return ctrk_fail(&err);
@@ -536,7 +514,7 @@ iface_object(const cJSON *ifc, char *buf, size_t size)
  * gets interface i's link index (0: missing or not checked) and NL[i] the
  * socket of its namespace. */
 static int
-check_interfaces(view_t *v, const cJSON *network, int *index, nl_t **nl, diffs_t *ds, ctrk_error_t *err)
+check_interfaces(netif_target_t *v, const cJSON *network, int *index, nl_t **nl, diffs_t *ds, ctrk_error_t *err)
 {
 	const cJSON *ifc;
 	int i = 0;
@@ -598,7 +576,7 @@ check_ips(const cJSON *network, const int *index, nl_t **nl, int nifc, diffs_t *
 }
 
 static int
-check_routes(view_t *v, const cJSON *network, diffs_t *ds, ctrk_error_t *err)
+check_routes(netif_target_t *v, const cJSON *network, diffs_t *ds, ctrk_error_t *err)
 {
 	const cJSON *route;
 	cJSON_ArrayForEach(route, cJSON_GetObjectItemCaseSensitive(network, "routes")) {
@@ -627,7 +605,7 @@ check_routes(view_t *v, const cJSON *network, diffs_t *ds, ctrk_error_t *err)
 /* Bridge membership: each veth ctrk-netif attached is still a port of its
  * bridge. */
 static int
-check_bridges(view_t *v, diffs_t *ds, ctrk_error_t *err)
+check_bridges(netif_target_t *v, diffs_t *ds, ctrk_error_t *err)
 {
 	const cJSON *rec = cJSON_GetObjectItemCaseSensitive(v->d, "netif"), *entry;
 	cJSON_ArrayForEach(entry, cJSON_GetObjectItemCaseSensitive(rec, "added")) {
@@ -658,7 +636,7 @@ int
 cmd_check(const netif_opts_t *o)
 {
 	ctrk_error_t err = {0};
-	cleanup_view view_t v = {.netns_fd = -1};
+	cleanup_target netif_target_t v = NETIF_TARGET_INIT(o);
 	diffs_t ds = {cJSON_CreateArray()};
 	cleanup_json cJSON *list = ds.list;
 	if (view_open(o, &v, true, false, &err) < 0)

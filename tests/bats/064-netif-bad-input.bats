@@ -204,6 +204,50 @@ veth() {
 		"$NS" "$VA" >"$T/g.json"
 	run --separate-stderr ctrk-netif del <"$T/g.json"
 	assert_success
-	[[ $stderr == *"'$VA' on the host is not the veth ctrk-netif made: left alone"* ]]
+	[[ $stderr == *"'$VA' on the host does not carry ctrk-netif's mark for key 'x': left alone"* ]]
+	ip link show dev "$VA"
+}
+
+@test "del and cni never reach the host's links, nor another key's links, namespaces or addresses" {
+	# Another key's veth on the host, marked as ctrk-netif marks it: a
+	# descriptor of key x naming it as its host side leaves it alone.
+	ip link add "$VA" type veth peer name "$VB"
+	ip link set "$VA" group 1668575851 alias "ctrk-netif key=other$N created=1"
+	BEFORE=$(leftovers)
+	printf '{"netns": "/run/netns/%s", "netif": {"key": "x", "added": [{"type": "veth", "ifname": "eth9", "host": "%s"}]}}' \
+		"$NS" "$VA" >"$T/a.json"
+	run --separate-stderr ctrk-netif del <"$T/a.json"
+	assert_success
+	[[ $stderr == *"'$VA' on the host does not carry ctrk-netif's mark for key 'x': left alone"* ]]
+	ip link show dev "$VA"
+	# The host's namespace as the descriptor's (or --pid of a host
+	# process): del would remove, or move out and rename, the host's
+	# links of those names.
+	for netns in /proc/self/ns/net /proc/$$/ns/net; do
+		printf '{"netns": "%s", "netif": {"key": "x", "added": [{"type": "veth", "ifname": "%s"}]}}' \
+			"$netns" "$VA" >"$T/b.json"
+		NIN=$T/b.json refused 1 "is this process's own network namespace (the host's)" del
+	done
+	printf '{"netif": {"key": "x", "added": [{"type": "move", "ifname": "%s", "device": "%s"}]}}' "$VA" "$VB" >"$T/c.json"
+	NIN=$T/c.json refused 1 "is this process's own network namespace (the host's)" del --pid $$
+	ip link show dev "$VA"
+	# A namespace ctrk-netif made for another key is not removed by a
+	# descriptor claiming to have made it.
+	ctrk-netif --key "other$N" ns add "$(cid o)" </dev/null >/dev/null
+	BEFORE=$(leftovers)
+	printf '{"netns": "/run/netns/%s", "netif": {"key": "x", "netns_created": true, "added": []}}' "$(cid o)" >"$T/d.json"
+	NIN=$T/d.json refused 1 "ctrk-netif made it for key 'other$N', not for the descriptor's 'x'" del
+	# CNI: never on the host's namespace (a plugin's DEL removes
+	# CNI_IFNAME there), and never for another container id (IPAM would
+	# release that container's addresses).
+	jq -n '{cniVersion: "1.0.0", name: "n\($n)", type: "bridge", bridge: "x"}' --arg n "$N" >"$T/n.conf"
+	refused 1 "is this process's own network namespace (the host's)" cni --conf "$T/n.conf" add --netns /proc/self/ns/net --key "$KEY"
+	refused 1 "is this process's own network namespace (the host's)" cni --conf "$T/n.conf" check --netns /proc/self/ns/net
+	printf '{"netns": "/proc/self/ns/net", "netif": {"key": "x", "added": [{"type": "cni", "ifname": "%s", "conf": "%s", "network": "n%s", "container_id": "x"}]}}' \
+		"$VA" "$T/n.conf" "$N" >"$T/e.json"
+	NIN=$T/e.json refused 1 "is this process's own network namespace (the host's)" del
+	printf '{"netns": "/run/netns/%s", "netif": {"key": "x", "added": [{"type": "cni", "ifname": "eth0", "conf": "%s", "network": "n%s", "container_id": "other"}]}}' \
+		"$NS" "$T/n.conf" "$N" >"$T/f.json"
+	NIN=$T/f.json refused 1 "container_id 'other' is not netif.key 'x'" del
 	ip link show dev "$VA"
 }
