@@ -288,22 +288,17 @@ netns_configure(int netns_fd, const ctrk_strlist_t *sysctls, const char *ifname,
 {
 	if (!sysctls->n && !no_tx_csum)
 		return 0;
-	int fds[sysctls->n + 1], sock = -1, rc = -1;
-	for (size_t i = 0; i <= sysctls->n; i++)
-		fds[i] = -1;
-	cleanup_close int home = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-	if (home < 0)
-		return ctrk_error_errno(err, "opening this process's network namespace");
-	if (setns(netns_fd, CLONE_NEWNET) < 0)
-		return ctrk_error_errno(err, "entering the network namespace");
-	int opened = open_inside(sysctls, fds, no_tx_csum, &sock, err);
-	if (setns(home, CLONE_NEWNET) < 0) {
-		/* Anything done from here would be done to the namespace
-		 * instead of the host: no safe way on. */
-		fprintf(stderr, "%s: fatal: cannot return to the host's network namespace: %s\n", ctrk_progname,
-			strerror(errno));
+	int sock = -1, rc = -1;
+	cleanup_free int *fds = calloc(sysctls->n, sizeof *fds);
+	if (!fds)
 		abort();
-	}
+	for (size_t i = 0; i < sysctls->n; i++)
+		fds[i] = -1;
+	int home = netns_enter(netns_fd, err);
+	if (home < 0)
+		return -1;
+	int opened = open_inside(sysctls, fds, no_tx_csum, &sock, err);
+	netns_leave(home);
 	if (opened < 0)
 		goto out;
 	for (size_t i = 0; i < sysctls->n; i++) {

@@ -165,22 +165,8 @@ teardown_open(const netif_opts_t *o, netif_target_t *t, ctrk_error_t *err)
 	return 0;
 }
 
-/* The routes of NETWORK that the namespace no longer has (they went with
- * a removed interface). */
-struct prune {
-	const route_spec_t *want;
-	bool found;
-};
-
-static int
-prune_cb(const route_info_t *ri, void *data, ctrk_error_t *err)
-{
-	struct prune *p = data;
-	if (route_matches(p->want, ri))
-		p->found = true;
-	return 0;
-}
-
+/* Drop the routes of NETWORK that the namespace no longer has (they went
+ * with a removed interface). */
 static int
 prune_routes(nl_t *ns, cJSON *network, ctrk_error_t *err)
 {
@@ -190,10 +176,10 @@ prune_routes(nl_t *ns, cJSON *network, ctrk_error_t *err)
 		route_spec_t r;
 		if (route_from_json(cJSON_GetArrayItem(routes, i), &r, err) < 0)
 			return -1;
-		struct prune p = {&r, false};
-		if (route_dump(ns, prune_cb, &p, err) < 0)
+		bool found;
+		if (route_present(ns, &r, &found, err) < 0)
 			return -1;
-		if (!p.found)
+		if (!found)
 			cJSON_DeleteItemFromArray(routes, i);
 	}
 	return 0;

@@ -472,3 +472,27 @@ route_matches(const route_spec_t *want, const route_info_t *have)
 		return false;
 	return want->metric < 0 || want->metric == h->metric;
 }
+
+struct route_find {
+	const route_spec_t *want;
+	bool found;
+};
+
+static int
+route_find_cb(const route_info_t *ri, void *data, ctrk_error_t *err)
+{
+	struct route_find *f = data;
+	if (route_matches(f->want, ri))
+		f->found = true;
+	return 0;
+}
+
+int
+route_present(nl_t *nl, const route_spec_t *want, bool *found, ctrk_error_t *err)
+{
+	struct route_find f = {want, false};
+	if (route_dump(nl, route_find_cb, &f, err) < 0)
+		return -1;
+	*found = f.found;
+	return 0;
+}

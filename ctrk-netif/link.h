@@ -180,6 +180,9 @@ int route_dump(nl_t *nl, route_cb_t cb, void *data, ctrk_error_t *err);
 /* Does the table hold route R (dst, gateway, table; metric when given)? */
 bool route_matches(const route_spec_t *want, const route_info_t *have);
 
+/* *FOUND: does NL's namespace have a route that route_matches() WANT? */
+int route_present(nl_t *nl, const route_spec_t *want, bool *found, ctrk_error_t *err);
+
 /* ---- Shared by the verbs (add.c) ---- */
 
 /* What a verb works on: its options, the descriptor, the namespace and a

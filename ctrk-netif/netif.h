@@ -109,6 +109,15 @@ int netif_descriptor_validate(const cJSON *d, ctrk_error_t *err);
 
 /* ---- Namespaces (netns.c) ---- */
 
+/* Step this thread into the namespace NETNS_FD (-1: stay, only remember
+ * where it is): returns an fd of the namespace it was in, for
+ * netns_leave(); -1 with ERR (still at home) when it cannot. */
+int netns_enter(int netns_fd, ctrk_error_t *err);
+
+/* Back into HOME (from netns_enter), and close it.  Failing that ends the
+ * process (abort): nothing may go on in the wrong namespace. */
+void netns_leave(int home);
+
 /* Open the namespace to work in: --netns PATH, --pid PID (through a pidfd,
  * so a recycled pid is never used), else D's "netns".  Returns an O_CLOEXEC
  * fd and its path in *PATH (malloc'd; for --pid, "/proc/PID/ns/net").

@@ -2,10 +2,10 @@
  * descriptor's netns), and ns add|del|list, pinned in /run/netns as
  * iproute2's `ip netns` does, so that each tool can use the other's.
  *
- * The tool is single-threaded.  Whatever enters another namespace keeps an
- * fd of its own (/proc/thread-self/ns/net) and goes back before it
- * returns; failing to go back fails the verb, since going on in the wrong
- * namespace could change the container's links for the host's. */
+ * The tool is single-threaded.  Whatever enters another namespace does so
+ * through netns_enter() and goes back through netns_leave() before it
+ * returns; failing to go back ends the process, since going on in the
+ * wrong namespace could change the container's links for the host's. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -199,6 +199,34 @@ netns_settle(const cJSON *d, char **path, ctrk_error_t *err)
 		return ctrk_error_set(err, 0, "the descriptor's netns is '%s', not '%s'; one descriptor describes "
 					      "one namespace", had, *path);
 	return 0;
+}
+
+/* ---- Stepping into a namespace and back ---- */
+
+int
+netns_enter(int netns_fd, ctrk_error_t *err)
+{
+	int home = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (home < 0)
+		return ctrk_error_errno(err, "opening this process's network namespace");
+	if (netns_fd >= 0 && setns(netns_fd, CLONE_NEWNET) < 0) {
+		close(home);
+		return ctrk_error_errno(err, "entering the network namespace");
+	}
+	return home;
+}
+
+void
+netns_leave(int home)
+{
+	if (setns(home, CLONE_NEWNET) < 0) {
+		/* Whatever came next would be done in the wrong namespace: a
+		 * container's links changed, or removed, for the host's. */
+		fprintf(stderr, "%s: fatal: cannot return to this process's network namespace: %s\n",
+			ctrk_progname, strerror(errno));
+		abort();
+	}
+	close(home);
 }
 
 /* ---- The owner mark on lo ---- */
@@ -406,13 +434,14 @@ netns_create(const char *path, const char *key, ctrk_error_t *err)
 {
 	if (run_dir_prepare(err) < 0)
 		return -1;
-	cleanup_close int home = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	int home = netns_enter(-1, err);
 	if (home < 0)
-		return ctrk_error_errno(err, "opening this process's network namespace");
-	if (unshare(CLONE_NEWNET) < 0)
+		return -1;
+	if (unshare(CLONE_NEWNET) < 0) {
+		close(home);
 		return ctrk_error_errno(err, "cannot create a network namespace");
+	}
 	int rc = lo_mark_up(key, err);
-	bool pinned = false;
 	if (rc == 0) {
 		/* Mode 0 and O_EXCL, as ip netns add: an existing name is
 		 * refused here and left as it is. */
@@ -425,17 +454,10 @@ netns_create(const char *path, const char *key, ctrk_error_t *err)
 			if (mount("/proc/thread-self/ns/net", path, "none", MS_BIND, NULL) < 0) {
 				rc = ctrk_error_errno(err, "cannot pin the namespace at '%s'", path);
 				unlink(path);
-			} else {
-				pinned = true;
 			}
 		}
 	}
-	if (setns(home, CLONE_NEWNET) < 0) {
-		/* Fatal for the verb: undo and stop. */
-		if (pinned)
-			netns_unpin(path, &(ctrk_error_t){0});
-		return ctrk_error_errno(err, "returning to this process's network namespace");
-	}
+	netns_leave(home);
 	return rc;
 }
 

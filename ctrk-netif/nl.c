@@ -10,6 +10,7 @@
 #include <linux/rtnetlink.h>
 
 #include "cleanup.h"
+#include "netif.h"
 #include "nl.h"
 
 #ifndef NETLINK_EXT_ACK
@@ -46,26 +47,15 @@ struct nl {
 nl_t *
 nl_open(int netns_fd, ctrk_error_t *err)
 {
-	cleanup_close int home = -1;
-	if (netns_fd >= 0) {
-		/* A netlink socket belongs to the namespace it was made in:
-		 * step in, make it, step back. */
-		home = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-		if (home < 0)
-			return ctrk_error_errno(err, "opening this process's network namespace"), NULL;
-		if (setns(netns_fd, CLONE_NEWNET) < 0)
-			return ctrk_error_errno(err, "entering the network namespace"), NULL;
-	}
+	/* A netlink socket belongs to the namespace it was made in: step
+	 * in, make it, step back. */
+	int home = netns_fd >= 0 ? netns_enter(netns_fd, err) : -1;
+	if (netns_fd >= 0 && home < 0)
+		return NULL;
 	struct mnl_socket *sock = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
 	int saved = errno;
-	if (home >= 0 && setns(home, CLONE_NEWNET) < 0) {
-		/* Going on in the wrong namespace could change the host's
-		 * links for the container's: there is no safe way on. */
-		ctrk_error_errno(err, "returning to this process's network namespace");
-		if (sock)
-			mnl_socket_close(sock);
-		return NULL;
-	}
+	if (home >= 0)
+		netns_leave(home);
 	if (!sock)
 		return ctrk_error_set(err, saved, "opening a netlink socket"), NULL;
 	int one = 1;

@@ -290,20 +290,6 @@ has_ip(const cJSON *network, const char *cidr, int idx)
 	return false;
 }
 
-struct route_find {
-	const route_spec_t *want;
-	bool found;
-};
-
-static int
-route_find_cb(const route_info_t *ri, void *data, ctrk_error_t *err)
-{
-	struct route_find *f = data;
-	if (route_matches(f->want, ri))
-		f->found = true;
-	return 0;
-}
-
 /* Which of NETWORK's routes the namespace has: THERE[i] for route i. */
 static int
 routes_present(nl_t *ns, const cJSON *network, bool *there, ctrk_error_t *err)
@@ -314,10 +300,8 @@ routes_present(nl_t *ns, const cJSON *network, bool *there, ctrk_error_t *err)
 		route_spec_t want;
 		if (route_from_json(route, &want, err) < 0)
 			return -1;
-		struct route_find f = {&want, false};
-		if (route_dump(ns, route_find_cb, &f, err) < 0)
+		if (route_present(ns, &want, &there[i++], err) < 0)
 			return -1;
-		there[i++] = f.found;
 	}
 	return 0;
 }
@@ -584,10 +568,10 @@ check_routes(netif_target_t *v, const cJSON *network, diffs_t *ds, ctrk_error_t 
 		char dst[IPADDR_STRLEN], gw[IPADDR_STRLEN] = "";
 		if (route_from_json(route, &want, err) < 0)
 			return -1;
-		struct route_find f = {&want, false};
-		if (route_dump(v->ns, route_find_cb, &f, err) < 0)
+		bool found;
+		if (route_present(v->ns, &want, &found, err) < 0)
 			return -1;
-		if (f.found)
+		if (found)
 			continue;
 		char tail[64] = "";
 		ip_format(&want.dst, dst, sizeof dst);
