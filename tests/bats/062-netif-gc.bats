@@ -10,40 +10,17 @@ load helpers
 GROUP=0x6374726b
 
 setup() {
-	ctrk_setup
-	T=$BATS_TEST_TMPDIR
-	N=${BATS_TEST_NUMBER}
-	# Keys and namespace names: ct<pid>-<test><x>; links ck<pid>t<test><x>.
-	KA=ct$$-${N}a
-	KB=ct$$-${N}b
-	KC=ct$$-${N}c
+	netif_setup
+	# Keys are the namespaces' names, $NSP<x>; links ck<pid>t<test><x>.
+	KA=${NSP}a
+	KB=${NSP}b
+	KC=${NSP}c
 	L=ck$$t$N
 	mkdir -p "$CTRK_RUN"
 }
 
-# Every link whose name starts with $L, and every namespace ct<pid>-<test>*.
 teardown() {
-	ctrk_teardown
-	local l n
-	for l in $(ip -j link | jq -r --arg p "$L" '.[].ifname | select(startswith($p))'); do
-		ip link del "$l" 2>/dev/null
-	done
-	for n in /run/netns/ct$$-${N}*; do
-		[[ -e $n ]] || continue
-		ip netns del "${n##*/}" 2>/dev/null || rm -f "$n"
-	done
-	true
-}
-
-# ni [-N|!] ARGS...: ctrk-netif ARGS, stdin empty ($output, $stderr).
-ni() {
-	local st=()
-	if [[ ${1:-} =~ ^-[0-9]+$ || ${1:-} == '!' ]]; then
-		st=("$1")
-		shift
-	fi
-	run "${st[@]}" --separate-stderr ctrk-netif "$@" </dev/null
-	printf '# ctrk-netif %s\n# exit %s\n# stdout: %.3000s\n# stderr: %.2000s\n' "$*" "$status" "$output" "$stderr"
+	netif_teardown "$L*"
 }
 
 # leftover NAME KEY [CREATED] [MORE ip link set ARGS]: a veth pair NAME /
@@ -340,7 +317,7 @@ link_exists() {
 		keys+=("$k")
 		# A session of its own, so that the whole pipeline can be killed.
 		setsid bash -c 'ctrk-netif ns add "$1" </dev/null | ctrk-netif add veth --bridge "$2" \
-			--host-ifname "$3" --addr "10.213.$4.$5/24" >/dev/null' _ "$k" "$br" "${L}h$i" "$N" "$i" \
+			--host-ifname "$3" --addr "10.213.$4.$5/24" >/dev/null' _ "$k" "$br" "${L}h$i" "$BATS_TEST_NUMBER" "$i" \
 			2>/dev/null &
 		pid=$!
 		track_pid $pid

@@ -7,26 +7,18 @@
 load helpers
 
 setup() {
-	ctrk_setup
-	T=$BATS_TEST_TMPDIR
-	N=${BATS_SUITE_TEST_NUMBER:-0}
+	netif_setup
 	BR=cb${N}x$$
 	VA=cva${N}x$$
 	VB=cvb${N}x$$
-	NS=$(cid a)
+	NS=${NSP}a
 	KEY=bad$N
 	ip netns add "$NS"
 	BEFORE=$(leftovers)
 }
 
 teardown() {
-	local ns
-	for ns in /run/netns/ct"$N"-*; do
-		[[ -e $ns ]] && ip netns del "${ns##*/}"
-	done
-	ip link del "$BR" 2>/dev/null || true
-	ip link del "$VA" 2>/dev/null || true
-	ctrk_teardown
+	netif_teardown "$BR" "$VA"
 }
 
 # leftovers: what a run of this test could leave — the namespace's links,
@@ -42,7 +34,7 @@ leftovers() {
 		name=ck$(printf '%s/%s' "$KEY" "$name" | sha256sum | cut -c1-12)
 		ip link show dev "$name" >/dev/null 2>&1 && echo "host: $name"
 	done
-	ls -d /run/netns/ct"$N"-* 2>/dev/null
+	ls -d /run/netns/"$NSP"[a-z]* 2>/dev/null
 }
 
 # refused RC TEXT ARGS...: ctrk-netif ARGS (stdin $NIN, default empty)
@@ -193,10 +185,10 @@ veth() {
 	refused 1 "is this process's own network namespace (the host's)" set lo --netns /proc/self/ns/net --mtu 1000
 	refused 1 "is this process's own network namespace (the host's)" move lo --netns /proc/self/ns/net --key "$KEY"
 	# A descriptor of another namespace is not silently rewritten.
-	ip netns add "$(cid b)"
+	ip netns add "${NSP}b"
 	BEFORE=$(leftovers)
-	printf '{"netns": "/run/netns/%s", "netif": {"key": "x", "added": []}}' "$(cid b)" >"$T/f.json"
-	NIN=$T/f.json refused 1 "the descriptor's netns is '/run/netns/$(cid b)', not '/run/netns/$NS'" add veth $(veth)
+	printf '{"netns": "/run/netns/%s", "netif": {"key": "x", "added": []}}' "${NSP}b" >"$T/f.json"
+	NIN=$T/f.json refused 1 "the descriptor's netns is '/run/netns/${NSP}b', not '/run/netns/$NS'" add veth $(veth)
 	# A host link named in the descriptor that is not ctrk-netif's (no
 	# mark) is left alone by del.
 	ip link add "$VA" type veth peer name "$VB"
@@ -233,9 +225,9 @@ veth() {
 	ip link show dev "$VA"
 	# A namespace ctrk-netif made for another key is not removed by a
 	# descriptor claiming to have made it.
-	ctrk-netif --key "other$N" ns add "$(cid o)" </dev/null >/dev/null
+	ctrk-netif --key "other$N" ns add "${NSP}o" </dev/null >/dev/null
 	BEFORE=$(leftovers)
-	printf '{"netns": "/run/netns/%s", "netif": {"key": "x", "netns_created": true, "added": []}}' "$(cid o)" >"$T/d.json"
+	printf '{"netns": "/run/netns/%s", "netif": {"key": "x", "netns_created": true, "added": []}}' "${NSP}o" >"$T/d.json"
 	NIN=$T/d.json refused 1 "ctrk-netif made it for key 'other$N', not for the descriptor's 'x'" del
 	# CNI: never on the host's namespace (a plugin's DEL removes
 	# CNI_IFNAME there), and never for another container id (IPAM would
