@@ -17,6 +17,7 @@
 #include "cli.h"
 #include "descriptor.h"
 #include "digest.h"
+#include "fsutil.h"
 #include "json.h"
 #include "link.h"
 #include "result.h"
@@ -107,10 +108,8 @@ plan_parse(const netif_opts_t *o, plan_t *p, ctrk_error_t *err)
 	const char *value;
 	if (o->ifname && ifname_check(o->ifname, "--ifname", err) < 0)
 		return -1;
-	p->addrs = calloc(o->addrs.n + 1, sizeof *p->addrs);
-	p->routes = calloc(o->routes.n + 1, sizeof *p->routes);
-	if (!p->addrs || !p->routes)
-		abort();
+	p->addrs = ctrk_xcalloc(o->addrs.n + 1, sizeof *p->addrs);
+	p->routes = ctrk_xcalloc(o->routes.n + 1, sizeof *p->routes);
 	for (size_t i = 0; i < o->addrs.n; i++)
 		if (ip_parse(o->addrs.v[i], true, &p->addrs[p->naddrs++], "--addr", err) < 0)
 			return -1;
@@ -260,9 +259,7 @@ static void
 host_name(const char *key, const char *ifname, char *buf, size_t size)
 {
 	char digest[CTRK_DIGEST_LEN + 1];
-	cleanup_free char *s = NULL;
-	if (asprintf(&s, "%s/%s", key, ifname) < 0)
-		abort();
+	cleanup_free char *s = ctrk_strdup_printf("%s/%s", key, ifname);
 	ctrk_digest_bytes(s, strlen(s), digest);
 	snprintf(buf, size, "ck%.12s", ctrk_digest_hex(digest));
 }
@@ -596,9 +593,7 @@ bridge_add(const netif_opts_t *o, const char *name)
 	cleanup_plan plan_t p = {0};
 	if (ifname_check(name, "bridge add", &err) < 0)
 		return ctrk_usage_error("%s", err.msg);
-	p.addrs = calloc(o->addrs.n + 1, sizeof *p.addrs);
-	if (!p.addrs)
-		abort();
+	p.addrs = ctrk_xcalloc(o->addrs.n + 1, sizeof *p.addrs);
 	for (size_t i = 0; i < o->addrs.n; i++)
 		if (ip_parse(o->addrs.v[i], true, &p.addrs[i], "--addr", &err) < 0)
 			return ctrk_usage_error("%s", err.msg);

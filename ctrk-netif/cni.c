@@ -25,6 +25,7 @@
 #include "json.h"
 #include "link.h"
 #include "netif.h"
+#include "paths.h"
 #include "process.h"
 #include "result.h"
 
@@ -86,7 +87,7 @@ plugin_type(const cJSON *plugin)
 static bool
 plugin_name_ok(const char *s)
 {
-	return *s && !strchr(s, '/') && strcmp(s, ".") != 0 && strcmp(s, "..") != 0 && strlen(s) <= NAME_MAX;
+	return *s && !strchr(s, '/') && !ctrk_is_dot_or_dotdot(s) && strlen(s) <= NAME_MAX;
 }
 
 /* The spec's rule for network names (and container ids). */
@@ -233,13 +234,10 @@ cni_dirs(const netif_opts_t *o)
 static int
 cni_timeout_ms(ctrk_error_t *err)
 {
-	const char *s = getenv("CTRK_CNI_TIMEOUT");
-	if (!s || !*s)
-		return CNI_DEFAULT_TIMEOUT * 1000;
-	size_t n = strspn(s, "0123456789");
-	if (n == 0 || n > 4 || s[n] || atoi(s) < 1 || atoi(s) > 3600)
-		return ctrk_error_set(err, 0, "CTRK_CNI_TIMEOUT='%s': expected seconds from 1 to 3600", s);
-	return atoi(s) * 1000;
+	long s;
+	if (ctrk_env_seconds("CTRK_CNI_TIMEOUT", CNI_DEFAULT_TIMEOUT, 3600, &s, err) < 0)
+		return -1;
+	return (int)s * 1000;
 }
 
 /* The executable TYPE in the first of DIRS that has it. */

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "fsutil.h"
 #include "cli.h"
 #include "descriptor.h"
 #include "link.h"
@@ -146,8 +147,8 @@ teardown_open(const netif_opts_t *o, netif_target_t *t, ctrk_error_t *err)
 			return -1;
 		}
 		note(t, "the namespace %s is already gone", o->netns ? o->netns : had ? had : "");
-		if (had && !(t->path = strdup(had)))
-			abort();
+		if (had)
+			t->path = ctrk_xstrdup(had);
 	}
 	if (t->netns_fd < 0)
 		t->netns_fd = -1;

@@ -547,6 +547,10 @@ gc_run(gc_t *g, cJSON *out, ctrk_error_t *err)
 int
 cmd_gc(const netif_opts_t *o, int nkeys, char **keys)
 {
+	for (int i = 0; i < nkeys; i++)
+		if (!netif_key_ok(keys[i]))
+			return ctrk_usage_error("gc: invalid key '%s': use letters, digits, '_', '.' and '-' (not first), "
+						"at most 128", keys[i]);
 	gc_t g = {.o = o, .nkeys = nkeys, .keys = keys, .now = (long long)time(NULL),
 		  .min_age = o->min_age >= 0 ? o->min_age : GC_MIN_AGE_DEFAULT};
 	ctrk_error_t err;

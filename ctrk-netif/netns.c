@@ -466,7 +466,7 @@ ns_add(const netif_opts_t *o, const char *name)
 {
 	ctrk_error_t err;
 	if (name_check(name, &err) < 0)
-		return ctrk_fail(&err);
+		return ctrk_usage_error("%s", err.msg);
 	if (ctrk_require_root() != 0)
 		return CTRK_EXIT_FAILURE;
 	cleanup_json cJSON *d = ctrk_descriptor_read(STDIN_FILENO, true, &err);
@@ -507,7 +507,7 @@ ns_del(const netif_opts_t *o, const char *name)
 {
 	ctrk_error_t err;
 	if (name_check(name, &err) < 0)
-		return ctrk_fail(&err);
+		return ctrk_usage_error("%s", err.msg);
 	if (ctrk_require_root() != 0)
 		return CTRK_EXIT_FAILURE;
 	cleanup_free char *path = ctrk_strdup_printf("%s/%s", NETNS_RUN_DIR, name);

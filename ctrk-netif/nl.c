@@ -10,6 +10,7 @@
 #include <linux/rtnetlink.h>
 
 #include "cleanup.h"
+#include "fsutil.h"
 #include "netif.h"
 #include "nl.h"
 
@@ -112,10 +113,7 @@ nl_msg(nl_t *nl, uint16_t type, uint16_t flags)
 		size_t cap = nl->out_cap ? nl->out_cap * 2 : NL_MSG_ROOM * 2;
 		while (cap < used + NL_MSG_ROOM)
 			cap *= 2;
-		char *p = realloc(nl->out, cap);
-		if (!p)
-			abort(); /* as the rest of ctrk treats a failed small allocation */
-		nl->out = p;
+		nl->out = ctrk_xrealloc(nl->out, cap);
 		nl->out_cap = cap;
 	}
 	memset(nl->out + used, 0, NL_MSG_ROOM);

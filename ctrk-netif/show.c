@@ -9,6 +9,7 @@
 #include <linux/rtnetlink.h>
 
 #include "cleanup.h"
+#include "fsutil.h"
 #include "cli.h"
 #include "descriptor.h"
 #include "json.h"
@@ -185,12 +186,10 @@ set_parse(const netif_opts_t *o, const char *ifname, set_plan_t *p, ctrk_error_t
 	    o->host_ifname || o->bridge || o->master || o->mode || o->vlan_id >= 0)
 		return ctrk_error_set(err, 0, "set changes --mtu, --up/--down, --addr, --del-addr, --route and "
 					      "--del-route only");
-	p->add = calloc(o->addrs.n + 1, sizeof *p->add);
-	p->del = calloc(o->del_addrs.n + 1, sizeof *p->del);
-	p->radd = calloc(o->routes.n + 1, sizeof *p->radd);
-	p->rdel = calloc(o->del_routes.n + 1, sizeof *p->rdel);
-	if (!p->add || !p->del || !p->radd || !p->rdel)
-		abort();
+	p->add = ctrk_xcalloc(o->addrs.n + 1, sizeof *p->add);
+	p->del = ctrk_xcalloc(o->del_addrs.n + 1, sizeof *p->del);
+	p->radd = ctrk_xcalloc(o->routes.n + 1, sizeof *p->radd);
+	p->rdel = ctrk_xcalloc(o->del_routes.n + 1, sizeof *p->rdel);
 	for (size_t i = 0; i < o->addrs.n; i++)
 		if (ip_parse(o->addrs.v[i], true, &p->add[i], "--addr", err) < 0)
 			return -1;
@@ -411,9 +410,7 @@ cmd_set(const netif_opts_t *o, const char *ifname)
 		return ctrk_fail(&err);
 	}
 	size_t n = 0;
-	cleanup_free change_t *c = calloc(3 + o->addrs.n + o->del_addrs.n + o->routes.n + o->del_routes.n, sizeof *c);
-	if (!c)
-		abort();
+	cleanup_free change_t *c = ctrk_xcalloc(3 + o->addrs.n + o->del_addrs.n + o->routes.n + o->del_routes.n, sizeof *c);
 	/* Removing an address takes the routes through it along, and
 	 * bringing the link down its routes and IPv6 addresses: the kernel's
 	 * doing, which network follows. */
@@ -421,12 +418,10 @@ cmd_set(const netif_opts_t *o, const char *ifname)
 	cJSON *ips = cJSON_GetObjectItemCaseSensitive(network, "ips");
 	int nroutes = cJSON_GetArraySize(routes), nips = cJSON_GetArraySize(ips);
 	int idx = result_find_interface(network, ifname, v.path);
-	cleanup_free bool *before = calloc((size_t)nroutes + 1, sizeof *before);
-	cleanup_free bool *after = calloc((size_t)nroutes + 1, sizeof *after);
-	cleanup_free bool *ip_before = calloc((size_t)nips + 1, sizeof *ip_before);
-	cleanup_free bool *ip_after = calloc((size_t)nips + 1, sizeof *ip_after);
-	if (!before || !after || !ip_before || !ip_after)
-		abort();
+	cleanup_free bool *before = ctrk_xcalloc((size_t)nroutes + 1, sizeof *before);
+	cleanup_free bool *after = ctrk_xcalloc((size_t)nroutes + 1, sizeof *after);
+	cleanup_free bool *ip_before = ctrk_xcalloc((size_t)nips + 1, sizeof *ip_before);
+	cleanup_free bool *ip_after = ctrk_xcalloc((size_t)nips + 1, sizeof *ip_after);
 	if (routes_present(v.ns, network, before, &err) < 0 ||
 	    ips_present(v.ns, network, idx, li.index, ip_before, &err) < 0)
 		return ctrk_fail(&err);
@@ -627,10 +622,8 @@ cmd_check(const netif_opts_t *o)
 		return ctrk_fail(&err);
 	const cJSON *network = cJSON_GetObjectItemCaseSensitive(v.d, "network");
 	int n = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(network, "interfaces"));
-	cleanup_free int *index = calloc((size_t)n + 1, sizeof *index);
-	cleanup_free nl_t **nl = calloc((size_t)n + 1, sizeof *nl);
-	if (!index || !nl)
-		abort();
+	cleanup_free int *index = ctrk_xcalloc((size_t)n + 1, sizeof *index);
+	cleanup_free nl_t **nl = ctrk_xcalloc((size_t)n + 1, sizeof *nl);
 	if (network && (check_interfaces(&v, network, index, nl, &ds, &err) < 0 ||
 			check_ips(network, index, nl, n, &ds, &err) < 0 || check_routes(&v, network, &ds, &err) < 0))
 		return ctrk_fail(&err);

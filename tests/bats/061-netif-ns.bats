@@ -168,9 +168,9 @@ true
 
 @test "ns add|del: bad names are refused, nothing made" {
 	for name in "" ".$NS" "." ".." "$NS/x" "../$NS" "$NS x" "$NS:x" "${NSLONG}y" $'ct\n1'; do
-		nin -1 '' ns add "$name"
+		nin -2 '' ns add "$name"
 		assert_ni_error "invalid namespace name"
-		nin -1 '' ns del "$name"
+		nin -2 '' ns del "$name"
 		assert_ni_error "invalid namespace name"
 	done
 	# (Other runs may add namespaces meanwhile: only this run's names count.)

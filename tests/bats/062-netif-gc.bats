@@ -42,6 +42,15 @@ link_exists() {
 	ip link show "$1" >/dev/null 2>&1
 }
 
+@test "gc: a KEY that cannot be an owner key is a usage error, and nothing is removed" {
+	leftover "${L}a" "$KA"
+	for key in ../x "" ".x" "a/b" "a b"; do
+		ni -2 gc --min-age 0 "$key"
+		assert_ni_error "gc: invalid key '$key'"
+	done
+	link_exists "${L}a"
+}
+
 @test "gc KEY: removes the key's marked links in one go, and only the key's" {
 	leftover "${L}a" "$KA"
 	leftover "${L}b" "$KA"

@@ -294,7 +294,7 @@ normalize='del(.interfaces[]?.mac) | .interfaces |= map(if (.name | startswith("
 
 	CTRK_CNI_TIMEOUT=0 nin -1 '' cni --conf "$T/hang.conf" --cni-path "$T/plugins" --netns "/run/netns/$NS" \
 		--key "$KEY" add
-	assert_ni_error "CTRK_CNI_TIMEOUT='0': expected seconds from 1 to 3600"
+	assert_ni_error "invalid CTRK_CNI_TIMEOUT '0': expected seconds, 1 to 3600"
 }
 
 @test "cni: a configuration asking for cniVersion 1.1.0 is refused, saying the plugins speak up to 1.0.0" {
