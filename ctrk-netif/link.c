@@ -140,17 +140,35 @@ link_dump_cb(const struct nlmsghdr *h, void *data)
 	return MNL_CB_OK;
 }
 
-int
-link_dump(nl_t *nl, link_cb_t cb, void *data, ctrk_error_t *err)
+static int
+link_dump_as(nl_t *nl, link_cb_t cb, void *data, const char *what, ctrk_error_t *err)
 {
 	struct link_dump_ctx c = {cb, data, err, false};
 	struct nlmsghdr *h = nl_msg(nl, RTM_GETLINK, 0);
 	struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(h, sizeof *ifi);
 	ifi->ifi_family = AF_UNSPEC;
 	put_ext_mask(h);
-	if (nl_dump(nl, link_dump_cb, &c, "listing links", err) < 0)
+	if (nl_dump(nl, link_dump_cb, &c, what, err) < 0)
 		return -1;
 	return c.failed ? -1 : 0;
+}
+
+int
+link_dump(nl_t *nl, link_cb_t cb, void *data, ctrk_error_t *err)
+{
+	return link_dump_as(nl, cb, data, "listing links", err);
+}
+
+int
+link_dump_whole(nl_t *nl, link_cb_t cb, void (*restart)(void *), void *data, const char *what, ctrk_error_t *err)
+{
+	for (int tries = 1;; tries++) {
+		restart(data);
+		if (link_dump_as(nl, cb, data, what, err) == 0)
+			return 0;
+		if (errno != EINTR || tries == 5)
+			return -1;
+	}
 }
 
 /* ---- Changing links ---- */

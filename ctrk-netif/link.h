@@ -155,6 +155,13 @@ int link_create(nl_t *nl, const link_new_t *n, const char *what, ctrk_error_t *e
 typedef int (*link_cb_t)(const link_info_t *li, void *data, ctrk_error_t *err);
 int link_dump(nl_t *nl, link_cb_t cb, void *data, ctrk_error_t *err);
 
+/* link_dump() for who must see the whole table at one moment (gc, a
+ * namespace's mark): a dump the table changed under (links came or went
+ * meanwhile: runs starting) is read again, up to five times.  RESTART(DATA)
+ * is called before each reading, to forget what the last one gave. */
+int link_dump_whole(nl_t *nl, link_cb_t cb, void (*restart)(void *), void *data, const char *what,
+		    ctrk_error_t *err);
+
 /* Add (RTM_NEWADDR) or remove (RTM_DELADDR) address A of link INDEX;
  * IPv6 ones added with IFA_F_NODAD unless DAD. */
 int addr_change(nl_t *nl, int cmd, int index, const ipaddr_t *a, bool dad, const char *what,

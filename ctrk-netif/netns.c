@@ -234,20 +234,25 @@ netns_leave(int home)
 /* One link of a namespace's dump: lo's mark, or a link whose other end is
  * in another namespace (a veth's peer on the host). */
 static int
-info_link(const struct nlmsghdr *h, void *data)
+info_link(const link_info_t *li, void *data, ctrk_error_t *err)
 {
 	netns_info_t *info = data;
-	link_info_t li;
-	if (link_parse(h, &li) < 0)
-		return MNL_CB_OK;
-	if (li.index == LOOPBACK_IFINDEX && li.group == NETIF_GROUP &&
-	    netif_alias_parse(li.alias, info->key, sizeof info->key, &info->created) == 0)
+	if (li->index == LOOPBACK_IFINDEX && li->group == NETIF_GROUP &&
+	    netif_alias_parse(li->alias, info->key, sizeof info->key, &info->created) == 0)
 		info->marked = true;
-	if (li.link_elsewhere && li.link > 0) {
+	if (li->link_elsewhere && li->link > 0) {
 		info->peers = ctrk_xrealloc(info->peers, (info->npeers + 1) * sizeof *info->peers);
-		info->peers[info->npeers++] = (netns_peer_t){.ifindex = li.index, .peer = li.link};
+		info->peers[info->npeers++] = (netns_peer_t){.ifindex = li->index, .peer = li->link};
 	}
-	return MNL_CB_OK;
+	return 0;
+}
+
+static void
+info_forget(void *data)
+{
+	netns_info_t *info = data;
+	netns_info_free(info);
+	info->marked = false;
 }
 
 int
@@ -258,20 +263,12 @@ netns_info_read(int nsfd, netns_info_t *info, ctrk_error_t *err)
 	if (!nl)
 		return -1;
 	/* A dump: the kernel filters link dumps by master and kind only, and
-	 * a container's namespace holds a handful of links.  Read again when
-	 * the table changed meanwhile. */
-	for (int tries = 1;; tries++) {
-		struct nlmsghdr *h = nl_msg(nl, RTM_GETLINK, 0);
-		struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(h, sizeof *ifi);
-		ifi->ifi_family = AF_UNSPEC;
-		if (nl_dump(nl, info_link, info, "reading the namespace's links", err) == 0)
-			return 0;
-		int e = errno;
-		netns_info_free(info);
-		info->marked = false;
-		if (e != EINTR || tries == 5)
-			return -1;
+	 * a container's namespace holds a handful of links. */
+	if (link_dump_whole(nl, info_link, info_forget, info, "reading the namespace's links", err) < 0) {
+		info_forget(info);
+		return -1;
 	}
+	return 0;
 }
 
 void

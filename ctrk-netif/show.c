@@ -16,14 +16,15 @@
 #include "link.h"
 #include "result.h"
 
-/* CHANGES: set, which refuses the host's own namespace as add does. */
+/* CHANGES: set, which refuses the host's own namespace as add does, and
+ * keeps the descriptor's path for its namespace reached by --pid. */
 static int
 view_open(const netif_opts_t *o, netif_target_t *v, bool host, bool changes, ctrk_error_t *err)
 {
 	if (!(v->d = netif_read_descriptor(err)))
 		return -1;
 	if ((v->netns_fd = netns_open(o, v->d, true, &v->path, err)) < 0 ||
-	    (changes && netns_refuse_host(v->netns_fd, v->path, err) < 0))
+	    (changes && (netns_refuse_host(v->netns_fd, v->path, err) < 0 || netns_settle(v->d, &v->path, err) < 0)))
 		return -1;
 	if (!(v->ns = nl_open(v->netns_fd, err)))
 		return -1;

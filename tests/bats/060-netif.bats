@@ -10,11 +10,6 @@ load helpers
 
 setup() {
 	netif_setup
-	# Host link names of this test (at most 15 bytes): the bridge, and
-	# veth pairs the test makes itself.
-	BR=cb${N}x$$
-	VA=cva${N}x$$
-	VB=cvb${N}x$$
 	NS1=${NSP}a
 	NS2=${NSP}b
 	ip netns add "$NS1"

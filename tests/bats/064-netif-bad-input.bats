@@ -8,9 +8,6 @@ load helpers
 
 setup() {
 	netif_setup
-	BR=cb${N}x$$
-	VA=cva${N}x$$
-	VB=cvb${N}x$$
 	NS=${NSP}a
 	KEY=bad$N
 	ip netns add "$NS"
@@ -189,6 +186,7 @@ veth() {
 	BEFORE=$(leftovers)
 	printf '{"netns": "/run/netns/%s", "netif": {"key": "x", "added": []}}' "${NSP}b" >"$T/f.json"
 	NIN=$T/f.json refused 1 "the descriptor's netns is '/run/netns/${NSP}b', not '/run/netns/$NS'" add veth $(veth)
+	NIN=$T/f.json refused 1 "the descriptor's netns is '/run/netns/${NSP}b', not '/run/netns/$NS'" set lo --netns "/run/netns/$NS" --mtu 1000
 	# A host link named in the descriptor that is not ctrk-netif's (no
 	# mark) is left alone by del.
 	ip link add "$VA" type veth peer name "$VB"

@@ -709,12 +709,16 @@ unmount_under() {
 # host links named by each file (at most 15 bytes).
 
 # netif_setup: ctrk_setup; $T the test's directory, $N its number in the
-# suite, $NSP the prefix of its namespaces' names.
+# suite, $NSP the prefix of its namespaces' names, and names for a host
+# bridge ($BR) and veth pair ($VA, $VB) the test may make itself.
 netif_setup() {
 	ctrk_setup
 	T=$BATS_TEST_TMPDIR
 	N=${BATS_SUITE_TEST_NUMBER:-0}
 	NSP=ct$$-$N
+	BR=cb${N}x$$
+	VA=cva${N}x$$
+	VB=cvb${N}x$$
 }
 
 # netif_teardown [LINK]...: processes first (they hold namespaces), then
