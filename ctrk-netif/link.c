@@ -372,6 +372,30 @@ addr_dump(nl_t *nl, int index, addr_cb_t cb, void *data, ctrk_error_t *err)
 	return c.failed ? -1 : 0;
 }
 
+struct addr_find {
+	const ipaddr_t *want;
+	bool found;
+};
+
+static int
+addr_find_cb(int index, const ipaddr_t *a, void *data, ctrk_error_t *err)
+{
+	struct addr_find *f = data;
+	if (ip_equal(a, f->want))
+		f->found = true;
+	return 0;
+}
+
+int
+addr_present(nl_t *nl, int index, const ipaddr_t *want, bool *found, ctrk_error_t *err)
+{
+	struct addr_find f = {want, false};
+	if (addr_dump(nl, index, addr_find_cb, &f, err) < 0)
+		return -1;
+	*found = f.found;
+	return 0;
+}
+
 /* ---- Routes ---- */
 
 int

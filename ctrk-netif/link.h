@@ -172,6 +172,9 @@ int addr_change(nl_t *nl, int cmd, int index, const ipaddr_t *a, bool dad, const
 typedef int (*addr_cb_t)(int index, const ipaddr_t *a, void *data, ctrk_error_t *err);
 int addr_dump(nl_t *nl, int index, addr_cb_t cb, void *data, ctrk_error_t *err);
 
+/* *FOUND: does link INDEX (0: any) have address WANT (ip_equal)? */
+int addr_present(nl_t *nl, int index, const ipaddr_t *want, bool *found, ctrk_error_t *err);
+
 /* Add (RTM_NEWROUTE) or remove (RTM_DELROUTE) route R through link OIF
  * (0: whichever the kernel finds). */
 int route_change(nl_t *nl, int cmd, int oif, const route_spec_t *r, const char *what, ctrk_error_t *err);

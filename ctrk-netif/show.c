@@ -306,20 +306,6 @@ routes_present(nl_t *ns, const cJSON *network, bool *there, ctrk_error_t *err)
 	return 0;
 }
 
-struct addr_has {
-	const ipaddr_t *want;
-	bool found;
-};
-
-static int
-addr_has_cb(int index, const ipaddr_t *a, void *data, ctrk_error_t *err)
-{
-	struct addr_has *h = data;
-	if (ip_equal(a, h->want))
-		h->found = true;
-	return 0;
-}
-
 /* Which of NETWORK's addresses of interface IDX link INDEX has: THERE[j]
  * for ips entry j (false for other interfaces'). */
 static int
@@ -335,10 +321,8 @@ ips_present(nl_t *ns, const cJSON *network, int idx, int index, bool *there, ctr
 		if (idx >= 0 && s && cJSON_IsNumber(in) && in->valueint == idx) {
 			if (ip_parse(s, true, &want, "network.ips[].address", err) < 0)
 				return -1;
-			struct addr_has h = {&want, false};
-			if (addr_dump(ns, index, addr_has_cb, &h, err) < 0)
+			if (addr_present(ns, index, &want, &there[j], err) < 0)
 				return -1;
-			there[j] = h.found;
 		}
 		j++;
 	}
@@ -466,20 +450,6 @@ diff(diffs_t *ds, const char *object, const char *fmt, ...)
 	cJSON_AddItemToArray(ds->list, o);
 }
 
-struct addr_find {
-	const ipaddr_t *want;
-	bool found;
-};
-
-static int
-addr_find_cb(int index, const ipaddr_t *a, void *data, ctrk_error_t *err)
-{
-	struct addr_find *f = data;
-	if (ip_equal(a, f->want))
-		f->found = true;
-	return 0;
-}
-
 /* "eth0 in /run/netns/x", "ck1a2b3c4d5e6f on the host". */
 static const char *
 iface_object(const cJSON *ifc, char *buf, size_t size)
@@ -542,10 +512,10 @@ check_ips(const cJSON *network, const int *index, nl_t **nl, int nifc, diffs_t *
 			continue; /* no interface, or a missing one (said above) */
 		if (ip_parse(s, true, &want, "network.ips[].address", err) < 0)
 			return -1;
-		struct addr_find f = {&want, false};
-		if (addr_dump(nl[in->valueint], index[in->valueint], addr_find_cb, &f, err) < 0)
+		bool found;
+		if (addr_present(nl[in->valueint], index[in->valueint], &want, &found, err) < 0)
 			return -1;
-		if (!f.found) {
+		if (!found) {
 			char object[512];
 			const cJSON *ifc = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(network, "interfaces"),
 							      in->valueint);

@@ -309,9 +309,8 @@ host_veth() {
 }
 
 @test "--pid: the namespace of a process; the descriptor keeps its own path for the same namespace" {
-	ip netns exec "$NS1" sleep 60 &
-	local pid=$!
-	track_pid "$pid"
+	netif_sleeper "$NS1"
+	local pid=$SLEEPER
 	ni -0 add veth --pid "$pid" --key "k$N" --addr 10.213.17.2/24
 	save a
 	assert_equal "$(jq -r .netns "$T/a.json")" "/proc/$pid/ns/net"

@@ -129,14 +129,8 @@ true
 	nin -0 '' ns list
 	assert_line "$NS"
 	assert_line "$NS2"
-	ip netns exec "$NS" sleep 60 &
-	track_pid $!
-	pid=$!
-	# ip netns exec execs sleep: once pid's namespace is NS's, it is in.
-	for ((i = 0; i < 50; i++)); do
-		[[ $(stat -L -c %i /proc/$pid/ns/net) == $(stat -L -c %i "/run/netns/$NS") ]] && break
-		sleep 0.1
-	done
+	netif_sleeper "$NS"
+	pid=$SLEEPER
 	nin -0 '' ns list --json
 	jq -e --arg n "$NS" --arg p "/run/netns/$NS" --argjson pid "$pid" \
 		'.[] | select(.name == $n) | .path == $p and .ctrk == true and .key == $n and
@@ -187,13 +181,8 @@ true
 @test "--pid: the namespace of that process (through a pidfd)" {
 	nin -0 '' ns add "$NS"
 	ip link add "ck$$p$N" type veth peer name "ck$$q$N" netns "$NS"
-	ip netns exec "$NS" sleep 60 &
-	pid=$!
-	track_pid $pid
-	for ((i = 0; i < 50; i++)); do
-		[[ $(stat -L -c %i /proc/$pid/ns/net) == $(stat -L -c %i "/run/netns/$NS") ]] && break
-		sleep 0.1
-	done
+	netif_sleeper "$NS"
+	pid=$SLEEPER
 	nin -0 '' --pid "$pid" list --json
 	assert_output --partial "\"ck$$q$N\""
 	refute_output --partial "\"ck$$p$N\""

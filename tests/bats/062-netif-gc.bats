@@ -153,13 +153,8 @@ link_exists() {
 	marked_ns "$KA" "$KA" 0
 	ip link add "${L}a" group "$GROUP" type veth peer name eth0 netns "$KA"
 	ip link set "${L}a" alias "ctrk-netif key=$KA created=0"
-	ip netns exec "$KA" sleep 60 &
-	pid=$!
-	track_pid $pid
-	for ((i = 0; i < 50; i++)); do
-		[[ $(stat -L -c %i /proc/$pid/ns/net) == $(stat -L -c %i "/run/netns/$KA") ]] && break
-		sleep 0.1
-	done
+	netif_sleeper "$KA"
+	pid=$SLEEPER
 	leftover "${L}b" "$KB"
 	mkdir "$CTRK_RUN/$KB"
 	ni -0 gc --min-age 0 "$KA" "$KB"
@@ -197,13 +192,8 @@ link_exists() {
 	marked_ns "$KC" "$KC" 0
 	ip link add "${L}b" group "$GROUP" type veth peer name eth0 netns "$KC"
 	ip link set "${L}b" alias "ctrk-netif key=$KB created=0"
-	ip netns exec "$KC" sleep 60 &
-	pid2=$!
-	track_pid $pid2
-	for ((i = 0; i < 50; i++)); do
-		[[ $(stat -L -c %i /proc/$pid2/ns/net) == $(stat -L -c %i "/run/netns/$KC") ]] && break
-		sleep 0.1
-	done
+	netif_sleeper "$KC"
+	pid2=$SLEEPER
 	ni -0 gc --min-age 0 "$KA" "$KB" "$KC"
 	assert_output ""
 	link_exists "${L}a"

@@ -332,13 +332,10 @@ normalize='del(.interfaces[]?.mac) | .interfaces |= map(if (.name | startswith("
 @test "cni add --pid: the namespace of a process; the descriptor's path stays its name, another namespace is refused" {
 	bridge_conf "$BR" "$SUB.2/24" >"$T/a.conf"
 	bridge_conf "$BR" "$SUB.3/24" "${NET}b" >"$T/b.conf"
-	ip netns exec "$NS" sleep 1000 &
-	pid=$!
-	track_pid "$pid"
-	ip netns exec "$NS2" sleep 1000 &
-	track_pid "$!"
-	pid2=$!
-	sleep 0.2
+	netif_sleeper "$NS"
+	pid=$SLEEPER
+	netif_sleeper "$NS2"
+	pid2=$SLEEPER
 	# No netns in the descriptor: /proc/PID/ns/net is the path.
 	nin -0 '' cni --conf "$T/a.conf" --pid "$pid" --key "$KEY" add
 	jq -e --arg p "/proc/$pid/ns/net" '.netns == $p and .network.interfaces[2].sandbox == $p' <<<"$output"

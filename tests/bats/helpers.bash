@@ -741,6 +741,22 @@ netif_teardown() {
 	return 0
 }
 
+# netif_sleeper NS: a process in namespace /run/netns/NS (killed in
+# teardown), once it is in there; its pid in $SLEEPER.
+netif_sleeper() {
+	local i
+	ip netns exec "$1" sleep 1000 &
+	SLEEPER=$!
+	track_pid "$SLEEPER"
+	# ip netns exec execs sleep: once the pid's namespace is NS's, it is in.
+	for ((i = 0; i < 50; i++)); do
+		[[ $(stat -L -c %i "/proc/$SLEEPER/ns/net") == $(stat -L -c %i "/run/netns/$1") ]] && return 0
+		sleep 0.1
+	done
+	echo "netif_sleeper: pid $SLEEPER did not enter $1" >&2
+	return 1
+}
+
 # ni [-N|!] ARGS...: ctrk-netif ARGS with stdin from $NIN (default
 # /dev/null); stdout in $output (and $DESC), stderr in $stderr.
 ni() {
