@@ -588,11 +588,6 @@ cni_add(const netif_opts_t *o, cJSON *d, const cni_conf_t *c, ctrk_error_t *err)
 	if (!network_name_ok(key))
 		return ctrk_error_set(err, 0, "the owner key '%s' cannot be a CNI container id: it must start with "
 					      "a letter or digit", key);
-	const char *rec_key = cJSON_GetStringValue(
-		cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(d, "netif"), "key"));
-	if (rec_key && strcmp(rec_key, key) != 0)
-		return ctrk_error_set(err, 0, "the owner key '%s' is not the descriptor's netif.key '%s'", key,
-				      rec_key);
 	cJSON_ArrayForEach(e, added_list(d))
 		if (entry_matches(e, c->name, ifname))
 			return ctrk_error_set(err, 0, "CNI network '%s' is already attached as '%s' (del it first)",

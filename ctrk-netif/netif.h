@@ -90,8 +90,9 @@ int netif_alias_parse(const char *alias, char *key, size_t key_size, long long *
 
 /* The key that owns what this run adds: --key, else netif.key, else
  * container.id, else snapshot.key, else the namespace's file name.  NULL
- * (with ERR) when none of those is there, or it is not a valid key
- * ([A-Za-z0-9][A-Za-z0-9_.-]*, at most 128 bytes). */
+ * (with ERR) when none of those is there, it is not a valid key
+ * ([A-Za-z0-9][A-Za-z0-9_.-]*, at most 128 bytes), or --key is not the
+ * descriptor's netif.key. */
 const char *netif_key(const netif_opts_t *o, const cJSON *d, ctrk_error_t *err);
 
 /* KEY is a valid owner key (the rule netif_key() applies). */

@@ -483,12 +483,6 @@ ns_add(const netif_opts_t *o, const char *name)
 	if (!key)
 		return ctrk_fail(&err);
 	cJSON *rec = netif_record(d, key);
-	const char *rec_key = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rec, "key"));
-	if (!rec_key || strcmp(rec_key, key) != 0) {
-		ctrk_report_msg("ns add: the owner key '%s' is not the descriptor's netif.key '%s'", key,
-				rec_key ? rec_key : "");
-		return CTRK_EXIT_FAILURE;
-	}
 	ctrk_json_set(rec, "netns_created", cJSON_CreateTrue());
 	if (netns_create(path, key, &err) < 0)
 		return ctrk_fail(&err);

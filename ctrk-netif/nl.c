@@ -296,6 +296,19 @@ drain(nl_t *nl, size_t len, uint32_t seq)
 	}
 }
 
+/* The kernel's own words in the error ack to SEQ among the LEN bytes in
+ * NL's buffer, or NULL. */
+static const char *
+error_extack(const nl_t *nl, size_t len, uint32_t seq)
+{
+	int left = (int)len;
+	for (const struct nlmsghdr *h = (const void *)nl->recv; mnl_nlmsg_ok(h, left); h = mnl_nlmsg_next(h, &left))
+		if (h->nlmsg_seq == seq && h->nlmsg_type == NLMSG_ERROR &&
+		    mnl_nlmsg_get_payload_len(h) >= sizeof(struct nlmsgerr))
+			return extack_message(h);
+	return NULL;
+}
+
 /* Send the one queued request (a dump when DUMP) and run CB on its answer
  * up to NLMSG_DONE or the ack. */
 static int
@@ -331,7 +344,11 @@ exchange(nl_t *nl, bool dump, mnl_cb_t cb, void *data, const char *what, ctrk_er
 				ctrk_error_set(err, 0, "%s: the table changed while it was read", what);
 				drain(nl, (size_t)got, seq);
 			} else {
-				ctrk_error_set(err, e, "%s", what);
+				const char *m = error_extack(nl, (size_t)got, seq);
+				if (m)
+					ctrk_error_set(err, 0, "%s: %s", what, m);
+				else
+					ctrk_error_set(err, e, "%s", what);
 			}
 			errno = e;
 			return -1;

@@ -54,9 +54,15 @@ const char *
 netif_key(const netif_opts_t *o, const cJSON *d, ctrk_error_t *err)
 {
 	const char *key = o->key, *from = "--key";
+	const char *rec_key = cJSON_GetStringValue(
+		cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(d, "netif"), "key"));
 	const cJSON *obj;
-	if (!key && (obj = cJSON_GetObjectItemCaseSensitive(d, "netif")) &&
-	    (key = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(obj, "key"))))
+	/* One descriptor has one owner: what --key would add, del (which
+	 * checks the marks against netif.key) would leave behind. */
+	if (key && rec_key && strcmp(key, rec_key) != 0)
+		return ctrk_error_set(err, 0, "the owner key '%s' is not the descriptor's netif.key '%s'", key,
+				      rec_key), NULL;
+	if (!key && (key = rec_key))
 		from = "the descriptor's netif.key";
 	if (!key && (obj = cJSON_GetObjectItemCaseSensitive(d, "container")) &&
 	    (key = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(obj, "id"))))

@@ -187,6 +187,10 @@ veth() {
 	printf '{"netns": "/run/netns/%s", "netif": {"key": "x", "added": []}}' "${NSP}b" >"$T/f.json"
 	NIN=$T/f.json refused 1 "the descriptor's netns is '/run/netns/${NSP}b', not '/run/netns/$NS'" add veth $(veth)
 	NIN=$T/f.json refused 1 "the descriptor's netns is '/run/netns/${NSP}b', not '/run/netns/$NS'" set lo --netns "/run/netns/$NS" --mtu 1000
+	# One descriptor has one owner: del checks the marks against netif.key.
+	printf '{"netns": "/run/netns/%s", "netif": {"key": "x", "added": []}}' "$NS" >"$T/h.json"
+	NIN=$T/h.json refused 1 "the owner key '$KEY' is not the descriptor's netif.key 'x'" add veth $(veth)
+	NIN=$T/h.json refused 1 "the owner key '$KEY' is not the descriptor's netif.key 'x'" move "$VA" $(veth)
 	# A host link named in the descriptor that is not ctrk-netif's (no
 	# mark) is left alone by del.
 	ip link add "$VA" type veth peer name "$VB"
