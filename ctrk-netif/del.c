@@ -153,8 +153,10 @@ teardown_open(const netif_opts_t *o, netif_target_t *t, ctrk_error_t *err)
 	if (t->netns_fd < 0)
 		t->netns_fd = -1;
 	/* A descriptor whose netns is the host's (or a --pid of a host
-	 * process) would have the entries' names removed from the host. */
-	if (t->netns_fd >= 0 && netns_refuse_host(t->netns_fd, t->path, err) < 0)
+	 * process) would have the entries' names removed from the host, and
+	 * a --netns of another namespace than the descriptor's its links. */
+	if (t->netns_fd >= 0 &&
+	    (netns_refuse_host(t->netns_fd, t->path, err) < 0 || netns_settle(t->d, &t->path, err) < 0))
 		return -1;
 	t->home_fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
 	if (t->home_fd < 0)

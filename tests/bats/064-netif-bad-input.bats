@@ -187,6 +187,7 @@ veth() {
 	printf '{"netns": "/run/netns/%s", "netif": {"key": "x", "added": []}}' "${NSP}b" >"$T/f.json"
 	NIN=$T/f.json refused 1 "the descriptor's netns is '/run/netns/${NSP}b', not '/run/netns/$NS'" add veth $(veth)
 	NIN=$T/f.json refused 1 "the descriptor's netns is '/run/netns/${NSP}b', not '/run/netns/$NS'" set lo --netns "/run/netns/$NS" --mtu 1000
+	NIN=$T/f.json refused 1 "the descriptor's netns is '/run/netns/${NSP}b', not '/run/netns/$NS'" del --netns "/run/netns/$NS"
 	# One descriptor has one owner: del checks the marks against netif.key.
 	printf '{"netns": "/run/netns/%s", "netif": {"key": "x", "added": []}}' "$NS" >"$T/h.json"
 	NIN=$T/h.json refused 1 "the owner key '$KEY' is not the descriptor's netif.key 'x'" add veth $(veth)
