@@ -228,3 +228,29 @@ true
 	nin -2 '' --netns /proc/self/ns/net --pid $$ ns list
 	assert_ni_error "--netns and --pid: give one, not both"
 }
+
+@test "a link table that changes while it is read: ns list --json reads it again, list says so; neither hangs" {
+	nin -0 '' ns add "$NS"
+	# Enough links for a dump of several datagrams, which is what the
+	# kernel can mark as interrupted (NLM_F_DUMP_INTR).
+	for i in $(seq 1 150); do echo "link add ckd$i type veth peer name cke$i"; done | ip -n "$NS" -batch -
+	(while :; do
+		ip -n "$NS" link add ckz type veth peer name cky 2>/dev/null
+		ip -n "$NS" link del ckz 2>/dev/null
+	done) &
+	track_pid $!
+	local changed=0 i
+	for i in $(seq 1 30); do
+		run --separate-stderr timeout 10 ctrk-netif ns list --json
+		assert_success
+		jq -e --arg n "$NS" '.[] | select(.name == $n) | .ctrk == true' <<<"$output" >/dev/null
+		run --separate-stderr timeout 10 ctrk-netif --netns "/run/netns/$NS" list --json
+		if ((status == 1)); then
+			assert_ni_error "listing links: the table changed while it was read"
+			changed=$((changed + 1))
+		else
+			assert_success
+		fi
+	done
+	echo "# list saw the table change $changed times of 30" >&3
+}
