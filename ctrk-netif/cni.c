@@ -700,11 +700,8 @@ cmd_cni(const netif_opts_t *o, const char *verb)
 	ctrk_error_t err = {0};
 	if (o->ifname && ifname_check(o->ifname, "--ifname", &err) < 0)
 		return ctrk_usage_error("%s", err.msg);
-	cleanup_json cJSON *d = ctrk_descriptor_read(STDIN_FILENO, true, &err);
-	if (!d || netif_descriptor_validate(d, &err) < 0)
-		return ctrk_fail(&err);
-	const cJSON *network = cJSON_GetObjectItemCaseSensitive(d, "network");
-	if (network && result_validate(network, "descriptor: network", &err) < 0)
+	cleanup_json cJSON *d = netif_read_descriptor(&err);
+	if (!d)
 		return ctrk_fail(&err);
 	cni_conf_t c;
 	int rc = conf_load(o->cni_conf, &c, &err);

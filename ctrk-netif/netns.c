@@ -466,8 +466,8 @@ ns_add(const netif_opts_t *o, const char *name)
 		return ctrk_usage_error("%s", err.msg);
 	if (ctrk_require_root() != 0)
 		return CTRK_EXIT_FAILURE;
-	cleanup_json cJSON *d = ctrk_descriptor_read(STDIN_FILENO, true, &err);
-	if (!d || netif_descriptor_validate(d, &err) < 0)
+	cleanup_json cJSON *d = netif_read_descriptor(&err);
+	if (!d)
 		return ctrk_fail(&err);
 	if (cJSON_GetObjectItemCaseSensitive(d, "netns")) {
 		ctrk_error_t derr = {0};
