@@ -94,9 +94,7 @@ plugin_name_ok(const char *s)
 static bool
 network_name_ok(const char *s)
 {
-	static const char ok[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-";
-	size_t n = strlen(s);
-	return n > 0 && n <= 255 && strspn(s, ok) == n && s[0] != '.' && s[0] != '_' && s[0] != '-';
+	return netif_name_ok(s, 255, "._-");
 }
 
 /* "X.Y.Z" as a number to compare, or -1. */

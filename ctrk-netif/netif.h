@@ -95,6 +95,10 @@ int netif_alias_parse(const char *alias, char *key, size_t key_size, long long *
  * descriptor's netif.key. */
 const char *netif_key(const netif_opts_t *o, const cJSON *d, ctrk_error_t *err);
 
+/* S is 1 to MAX of [A-Za-z0-9_.-], not starting with one of NOT_FIRST:
+ * the shape of owner keys, namespace names and CNI network names. */
+bool netif_name_ok(const char *s, size_t max, const char *not_first);
+
 /* KEY is a valid owner key (the rule netif_key() applies). */
 bool netif_key_ok(const char *key);
 

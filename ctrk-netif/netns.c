@@ -41,9 +41,7 @@
 bool
 netns_name_ok(const char *name)
 {
-	static const char ok[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-";
-	size_t n = strlen(name);
-	return n > 0 && n <= NAME_MAX && strspn(name, ok) == n && name[0] != '.';
+	return netif_name_ok(name, NAME_MAX, ".");
 }
 
 static int
