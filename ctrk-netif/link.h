@@ -4,7 +4,8 @@
  *
  *   addr.c   parsing (pure, unit-tested) and sysctl/ethtool inside a namespace
  *   link.c   links, addresses, routes: create, change, delete, read
- *   add.c    add, move, bridge
+ *   add.c    add, move, bridge; the descriptor and target all verbs share
+ *            (netif_read_descriptor, netif_target_t)
  *   del.c    del
  *   show.c   list, check, set
  */

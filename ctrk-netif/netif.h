@@ -4,10 +4,12 @@
  * The parts:
  *   main.c    options and the verb table
  *   nl.c      rtnetlink through libmnl
- *   netns.c   namespaces: ns add/del/list, opening --netns/--pid/descriptor
- *   link.c    links, addresses, routes over rtnetlink; add.c (add, move,
- *             bridge), del.c (del), show.c (list, set, check), addr.c
- *             (parsing, sysctls): see link.h
+ *   netns.c   namespaces: ns add/del/list, opening --netns/--pid/descriptor,
+ *             stepping into one and back (netns_enter/netns_leave)
+ *   link.c    links, addresses, routes over rtnetlink (gc.c and netns.c
+ *             read links through it too); add.c (add, move, bridge, and
+ *             what the verbs share), del.c (del), show.c (list, set,
+ *             check), addr.c (parsing, sysctls): see link.h
  *   result.c  the descriptor's "network" (a CNI 1.0 result)
  *   record.c  the descriptor's "netif" (what ctrk-netif added) and the mark
  *   cni.c     CNI plugins (cni add|del|check)
