@@ -221,15 +221,6 @@ netif_target_free(netif_target_t *t)
 	cJSON_Delete(t->d);
 }
 
-const char *
-descriptor_netns_path(const cJSON *d)
-{
-	const cJSON *netns = cJSON_GetObjectItemCaseSensitive(d, "netns");
-	if (cJSON_IsObject(netns)) /* {"path"}, as ctrk-run also reads it */
-		netns = cJSON_GetObjectItemCaseSensitive(netns, "path");
-	return cJSON_GetStringValue(netns);
-}
-
 /* Read the descriptor, open the namespace and a netlink socket on either
  * side, and find the owner key.  The descriptor's netns becomes the
  * namespace's path (one descriptor describes one namespace). */

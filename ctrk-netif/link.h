@@ -215,9 +215,6 @@ void netif_target_free(netif_target_t *t);
 /* The descriptor on stdin, validated ("netns", "network", "netif"). */
 cJSON *netif_read_descriptor(ctrk_error_t *err);
 
-/* The descriptor's netns path (a string, or an object's "path"), or NULL. */
-const char *descriptor_netns_path(const cJSON *d);
-
 /* A route of the descriptor's "network" as a spec; -1 when unreadable. */
 int route_from_json(const cJSON *route, route_spec_t *r, ctrk_error_t *err);
 

@@ -125,6 +125,10 @@ int netns_enter(int netns_fd, ctrk_error_t *err);
  * process (abort): nothing may go on in the wrong namespace. */
 void netns_leave(int home);
 
+/* The descriptor's netns path (a string, or an object's "path"), or NULL
+ * when absent or not one. */
+const char *descriptor_netns_path(const cJSON *d);
+
 /* Open the namespace to work in: --netns PATH, --pid PID (through a pidfd,
  * so a recycled pid is never used), else D's "netns".  Returns an O_CLOEXEC
  * fd and its path in *PATH (malloc'd; for --pid, "/proc/PID/ns/net").

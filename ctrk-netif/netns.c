@@ -133,6 +133,13 @@ descriptor_netns(const cJSON *d, ctrk_error_t *err)
 	return netns->valuestring;
 }
 
+const char *
+descriptor_netns_path(const cJSON *d)
+{
+	ctrk_error_t ignored = {0};
+	return descriptor_netns(d, &ignored);
+}
+
 int
 netns_open(const netif_opts_t *o, const cJSON *d, bool required, char **path, ctrk_error_t *err)
 {
@@ -184,8 +191,7 @@ same_file(const char *a, const char *b)
 int
 netns_settle(const cJSON *d, char **path, ctrk_error_t *err)
 {
-	ctrk_error_t ignored = {0};
-	const char *had = descriptor_netns(d, &ignored);
+	const char *had = descriptor_netns_path(d);
 	if (!had || strcmp(had, *path) == 0)
 		return 0;
 	if (same_file(had, *path)) {
@@ -468,8 +474,7 @@ ns_add(const netif_opts_t *o, const char *name)
 	if (!d)
 		return ctrk_fail(&err);
 	if (cJSON_GetObjectItemCaseSensitive(d, "netns")) {
-		ctrk_error_t derr = {0};
-		const char *old = descriptor_netns(d, &derr);
+		const char *old = descriptor_netns_path(d);
 		ctrk_report_msg("ns add: the descriptor already has a network namespace ('%s'); remove it "
 				"first (ctrk-netif del)", old ? old : "?");
 		return CTRK_EXIT_FAILURE;
