@@ -189,13 +189,8 @@ true
 	nin -0 '' --netns "/run/netns/$NS" list --json
 	assert_output --partial "\"ck$$q$N\""
 	# unshare -n: a namespace that is in no file at all.
-	unshare -n sleep 60 &
-	pid2=$!
-	track_pid $pid2
-	for ((i = 0; i < 50; i++)); do
-		[[ $(stat -L -c %i /proc/$pid2/ns/net) != $(stat -L -c %i /proc/self/ns/net) ]] && break
-		sleep 0.1
-	done
+	netif_sleeper
+	pid2=$SLEEPER
 	nin -0 '' --pid "$pid2" list --json
 	refute_output --partial "\"ck$$q$N\""
 	assert_output --partial '"lo"'

@@ -179,13 +179,8 @@ link_exists() {
 
 @test "gc: a link whose other end is in a namespace a process is in is kept, whatever its key" {
 	# A namespace ctrk-netif did not make (as with --pid of a container).
-	unshare -n sleep 60 &
-	pid=$!
-	track_pid $pid
-	for ((i = 0; i < 50; i++)); do
-		[[ $(stat -L -c %i /proc/$pid/ns/net) != $(stat -L -c %i /proc/self/ns/net) ]] && break
-		sleep 0.1
-	done
+	netif_sleeper
+	pid=$SLEEPER
 	ip link add "${L}a" group "$GROUP" type veth peer name eth0 netns "/proc/$pid/ns/net"
 	ip link set "${L}a" alias "ctrk-netif key=$KA created=0"
 	# One marked for KB whose namespace (marked for KC) has a process.

@@ -741,19 +741,30 @@ netif_teardown() {
 	return 0
 }
 
-# netif_sleeper NS: a process in namespace /run/netns/NS (killed in
-# teardown), once it is in there; its pid in $SLEEPER.
+# netif_sleeper [NS]: a process in namespace /run/netns/NS, or without NS
+# in a new one that is in no file (as a container's, for --pid); killed in
+# teardown, returned once it is in there, its pid in $SLEEPER.
 netif_sleeper() {
-	local i
-	ip netns exec "$1" sleep 1000 &
+	local i here
+	here=$(stat -L -c %i /proc/self/ns/net)
+	if (($#)); then
+		ip netns exec "$1" sleep 1000 &
+	else
+		unshare -n sleep 1000 &
+	fi
 	SLEEPER=$!
 	track_pid "$SLEEPER"
-	# ip netns exec execs sleep: once the pid's namespace is NS's, it is in.
+	# Both exec sleep: once the pid's namespace is NS's (or, without NS,
+	# not this shell's), it is in.
 	for ((i = 0; i < 50; i++)); do
-		[[ $(stat -L -c %i "/proc/$SLEEPER/ns/net") == $(stat -L -c %i "/run/netns/$1") ]] && return 0
+		if (($#)); then
+			[[ $(stat -L -c %i "/proc/$SLEEPER/ns/net") == $(stat -L -c %i "/run/netns/$1") ]] && return 0
+		else
+			[[ $(stat -L -c %i "/proc/$SLEEPER/ns/net") != "$here" ]] && return 0
+		fi
 		sleep 0.1
 	done
-	echo "netif_sleeper: pid $SLEEPER did not enter $1" >&2
+	echo "netif_sleeper: pid $SLEEPER did not enter ${1:-a new namespace}" >&2
 	return 1
 }
 
