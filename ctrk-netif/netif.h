@@ -3,9 +3,8 @@
  *
  * The parts:
  *   main.c    options and the verb table
- *   nl.c      rtnetlink through libmnl
- *   netns.c   namespaces: ns add/del/list, opening --netns/--pid/descriptor,
- *             stepping into one and back (netns_enter/netns_leave)
+ *   nl.c      rtnetlink through libmnl; stepping into a namespace and back
+ *   netns.c   namespaces: ns add/del/list, opening --netns/--pid/descriptor
  *   link.c    links, addresses, routes over rtnetlink (gc.c and netns.c
  *             read links through it too); add.c (add, move, bridge, and
  *             what the verbs share), del.c (del), show.c (list, set,
@@ -115,15 +114,6 @@ void netif_record_add(cJSON *d, const char *key, cJSON *entry);
 int netif_descriptor_validate(const cJSON *d, ctrk_error_t *err);
 
 /* ---- Namespaces (netns.c) ---- */
-
-/* Step this thread into the namespace NETNS_FD (-1: stay, only remember
- * where it is): returns an fd of the namespace it was in, for
- * netns_leave(); -1 with ERR (still at home) when it cannot. */
-int netns_enter(int netns_fd, ctrk_error_t *err);
-
-/* Back into HOME (from netns_enter), and close it.  Failing that ends the
- * process (abort): nothing may go on in the wrong namespace. */
-void netns_leave(int home);
 
 /* The descriptor's netns path (a string, or an object's "path"), or NULL
  * when absent or not one. */

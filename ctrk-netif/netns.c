@@ -2,10 +2,8 @@
  * descriptor's netns), and ns add|del|list, pinned in /run/netns as
  * iproute2's `ip netns` does, so that each tool can use the other's.
  *
- * The tool is single-threaded.  Whatever enters another namespace does so
- * through netns_enter() and goes back through netns_leave() before it
- * returns; failing to go back ends the process, since going on in the
- * wrong namespace could change the container's links for the host's. */
+ * Whatever enters another namespace does so through nl.h's netns_enter()
+ * and goes back through netns_leave() before it returns. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -203,34 +201,6 @@ netns_settle(const cJSON *d, char **path, ctrk_error_t *err)
 		return ctrk_error_set(err, 0, "the descriptor's netns is '%s', not '%s'; one descriptor describes "
 					      "one namespace", had, *path);
 	return 0;
-}
-
-/* ---- Stepping into a namespace and back ---- */
-
-int
-netns_enter(int netns_fd, ctrk_error_t *err)
-{
-	int home = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-	if (home < 0)
-		return ctrk_error_errno(err, "opening this process's network namespace");
-	if (netns_fd >= 0 && setns(netns_fd, CLONE_NEWNET) < 0) {
-		close(home);
-		return ctrk_error_errno(err, "entering the network namespace");
-	}
-	return home;
-}
-
-void
-netns_leave(int home)
-{
-	if (setns(home, CLONE_NEWNET) < 0) {
-		/* Whatever came next would be done in the wrong namespace: a
-		 * container's links changed, or removed, for the host's. */
-		fprintf(stderr, "%s: fatal: cannot return to this process's network namespace: %s\n",
-			ctrk_progname, strerror(errno));
-		abort();
-	}
-	close(home);
 }
 
 /* ---- The owner mark on lo ---- */

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,7 +12,6 @@
 
 #include "cleanup.h"
 #include "fsutil.h"
-#include "netif.h"
 #include "nl.h"
 
 #ifndef NETLINK_EXT_ACK
@@ -44,6 +44,34 @@ struct nl {
 	uint32_t first_seq; /* sequence number of the first queued one */
 	char recv[NL_RECV_SIZE];
 };
+
+/* ---- Stepping into a namespace and back ---- */
+
+int
+netns_enter(int netns_fd, ctrk_error_t *err)
+{
+	int home = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (home < 0)
+		return ctrk_error_errno(err, "opening this process's network namespace");
+	if (netns_fd >= 0 && setns(netns_fd, CLONE_NEWNET) < 0) {
+		close(home);
+		return ctrk_error_errno(err, "entering the network namespace");
+	}
+	return home;
+}
+
+void
+netns_leave(int home)
+{
+	if (setns(home, CLONE_NEWNET) < 0) {
+		/* Whatever came next would be done in the wrong namespace: a
+		 * container's links changed, or removed, for the host's. */
+		fprintf(stderr, "%s: fatal: cannot return to this process's network namespace: %s\n",
+			ctrk_progname, strerror(errno));
+		abort();
+	}
+	close(home);
+}
 
 nl_t *
 nl_open(int netns_fd, ctrk_error_t *err)
