@@ -17,6 +17,7 @@
 #include "cli.h"
 #include "descriptor.h"
 #include "digest.h"
+#include "fsutil.h"
 #include "json.h"
 #include "link.h"
 #include "result.h"
@@ -107,10 +108,8 @@ plan_parse(const netif_opts_t *o, plan_t *p, ctrk_error_t *err)
 	const char *value;
 	if (o->ifname && ifname_check(o->ifname, "--ifname", err) < 0)
 		return -1;
-	p->addrs = calloc(o->addrs.n + 1, sizeof *p->addrs);
-	p->routes = calloc(o->routes.n + 1, sizeof *p->routes);
-	if (!p->addrs || !p->routes)
-		abort();
+	p->addrs = ctrk_xcalloc(o->addrs.n + 1, sizeof *p->addrs);
+	p->routes = ctrk_xcalloc(o->routes.n + 1, sizeof *p->routes);
 	for (size_t i = 0; i < o->addrs.n; i++)
 		if (ip_parse(o->addrs.v[i], true, &p->addrs[p->naddrs++], "--addr", err) < 0)
 			return -1;
@@ -207,16 +206,8 @@ plan_record(cJSON *d, const plan_t *p, const char *path, const link_info_t *li)
 
 /* ---- The namespace and the descriptor ---- */
 
-typedef struct target {
-	cJSON *d;
-	const char *key;
-	int netns_fd;
-	char *path;
-	nl_t *host, *ns;
-} target_t;
-
-static void
-target_free(target_t *t)
+void
+netif_target_free(netif_target_t *t)
 {
 	if (t->ns)
 		nl_close(t->ns);
@@ -224,63 +215,25 @@ target_free(target_t *t)
 		nl_close(t->host);
 	if (t->netns_fd >= 0)
 		close(t->netns_fd);
+	if (t->home_fd >= 0)
+		close(t->home_fd);
 	free(t->path);
 	cJSON_Delete(t->d);
-}
-#define cleanup_target __attribute__((cleanup(target_free)))
-
-const char *
-descriptor_netns_path(const cJSON *d)
-{
-	const cJSON *netns = cJSON_GetObjectItemCaseSensitive(d, "netns");
-	if (cJSON_IsObject(netns)) /* {"path"}, as ctrk-run also reads it */
-		netns = cJSON_GetObjectItemCaseSensitive(netns, "path");
-	return cJSON_GetStringValue(netns);
-}
-
-int
-netns_refuse_own(int netns_fd, const char *path, ctrk_error_t *err)
-{
-	struct stat ns, own;
-	if (fstat(netns_fd, &ns) < 0 || stat("/proc/self/ns/net", &own) < 0)
-		return ctrk_error_errno(err, "comparing %s with this process's network namespace", path);
-	if (ns.st_dev == own.st_dev && ns.st_ino == own.st_ino)
-		return ctrk_error_set(err, 0, "%s is this process's own network namespace (the host's): refusing "
-					      "to add, move or change interfaces, addresses and routes there", path);
-	return 0;
-}
-
-static bool
-same_file(const char *a, const char *b)
-{
-	struct stat sa, sb;
-	return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
 /* Read the descriptor, open the namespace and a netlink socket on either
  * side, and find the owner key.  The descriptor's netns becomes the
  * namespace's path (one descriptor describes one namespace). */
 static int
-target_open(const netif_opts_t *o, target_t *t, ctrk_error_t *err)
+target_open(const netif_opts_t *o, netif_target_t *t, ctrk_error_t *err)
 {
 	t->netns_fd = -1;
 	if (!(t->d = netif_read_descriptor(err)))
 		return -1;
 	if ((t->netns_fd = netns_open(o, t->d, true, &t->path, err)) < 0 ||
-	    netns_refuse_own(t->netns_fd, t->path, err) < 0)
+	    netns_refuse_host(t->netns_fd, t->path, err) < 0 || netns_settle(t->d, &t->path, err) < 0)
 		return -1;
 	const char *had = descriptor_netns_path(t->d);
-	/* The descriptor's namespace by another path (--pid of a process in
-	 * it): the descriptor's path stays. */
-	if (had && strcmp(had, t->path) != 0 && same_file(had, t->path)) {
-		free(t->path);
-		if (!(t->path = strdup(had)))
-			abort();
-	}
-	if (had && strcmp(had, t->path) != 0 &&
-	    (cJSON_GetObjectItemCaseSensitive(t->d, "network") || cJSON_GetObjectItemCaseSensitive(t->d, "netif")))
-		return ctrk_error_set(err, 0, "the descriptor's netns is '%s', not '%s'; one descriptor describes "
-					      "one namespace", had, t->path);
 	if (!had || strcmp(had, t->path) != 0)
 		ctrk_json_set(t->d, "netns", cJSON_CreateString(t->path));
 	if (!(t->key = netif_key(o, t->d, err)))
@@ -297,9 +250,7 @@ static void
 host_name(const char *key, const char *ifname, char *buf, size_t size)
 {
 	char digest[CTRK_DIGEST_LEN + 1];
-	cleanup_free char *s = NULL;
-	if (asprintf(&s, "%s/%s", key, ifname) < 0)
-		abort();
+	cleanup_free char *s = ctrk_strdup_printf("%s/%s", key, ifname);
 	ctrk_digest_bytes(s, strlen(s), digest);
 	snprintf(buf, size, "ck%.12s", ctrk_digest_hex(digest));
 }
@@ -307,7 +258,7 @@ host_name(const char *key, const char *ifname, char *buf, size_t size)
 /* After EEXIST from WHAT, creating IFNAME in the namespace (and HOST on
  * the host): say which of them exists. */
 static void
-explain_exists(const target_t *t, const char *host, const char *ifname, const char *what, ctrk_error_t *err)
+explain_exists(const netif_target_t *t, const char *host, const char *ifname, const char *what, ctrk_error_t *err)
 {
 	link_info_t li;
 	ctrk_error_t ignored;
@@ -405,7 +356,7 @@ typedef struct created {
  * ends may differ, and the container's smaller MTU is what its TCP
  * announces. */
 static int
-add_veth(const netif_opts_t *o, target_t *t, const plan_t *p, const char *ifname, char *host, size_t host_size,
+add_veth(const netif_opts_t *o, netif_target_t *t, const plan_t *p, const char *ifname, char *host, size_t host_size,
 	 created_t *c, ctrk_error_t *err)
 {
 	link_info_t br, li;
@@ -445,7 +396,7 @@ add_veth(const netif_opts_t *o, target_t *t, const plan_t *p, const char *ifname
  * name up on the host: when that name exists there, it is made under a
  * temporary name and renamed inside. */
 static int
-add_sublink(const netif_opts_t *o, target_t *t, const plan_t *p, const char *type, uint32_t mode,
+add_sublink(const netif_opts_t *o, netif_target_t *t, const plan_t *p, const char *type, uint32_t mode,
 	    const char *ifname, created_t *c, ctrk_error_t *err)
 {
 	link_info_t master, li;
@@ -499,7 +450,7 @@ undo_created(const created_t *c)
 
 /* Add the host side (veth) to the network and the entry to netif.added. */
 static void
-record_added(target_t *t, const char *type, const char *ifname, const char *host, const link_info_t *hostli,
+record_added(netif_target_t *t, const char *type, const char *ifname, const char *host, const link_info_t *hostli,
 	     const netif_opts_t *o)
 {
 	cJSON *entry = cJSON_CreateObject();
@@ -530,7 +481,7 @@ cmd_add(const netif_opts_t *o, const char *type)
 	if (add_options_check(o, type, &mode, &err) < 0 || plan_parse(o, &p, &err) < 0)
 		return ctrk_usage_error("%s", err.msg);
 	const char *ifname = o->ifname ? o->ifname : "eth0";
-	cleanup_target target_t t = {.netns_fd = -1};
+	cleanup_target netif_target_t t = NETIF_TARGET_INIT(o);
 	if (target_open(o, &t, &err) < 0)
 		return ctrk_fail(&err);
 
@@ -568,11 +519,11 @@ cmd_move(const netif_opts_t *o, const char *dev)
 	if (o->host_ifname || o->bridge || o->master || o->mode || o->vlan_id >= 0)
 		return ctrk_usage_error("move takes no --host-ifname, --bridge, --master, --mode or --vlan-id");
 	const char *ifname = o->ifname ? o->ifname : dev;
-	cleanup_target target_t t = {.netns_fd = -1};
+	cleanup_target netif_target_t t = NETIF_TARGET_INIT(o);
 	if (target_open(o, &t, &err) < 0)
 		return ctrk_fail(&err);
-	cleanup_close int home = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-	if (home < 0)
+	t.home_fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (t.home_fd < 0)
 		return ctrk_error_errno(&err, "opening the host's network namespace"), ctrk_fail(&err);
 	link_info_t li;
 	char what[512];
@@ -617,7 +568,7 @@ cmd_move(const netif_opts_t *o, const char *dev)
 undo:;
 	ctrk_error_t e2;
 	link_change_t back = LINK_CHANGE_NONE;
-	back.netns_fd = home;
+	back.netns_fd = t.home_fd;
 	back.name = dev;
 	if (li.index > 0 && link_change(t.ns, li.index, &back, "moving it back to the host", &e2) < 0)
 		ctrk_warn("%s", e2.msg);
@@ -633,9 +584,7 @@ bridge_add(const netif_opts_t *o, const char *name)
 	cleanup_plan plan_t p = {0};
 	if (ifname_check(name, "bridge add", &err) < 0)
 		return ctrk_usage_error("%s", err.msg);
-	p.addrs = calloc(o->addrs.n + 1, sizeof *p.addrs);
-	if (!p.addrs)
-		abort();
+	p.addrs = ctrk_xcalloc(o->addrs.n + 1, sizeof *p.addrs);
 	for (size_t i = 0; i < o->addrs.n; i++)
 		if (ip_parse(o->addrs.v[i], true, &p.addrs[i], "--addr", &err) < 0)
 			return ctrk_usage_error("%s", err.msg);

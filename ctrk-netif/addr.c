@@ -16,6 +16,7 @@
 #include <linux/sockios.h>
 
 #include "cleanup.h"
+#include "fsutil.h"
 #include "link.h"
 
 int
@@ -27,7 +28,7 @@ ifname_check(const char *name, const char *what, ctrk_error_t *err)
 	if (n >= IFNAMSIZ)
 		return ctrk_error_set(err, 0, "%s: interface name '%s' is %zu bytes, the kernel takes at most %d",
 				      what, name, n, IFNAMSIZ - 1);
-	if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+	if (ctrk_is_dot_or_dotdot(name))
 		return ctrk_error_set(err, 0, "%s: '%s' is not a valid interface name", what, name);
 	for (const char *p = name; *p; p++)
 		if (*p == '/' || *p == ':' || isspace((unsigned char)*p) || iscntrl((unsigned char)*p))
@@ -133,9 +134,7 @@ route_parse(const char *s, route_spec_t *r, ctrk_error_t *err)
 	snprintf(what, sizeof what, "--route '%.256s'", s);
 	memset(r, 0, sizeof *r);
 	r->metric = r->table = -1;
-	cleanup_free char *copy = strdup(s);
-	if (!copy)
-		abort();
+	cleanup_free char *copy = ctrk_xstrdup(s);
 	char *save = NULL, *tok = strtok_r(copy, ",", &save);
 	if (!tok || s[0] == ',')
 		return ctrk_error_set(err, 0, "%s: no destination (expected CIDR[,via=IP][,metric=N][,table=N])",
@@ -242,7 +241,7 @@ sysctl_parse(const char *kv, char *path, size_t size, const char **value, ctrk_e
 		if (end)
 			*end = '\0';
 		size_t n = strlen(p);
-		bool ok = n > 0 && strcmp(p, ".") != 0 && strcmp(p, "..") != 0;
+		bool ok = n > 0 && !ctrk_is_dot_or_dotdot(p);
 		for (const char *c = p; ok && *c; c++)
 			ok = isalnum((unsigned char)*c) || strchr("_-.@+", *c);
 		if (!ok || (ncomp == 0 && strcmp(p, "net") != 0))
@@ -288,22 +287,15 @@ netns_configure(int netns_fd, const ctrk_strlist_t *sysctls, const char *ifname,
 {
 	if (!sysctls->n && !no_tx_csum)
 		return 0;
-	int fds[sysctls->n + 1], sock = -1, rc = -1;
-	for (size_t i = 0; i <= sysctls->n; i++)
+	int sock = -1, rc = -1;
+	cleanup_free int *fds = ctrk_xcalloc(sysctls->n, sizeof *fds);
+	for (size_t i = 0; i < sysctls->n; i++)
 		fds[i] = -1;
-	cleanup_close int home = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	int home = netns_enter(netns_fd, err);
 	if (home < 0)
-		return ctrk_error_errno(err, "opening this process's network namespace");
-	if (setns(netns_fd, CLONE_NEWNET) < 0)
-		return ctrk_error_errno(err, "entering the network namespace");
+		return -1;
 	int opened = open_inside(sysctls, fds, no_tx_csum, &sock, err);
-	if (setns(home, CLONE_NEWNET) < 0) {
-		/* Anything done from here would be done to the namespace
-		 * instead of the host: no safe way on. */
-		fprintf(stderr, "%s: fatal: cannot return to the host's network namespace: %s\n", ctrk_progname,
-			strerror(errno));
-		abort();
-	}
+	netns_leave(home);
 	if (opened < 0)
 		goto out;
 	for (size_t i = 0; i < sysctls->n; i++) {

@@ -25,6 +25,7 @@
 #include "json.h"
 #include "link.h"
 #include "netif.h"
+#include "paths.h"
 #include "process.h"
 #include "result.h"
 
@@ -86,16 +87,14 @@ plugin_type(const cJSON *plugin)
 static bool
 plugin_name_ok(const char *s)
 {
-	return *s && !strchr(s, '/') && strcmp(s, ".") != 0 && strcmp(s, "..") != 0 && strlen(s) <= NAME_MAX;
+	return *s && !strchr(s, '/') && !ctrk_is_dot_or_dotdot(s) && strlen(s) <= NAME_MAX;
 }
 
 /* The spec's rule for network names (and container ids). */
 static bool
 network_name_ok(const char *s)
 {
-	static const char ok[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-";
-	size_t n = strlen(s);
-	return n > 0 && n <= 255 && strspn(s, ok) == n && s[0] != '.' && s[0] != '_' && s[0] != '-';
+	return netif_name_ok(s, 255, "._-");
 }
 
 /* "X.Y.Z" as a number to compare, or -1. */
@@ -233,13 +232,10 @@ cni_dirs(const netif_opts_t *o)
 static int
 cni_timeout_ms(ctrk_error_t *err)
 {
-	const char *s = getenv("CTRK_CNI_TIMEOUT");
-	if (!s || !*s)
-		return CNI_DEFAULT_TIMEOUT * 1000;
-	size_t n = strspn(s, "0123456789");
-	if (n == 0 || n > 4 || s[n] || atoi(s) < 1 || atoi(s) > 3600)
-		return ctrk_error_set(err, 0, "CTRK_CNI_TIMEOUT='%s': expected seconds from 1 to 3600", s);
-	return atoi(s) * 1000;
+	long s;
+	if (ctrk_env_seconds("CTRK_CNI_TIMEOUT", CNI_DEFAULT_TIMEOUT, 3600, &s, err) < 0)
+		return -1;
+	return (int)s * 1000;
 }
 
 /* The executable TYPE in the first of DIRS that has it. */
@@ -482,7 +478,7 @@ network_drop(cJSON *d, const cJSON *result)
 
 /* The fields of a cni entry that DEL and CHECK read. */
 static int
-entry_fields(const cJSON *entry, const char **ifname, const char **conf, const char **container_id,
+entry_fields(const cJSON *d, const cJSON *entry, const char **ifname, const char **conf, const char **container_id,
 	     const cJSON **result, ctrk_error_t *err)
 {
 	*result = NULL;
@@ -496,6 +492,13 @@ entry_fields(const cJSON *entry, const char **ifname, const char **conf, const c
 	if (!network_name_ok(*container_id))
 		return ctrk_error_set(err, 0, "descriptor: netif.added[] (cni): invalid container_id '%s'",
 				      *container_id);
+	/* add uses the owner key as the container id: another one would have
+	 * the plugins release another container's addresses (IPAM). */
+	const char *key = cJSON_GetStringValue(
+		cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(d, "netif"), "key"));
+	if (!key || strcmp(key, *container_id) != 0)
+		return ctrk_error_set(err, 0, "descriptor: netif.added[] (cni): container_id '%s' is not netif.key '%s'",
+				      *container_id, key ? key : "");
 	return 0;
 }
 
@@ -509,8 +512,10 @@ del_netns(const netif_opts_t *o, const cJSON *d, char **path, bool *gone, ctrk_e
 	*gone = false;
 	int fd = netns_open(o, d, false, path, &nerr);
 	if (fd >= 0) {
+		/* A plugin's DEL removes CNI_IFNAME in CNI_NETNS: never the host's. */
+		int r = netns_refuse_host(fd, *path, err);
 		close(fd);
-		return 0;
+		return r;
 	}
 	if (fd == -2 || nerr.errnum == ENOENT) {
 		*gone = true;
@@ -526,7 +531,7 @@ entry_del(const netif_opts_t *o, cJSON *d, const cJSON *entry, const cni_conf_t 
 {
 	const char *ifname, *conf_path, *container_id;
 	const cJSON *result;
-	if (entry_fields(entry, &ifname, &conf_path, &container_id, &result, err) < 0)
+	if (entry_fields(d, entry, &ifname, &conf_path, &container_id, &result, err) < 0)
 		return -1;
 	cni_conf_t own = {0};
 	const cni_conf_t *c = given;
@@ -569,34 +574,6 @@ cni_teardown(const netif_opts_t *o, cJSON *d, const cJSON *entry, ctrk_error_t *
 
 /* ---- The verb ---- */
 
-static bool
-same_file(const char *a, const char *b)
-{
-	struct stat sa, sb;
-	return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
-}
-
-/* As add does it: the namespace reached by another path (--pid of a
- * process in it) keeps the descriptor's path, which is then CNI_NETNS and
- * the plugins' sandbox; another namespace is refused once the descriptor
- * describes one. */
-static int
-netns_settle(const cJSON *d, char **netns, ctrk_error_t *err)
-{
-	const char *had = descriptor_netns_path(d);
-	if (!had || strcmp(had, *netns) == 0)
-		return 0;
-	if (same_file(had, *netns)) {
-		free(*netns);
-		*netns = ctrk_xstrdup(had);
-		return 0;
-	}
-	if (cJSON_GetObjectItemCaseSensitive(d, "network") || cJSON_GetObjectItemCaseSensitive(d, "netif"))
-		return ctrk_error_set(err, 0, "the descriptor's netns is '%s', not '%s'; one descriptor describes "
-					      "one namespace", had, *netns);
-	return 0;
-}
-
 static int
 cni_add(const netif_opts_t *o, cJSON *d, const cni_conf_t *c, ctrk_error_t *err)
 {
@@ -609,11 +586,6 @@ cni_add(const netif_opts_t *o, cJSON *d, const cni_conf_t *c, ctrk_error_t *err)
 	if (!network_name_ok(key))
 		return ctrk_error_set(err, 0, "the owner key '%s' cannot be a CNI container id: it must start with "
 					      "a letter or digit", key);
-	const char *rec_key = cJSON_GetStringValue(
-		cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(d, "netif"), "key"));
-	if (rec_key && strcmp(rec_key, key) != 0)
-		return ctrk_error_set(err, 0, "the owner key '%s' is not the descriptor's netif.key '%s'", key,
-				      rec_key);
 	cJSON_ArrayForEach(e, added_list(d))
 		if (entry_matches(e, c->name, ifname))
 			return ctrk_error_set(err, 0, "CNI network '%s' is already attached as '%s' (del it first)",
@@ -623,7 +595,7 @@ cni_add(const netif_opts_t *o, cJSON *d, const cni_conf_t *c, ctrk_error_t *err)
 		return -1;
 	cleanup_free char *netns = NULL;
 	cleanup_close int nsfd = netns_open(o, d, true, &netns, err);
-	if (nsfd < 0 || netns_settle(d, &netns, err) < 0)
+	if (nsfd < 0 || netns_refuse_host(nsfd, netns, err) < 0 || netns_settle(d, &netns, err) < 0)
 		return -1;
 	cni_call_t call = {"ADD", key, netns, ifname, cni_dirs(o), timeout};
 	cleanup_json cJSON *result = chain_add(&call, c, err);
@@ -692,14 +664,14 @@ cni_check(const netif_opts_t *o, cJSON *d, const cni_conf_t *c, ctrk_error_t *er
 		return -1;
 	cleanup_free char *netns = NULL;
 	cleanup_close int nsfd = netns_open(o, d, true, &netns, err);
-	if (nsfd < 0)
+	if (nsfd < 0 || netns_refuse_host(nsfd, netns, err) < 0)
 		return -1;
 	cJSON_ArrayForEach(entry, added_list(d)) {
 		const char *ifname, *conf_path, *container_id;
 		const cJSON *result;
 		if (!entry_matches(entry, c->name, o->ifname))
 			continue;
-		if (entry_fields(entry, &ifname, &conf_path, &container_id, &result, err) < 0)
+		if (entry_fields(d, entry, &ifname, &conf_path, &container_id, &result, err) < 0)
 			return -1;
 		cni_call_t call = {"CHECK", container_id, netns, ifname, cni_dirs(o), timeout};
 		for (int i = 0; i < c->nplugins; i++)
@@ -726,11 +698,8 @@ cmd_cni(const netif_opts_t *o, const char *verb)
 	ctrk_error_t err = {0};
 	if (o->ifname && ifname_check(o->ifname, "--ifname", &err) < 0)
 		return ctrk_usage_error("%s", err.msg);
-	cleanup_json cJSON *d = ctrk_descriptor_read(STDIN_FILENO, true, &err);
-	if (!d || netif_descriptor_validate(d, &err) < 0)
-		return ctrk_fail(&err);
-	const cJSON *network = cJSON_GetObjectItemCaseSensitive(d, "network");
-	if (network && result_validate(network, "descriptor: network", &err) < 0)
+	cleanup_json cJSON *d = netif_read_descriptor(&err);
+	if (!d)
 		return ctrk_fail(&err);
 	cni_conf_t c;
 	int rc = conf_load(o->cni_conf, &c, &err);

@@ -11,38 +11,14 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "fsutil.h"
 #include "cli.h"
 #include "descriptor.h"
 #include "link.h"
 #include "result.h"
 
-typedef struct teardown {
-	const netif_opts_t *o;
-	cJSON *d;
-	char *path;   /* the namespace's, NULL when none */
-	int netns_fd; /* -1: gone, or none */
-	int home_fd;  /* this process's namespace, where moved devices go back */
-	nl_t *host, *ns;
-} teardown_t;
-
 static void
-teardown_free(teardown_t *t)
-{
-	if (t->ns)
-		nl_close(t->ns);
-	if (t->host)
-		nl_close(t->host);
-	if (t->netns_fd >= 0)
-		close(t->netns_fd);
-	if (t->home_fd >= 0)
-		close(t->home_fd);
-	free(t->path);
-	cJSON_Delete(t->d);
-}
-#define cleanup_teardown __attribute__((cleanup(teardown_free)))
-
-static void
-note(const teardown_t *t, const char *fmt, ...)
+note(const netif_target_t *t, const char *fmt, ...)
 {
 	if (t->o->quiet)
 		return;
@@ -58,10 +34,23 @@ entry_str(const cJSON *entry, const char *key)
 	return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(entry, key));
 }
 
-/* Delete the link NAME through NL when it is of KIND (and, when GROUP is
- * not 0, carries that group): 0 deleted, 1 not there (or not ours). */
+/* Is LI, on the host, a link ctrk-netif made for KEY: the group and an
+ * alias naming KEY?  Names in the descriptor are only claims: another
+ * container's veth has the group too, and a bridge or a device anything. */
+static bool
+host_link_is_keys(const link_info_t *li, const char *key)
+{
+	char owner[256];
+	long long created;
+	return li->group == NETIF_GROUP && netif_alias_parse(li->alias, owner, sizeof owner, &created) == 0 &&
+	       strcmp(owner, key) == 0;
+}
+
+/* Delete the link NAME through NL when it is of KIND (and, on the host,
+ * carries the owner mark of the descriptor's key): 0 deleted, 1 not there
+ * (or not ours: left alone, with a note). */
 static int
-del_if_ours(const teardown_t *t, nl_t *nl, const char *name, const char *kind, uint32_t group, const char *where,
+del_if_ours(const netif_target_t *t, nl_t *nl, const char *name, const char *kind, const char *where,
 	    ctrk_error_t *err)
 {
 	link_info_t li;
@@ -71,8 +60,13 @@ del_if_ours(const teardown_t *t, nl_t *nl, const char *name, const char *kind, u
 	int r = link_get(nl, name, 0, &li, err);
 	if (r != 0)
 		return r;
-	if (strcmp(li.kind, kind) != 0 || (group && li.group != group)) {
-		note(t, "'%s' %s is not the %s ctrk-netif made: left alone", name, where, kind);
+	if (strcmp(li.kind, kind) != 0) {
+		note(t, "'%s' %s is not the %s ctrk-netif made (it is a %s): left alone", name, where, kind,
+		     li.kind[0] ? li.kind : "device without a kind");
+		return 1;
+	}
+	if (nl == t->host && !host_link_is_keys(&li, t->key)) {
+		note(t, "'%s' %s does not carry ctrk-netif's mark for key '%s': left alone", name, where, t->key);
 		return 1;
 	}
 	snprintf(what, sizeof what, "removing %s '%s' %s", kind, name, where);
@@ -83,7 +77,7 @@ del_if_ours(const teardown_t *t, nl_t *nl, const char *name, const char *kind, u
 
 /* Undo one netif.added entry: 0 undone, 1 already gone, -1 failed. */
 static int
-undo_entry(teardown_t *t, const cJSON *entry, ctrk_error_t *err)
+undo_entry(netif_target_t *t, const cJSON *entry, ctrk_error_t *err)
 {
 	const char *type = entry_str(entry, "type"), *ifname = entry_str(entry, "ifname");
 	char where[PATH_MAX + 8];
@@ -103,13 +97,13 @@ undo_entry(teardown_t *t, const cJSON *entry, ctrk_error_t *err)
 		/* Either end takes the other with it: the host side when it is
 		 * there (marked as ours), else the namespace's. */
 		const char *host = entry_str(entry, "host");
-		int r = host ? del_if_ours(t, t->host, host, "veth", NETIF_GROUP, "on the host", err) : 1;
+		int r = host ? del_if_ours(t, t->host, host, "veth", "on the host", err) : 1;
 		if (r == 1)
-			r = del_if_ours(t, t->ns, ifname, "veth", 0, where, err);
+			r = del_if_ours(t, t->ns, ifname, "veth", where, err);
 		return r;
 	}
 	if (strcmp(type, "macvlan") == 0 || strcmp(type, "ipvlan") == 0 || strcmp(type, "vlan") == 0)
-		return del_if_ours(t, t->ns, ifname, type, 0, where, err);
+		return del_if_ours(t, t->ns, ifname, type, where, err);
 	if (strcmp(type, "move") == 0) {
 		const char *device = entry_str(entry, "device");
 		link_info_t li;
@@ -140,8 +134,10 @@ entry_name(const cJSON *entry, char *buf, size_t size)
 
 /* Open the namespace if it is still there, and the netlink sockets. */
 static int
-teardown_open(const netif_opts_t *o, teardown_t *t, ctrk_error_t *err)
+teardown_open(const netif_opts_t *o, netif_target_t *t, ctrk_error_t *err)
 {
+	t->key = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(t->d, "netif"),
+									 "key"));
 	ctrk_error_t oerr = {0};
 	const char *had = descriptor_netns_path(t->d);
 	t->netns_fd = netns_open(o, t->d, false, &t->path, &oerr);
@@ -151,11 +147,17 @@ teardown_open(const netif_opts_t *o, teardown_t *t, ctrk_error_t *err)
 			return -1;
 		}
 		note(t, "the namespace %s is already gone", o->netns ? o->netns : had ? had : "");
-		if (had && !(t->path = strdup(had)))
-			abort();
+		if (had)
+			t->path = ctrk_xstrdup(had);
 	}
 	if (t->netns_fd < 0)
 		t->netns_fd = -1;
+	/* A descriptor whose netns is the host's (or a --pid of a host
+	 * process) would have the entries' names removed from the host, and
+	 * a --netns of another namespace than the descriptor's its links. */
+	if (t->netns_fd >= 0 &&
+	    (netns_refuse_host(t->netns_fd, t->path, err) < 0 || netns_settle(t->d, &t->path, err) < 0))
+		return -1;
 	t->home_fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
 	if (t->home_fd < 0)
 		return ctrk_error_errno(err, "opening the host's network namespace");
@@ -166,22 +168,8 @@ teardown_open(const netif_opts_t *o, teardown_t *t, ctrk_error_t *err)
 	return 0;
 }
 
-/* The routes of NETWORK that the namespace no longer has (they went with
- * a removed interface). */
-struct prune {
-	const route_spec_t *want;
-	bool found;
-};
-
-static int
-prune_cb(const route_info_t *ri, void *data, ctrk_error_t *err)
-{
-	struct prune *p = data;
-	if (route_matches(p->want, ri))
-		p->found = true;
-	return 0;
-}
-
+/* Drop the routes of NETWORK that the namespace no longer has (they went
+ * with a removed interface). */
 static int
 prune_routes(nl_t *ns, cJSON *network, ctrk_error_t *err)
 {
@@ -191,10 +179,10 @@ prune_routes(nl_t *ns, cJSON *network, ctrk_error_t *err)
 		route_spec_t r;
 		if (route_from_json(cJSON_GetArrayItem(routes, i), &r, err) < 0)
 			return -1;
-		struct prune p = {&r, false};
-		if (route_dump(ns, prune_cb, &p, err) < 0)
+		bool found;
+		if (route_present(ns, &r, &found, err) < 0)
 			return -1;
-		if (!p.found)
+		if (!found)
 			cJSON_DeleteItemFromArray(routes, i);
 	}
 	return 0;
@@ -202,7 +190,7 @@ prune_routes(nl_t *ns, cJSON *network, ctrk_error_t *err)
 
 /* del IFNAME: the newest entry naming it, and its interfaces in network. */
 static int
-del_one(teardown_t *t, cJSON *added, const char *ifname, ctrk_error_t *err)
+del_one(netif_target_t *t, cJSON *added, const char *ifname, ctrk_error_t *err)
 {
 	char name[64];
 	int n = cJSON_GetArraySize(added), i;
@@ -236,7 +224,7 @@ del_one(teardown_t *t, cJSON *added, const char *ifname, ctrk_error_t *err)
 }
 
 static int
-del_all(teardown_t *t, cJSON *rec, cJSON *added, ctrk_error_t *err)
+del_all(netif_target_t *t, cJSON *rec, cJSON *added, ctrk_error_t *err)
 {
 	char name[64];
 	for (int i = cJSON_GetArraySize(added) - 1; i >= 0; i--) {
@@ -261,7 +249,7 @@ del_all(teardown_t *t, cJSON *rec, cJSON *added, ctrk_error_t *err)
 		t->ns = NULL;
 		if (t->netns_fd >= 0)
 			close(t->netns_fd);
-		int r = netns_remove(t->path, err);
+		int r = netns_remove(t->path, t->key, err);
 		if (r < 0)
 			return -1;
 		if (r == 1 && t->netns_fd >= 0)
@@ -280,7 +268,7 @@ cmd_del(const netif_opts_t *o, const char *ifname)
 	ctrk_error_t err = {0};
 	if (ifname && ifname_check(ifname, "del", &err) < 0)
 		return ctrk_usage_error("%s", err.msg);
-	cleanup_teardown teardown_t t = {.o = o, .netns_fd = -1, .home_fd = -1};
+	cleanup_target netif_target_t t = NETIF_TARGET_INIT(o);
 	if (!(t.d = netif_read_descriptor(&err)))
 		return ctrk_fail(&err);
 	cJSON *rec = cJSON_GetObjectItemCaseSensitive(t.d, "netif");

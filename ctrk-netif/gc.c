@@ -45,8 +45,7 @@
 #include "cli.h"
 #include "fsutil.h"
 #include "json.h"
-#include "netif.h"
-#include "nl.h"
+#include "link.h"
 #include "paths.h"
 
 #define GC_MIN_AGE_DEFAULT 60
@@ -58,7 +57,7 @@ typedef struct gc_link {
 	bool link_net; /* its other end (LINK) is in another namespace */
 	char name[IFNAMSIZ];
 	uint32_t group;
-	bool marked, aliased, foreign_alias;
+	bool marked, aliased;
 	char key[256];
 	long long created;
 	bool garbage;
@@ -106,54 +105,17 @@ key_wanted(const gc_t *g, const char *key)
 /* ---- The host's links: one dump ---- */
 
 static int
-link_attr(const struct nlattr *a, void *data)
-{
-	gc_link_t *l = data;
-	switch (mnl_attr_get_type(a)) {
-	case IFLA_IFNAME:
-		if (mnl_attr_validate(a, MNL_TYPE_STRING) == 0)
-			snprintf(l->name, sizeof l->name, "%s", mnl_attr_get_str(a));
-		break;
-	case IFLA_GROUP:
-		if (mnl_attr_validate(a, MNL_TYPE_U32) == 0)
-			l->group = mnl_attr_get_u32(a);
-		break;
-	case IFLA_MASTER:
-		if (mnl_attr_validate(a, MNL_TYPE_U32) == 0)
-			l->master = (int)mnl_attr_get_u32(a);
-		break;
-	case IFLA_LINK:
-		if (mnl_attr_validate(a, MNL_TYPE_U32) == 0)
-			l->link = (int)mnl_attr_get_u32(a);
-		break;
-	case IFLA_LINK_NETNSID:
-		l->link_net = true;
-		break;
-	case IFLA_IFALIAS:
-		if (mnl_attr_validate(a, MNL_TYPE_STRING) == 0) {
-			char alias[IFALIASZ];
-			snprintf(alias, sizeof alias, "%.*s", (int)mnl_attr_get_payload_len(a),
-				 (const char *)mnl_attr_get_payload(a));
-			l->aliased = netif_alias_parse(alias, l->key, sizeof l->key, &l->created) == 0;
-			l->foreign_alias = alias[0] && !l->aliased;
-		}
-		break;
-	}
-	return MNL_CB_OK;
-}
-
-static int
-host_link(const struct nlmsghdr *h, void *data)
+host_link(const link_info_t *li, void *data, ctrk_error_t *err)
 {
 	gc_t *g = data;
-	if (h->nlmsg_type != RTM_NEWLINK)
-		return MNL_CB_OK;
-	const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(h);
-	gc_link_t l = {.ifindex = ifi->ifi_index};
-	mnl_attr_parse(h, sizeof *ifi, link_attr, &l);
+	gc_link_t l = {.ifindex = li->index, .master = li->master, .link = li->link, .link_net = li->link_elsewhere,
+		       .group = li->group};
+	snprintf(l.name, sizeof l.name, "%s", li->name);
+	l.aliased = netif_alias_parse(li->alias, l.key, sizeof l.key, &l.created) == 0;
 	/* A link with the group and an alias that is not ours is not ours:
 	 * the group alone could be anyone's choice of number. */
-	l.marked = !l.foreign_alias && (l.group == NETIF_GROUP || (l.group == NETIF_GROUP_GC && l.aliased));
+	bool foreign_alias = li->alias[0] && !l.aliased;
+	l.marked = !foreign_alias && (l.group == NETIF_GROUP || (l.group == NETIF_GROUP_GC && l.aliased));
 	if (l.group == NETIF_GROUP_GC && !l.marked)
 		g->gc_group_foreign = true;
 	if (!l.aliased) {
@@ -162,25 +124,21 @@ host_link(const struct nlmsghdr *h, void *data)
 	}
 	g->links = ctrk_xrealloc(g->links, (g->nlinks + 1) * sizeof *g->links);
 	g->links[g->nlinks++] = l;
-	return MNL_CB_OK;
+	return 0;
 }
 
-/* A dump that the table changed under (links came or went: runs starting
- * while gc reads) is read again, a few times. */
+static void
+links_forget(void *data)
+{
+	gc_t *g = data;
+	g->nlinks = 0;
+	g->gc_group_foreign = false;
+}
+
 static int
 links_read(gc_t *g, nl_t *nl, ctrk_error_t *err)
 {
-	for (int tries = 1;; tries++) {
-		g->nlinks = 0;
-		g->gc_group_foreign = false;
-		struct nlmsghdr *h = nl_msg(nl, RTM_GETLINK, 0);
-		struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(h, sizeof *ifi);
-		ifi->ifi_family = AF_UNSPEC;
-		if (nl_dump(nl, host_link, g, "reading the host's links", err) == 0)
-			return 0;
-		if (errno != EINTR || tries == 5)
-			return -1;
-	}
+	return link_dump_whole(nl, host_link, links_forget, g, "reading the host's links", err);
 }
 
 /* ---- The namespaces in /run/netns ---- */
@@ -557,10 +515,6 @@ gc_free(gc_t *g)
 static int
 gc_run(gc_t *g, cJSON *out, ctrk_error_t *err)
 {
-	for (int i = 0; i < g->nkeys; i++)
-		if (!netif_key_ok(g->keys[i]))
-			return ctrk_error_set(err, 0, "invalid key '%s': use letters, digits, '_', '.' and '-' "
-						      "(not first), at most 128", g->keys[i]);
 	cleanup_nl nl_t *nl = nl_open(-1, err);
 	if (!nl)
 		return -1;
@@ -582,6 +536,11 @@ gc_run(gc_t *g, cJSON *out, ctrk_error_t *err)
 int
 cmd_gc(const netif_opts_t *o, int nkeys, char **keys)
 {
+	/* A KEY is a command-line argument: a bad one is a usage error. */
+	for (int i = 0; i < nkeys; i++)
+		if (!netif_key_ok(keys[i]))
+			return ctrk_usage_error("invalid key '%s': use letters, digits, '_', '.' and '-' (not first), "
+						"at most 128", keys[i]);
 	gc_t g = {.o = o, .nkeys = nkeys, .keys = keys, .now = (long long)time(NULL),
 		  .min_age = o->min_age >= 0 ? o->min_age : GC_MIN_AGE_DEFAULT};
 	ctrk_error_t err;

@@ -50,6 +50,13 @@ link_attr(const struct nlattr *a, void *data)
 		if (mnl_attr_validate(a, MNL_TYPE_NUL_STRING) == 0)
 			snprintf(li->alias, sizeof li->alias, "%s", mnl_attr_get_str(a));
 		break;
+	case IFLA_LINK:
+		if (mnl_attr_validate(a, MNL_TYPE_U32) == 0)
+			li->link = (int)mnl_attr_get_u32(a);
+		break;
+	case IFLA_LINK_NETNSID:
+		li->link_elsewhere = true;
+		break;
 	case IFLA_ADDRESS:
 		li->mac_len = mnl_attr_get_payload_len(a);
 		if (li->mac_len > sizeof li->mac)
@@ -64,14 +71,17 @@ link_attr(const struct nlattr *a, void *data)
 	return MNL_CB_OK;
 }
 
-static void
+int
 link_parse(const struct nlmsghdr *h, link_info_t *li)
 {
 	const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(h);
 	memset(li, 0, sizeof *li);
+	if (h->nlmsg_type != RTM_NEWLINK || mnl_nlmsg_get_payload_len(h) < sizeof *ifi)
+		return -1;
 	li->index = ifi->ifi_index;
 	li->flags = ifi->ifi_flags;
 	mnl_attr_parse(h, sizeof *ifi, link_attr, li);
+	return 0;
 }
 
 static int
@@ -123,25 +133,42 @@ link_dump_cb(const struct nlmsghdr *h, void *data)
 {
 	struct link_dump_ctx *c = data;
 	link_info_t li;
-	if (h->nlmsg_type != RTM_NEWLINK || c->failed)
+	if (c->failed || link_parse(h, &li) < 0)
 		return MNL_CB_OK;
-	link_parse(h, &li);
 	if (c->cb(&li, c->data, c->err) < 0)
 		c->failed = true;
 	return MNL_CB_OK;
 }
 
-int
-link_dump(nl_t *nl, link_cb_t cb, void *data, ctrk_error_t *err)
+static int
+link_dump_as(nl_t *nl, link_cb_t cb, void *data, const char *what, ctrk_error_t *err)
 {
 	struct link_dump_ctx c = {cb, data, err, false};
 	struct nlmsghdr *h = nl_msg(nl, RTM_GETLINK, 0);
 	struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(h, sizeof *ifi);
 	ifi->ifi_family = AF_UNSPEC;
 	put_ext_mask(h);
-	if (nl_dump(nl, link_dump_cb, &c, "listing links", err) < 0)
+	if (nl_dump(nl, link_dump_cb, &c, what, err) < 0)
 		return -1;
 	return c.failed ? -1 : 0;
+}
+
+int
+link_dump(nl_t *nl, link_cb_t cb, void *data, ctrk_error_t *err)
+{
+	return link_dump_as(nl, cb, data, "listing links", err);
+}
+
+int
+link_dump_whole(nl_t *nl, link_cb_t cb, void (*restart)(void *), void *data, const char *what, ctrk_error_t *err)
+{
+	for (int tries = 1;; tries++) {
+		restart(data);
+		if (link_dump_as(nl, cb, data, what, err) == 0)
+			return 0;
+		if (errno != EINTR || tries == 5)
+			return -1;
+	}
 }
 
 /* ---- Changing links ---- */
@@ -312,9 +339,9 @@ static int
 addr_dump_cb(const struct nlmsghdr *h, void *data)
 {
 	struct addr_dump_ctx *c = data;
-	if (h->nlmsg_type != RTM_NEWADDR || c->failed)
-		return MNL_CB_OK;
 	const struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(h);
+	if (h->nlmsg_type != RTM_NEWADDR || c->failed || mnl_nlmsg_get_payload_len(h) < sizeof *ifa)
+		return MNL_CB_OK;
 	if (c->index && (int)ifa->ifa_index != c->index)
 		return MNL_CB_OK;
 	if (ifa->ifa_family != AF_INET && ifa->ifa_family != AF_INET6)
@@ -343,6 +370,30 @@ addr_dump(nl_t *nl, int index, addr_cb_t cb, void *data, ctrk_error_t *err)
 	if (nl_dump(nl, addr_dump_cb, &c, "listing addresses", err) < 0)
 		return -1;
 	return c.failed ? -1 : 0;
+}
+
+struct addr_find {
+	const ipaddr_t *want;
+	bool found;
+};
+
+static int
+addr_find_cb(int index, const ipaddr_t *a, void *data, ctrk_error_t *err)
+{
+	struct addr_find *f = data;
+	if (ip_equal(a, f->want))
+		f->found = true;
+	return 0;
+}
+
+int
+addr_present(nl_t *nl, int index, const ipaddr_t *want, bool *found, ctrk_error_t *err)
+{
+	struct addr_find f = {want, false};
+	if (addr_dump(nl, index, addr_find_cb, &f, err) < 0)
+		return -1;
+	*found = f.found;
+	return 0;
 }
 
 /* ---- Routes ---- */
@@ -406,9 +457,9 @@ static int
 route_dump_cb(const struct nlmsghdr *h, void *data)
 {
 	struct route_dump_ctx *c = data;
-	if (h->nlmsg_type != RTM_NEWROUTE || c->failed)
-		return MNL_CB_OK;
 	const struct rtmsg *rtm = mnl_nlmsg_get_payload(h);
+	if (h->nlmsg_type != RTM_NEWROUTE || c->failed || mnl_nlmsg_get_payload_len(h) < sizeof *rtm)
+		return MNL_CB_OK;
 	if (rtm->rtm_type != RTN_UNICAST || rtm->rtm_table == RT_TABLE_LOCAL ||
 	    (rtm->rtm_family != AF_INET && rtm->rtm_family != AF_INET6))
 		return MNL_CB_OK;
@@ -462,4 +513,28 @@ route_matches(const route_spec_t *want, const route_info_t *have)
 	if (want->has_via != h->has_via || (want->has_via && !ip_equal(&want->via, &h->via)))
 		return false;
 	return want->metric < 0 || want->metric == h->metric;
+}
+
+struct route_find {
+	const route_spec_t *want;
+	bool found;
+};
+
+static int
+route_find_cb(const route_info_t *ri, void *data, ctrk_error_t *err)
+{
+	struct route_find *f = data;
+	if (route_matches(f->want, ri))
+		f->found = true;
+	return 0;
+}
+
+int
+route_present(nl_t *nl, const route_spec_t *want, bool *found, ctrk_error_t *err)
+{
+	struct route_find f = {want, false};
+	if (route_dump(nl, route_find_cb, &f, err) < 0)
+		return -1;
+	*found = f.found;
+	return 0;
 }

@@ -4,7 +4,8 @@
  *
  *   addr.c   parsing (pure, unit-tested) and sysctl/ethtool inside a namespace
  *   link.c   links, addresses, routes: create, change, delete, read
- *   add.c    add, move, bridge
+ *   add.c    add, move, bridge; the descriptor and target all verbs share
+ *            (netif_read_descriptor, netif_target_t)
  *   del.c    del
  *   show.c   list, check, set
  */
@@ -96,7 +97,13 @@ typedef struct link_info {
 	char alias[256];
 	unsigned char mac[32];
 	size_t mac_len;
+	int link;            /* IFLA_LINK: a veth's other end, a macvlan's parent; 0: none */
+	bool link_elsewhere; /* ... and that one is in another namespace */
 } link_info_t;
+
+/* H (an RTM_NEWLINK) into LI, every attribute validated; -1 when H is
+ * not one, or too short to be. */
+int link_parse(const struct nlmsghdr *h, link_info_t *li);
 
 /* The link NAME (or INDEX when NAME is NULL).  0 found, 1 no such link,
  * -1 failed. */
@@ -149,6 +156,13 @@ int link_create(nl_t *nl, const link_new_t *n, const char *what, ctrk_error_t *e
 typedef int (*link_cb_t)(const link_info_t *li, void *data, ctrk_error_t *err);
 int link_dump(nl_t *nl, link_cb_t cb, void *data, ctrk_error_t *err);
 
+/* link_dump() for who must see the whole table at one moment (gc, a
+ * namespace's mark): a dump the table changed under (links came or went
+ * meanwhile: runs starting) is read again, up to five times.  RESTART(DATA)
+ * is called before each reading, to forget what the last one gave. */
+int link_dump_whole(nl_t *nl, link_cb_t cb, void (*restart)(void *), void *data, const char *what,
+		    ctrk_error_t *err);
+
 /* Add (RTM_NEWADDR) or remove (RTM_DELADDR) address A of link INDEX;
  * IPv6 ones added with IFA_F_NODAD unless DAD. */
 int addr_change(nl_t *nl, int cmd, int index, const ipaddr_t *a, bool dad, const char *what,
@@ -158,6 +172,9 @@ int addr_change(nl_t *nl, int cmd, int index, const ipaddr_t *a, bool dad, const
  * and link-local IPv6 alike). */
 typedef int (*addr_cb_t)(int index, const ipaddr_t *a, void *data, ctrk_error_t *err);
 int addr_dump(nl_t *nl, int index, addr_cb_t cb, void *data, ctrk_error_t *err);
+
+/* *FOUND: does link INDEX (0: any) have address WANT (ip_equal)? */
+int addr_present(nl_t *nl, int index, const ipaddr_t *want, bool *found, ctrk_error_t *err);
 
 /* Add (RTM_NEWROUTE) or remove (RTM_DELROUTE) route R through link OIF
  * (0: whichever the kernel finds). */
@@ -174,17 +191,29 @@ int route_dump(nl_t *nl, route_cb_t cb, void *data, ctrk_error_t *err);
 /* Does the table hold route R (dst, gateway, table; metric when given)? */
 bool route_matches(const route_spec_t *want, const route_info_t *have);
 
+/* *FOUND: does NL's namespace have a route that route_matches() WANT? */
+int route_present(nl_t *nl, const route_spec_t *want, bool *found, ctrk_error_t *err);
+
 /* ---- Shared by the verbs (add.c) ---- */
+
+/* What a verb works on: its options, the descriptor, the namespace and a
+ * netlink socket on either side.  add, move, set, list, check and del
+ * each fill it in their own way; netif_target_free() lets go of it all. */
+typedef struct netif_target {
+	const netif_opts_t *o;
+	cJSON *d;
+	const char *key; /* the owner key (in D) */
+	char *path;      /* the namespace's path; NULL: none */
+	int netns_fd;    /* -1: none, or gone */
+	int home_fd;     /* this process's namespace (move, del); -1: not opened */
+	nl_t *host, *ns;
+} netif_target_t;
+#define NETIF_TARGET_INIT(opts) {.o = (opts), .netns_fd = -1, .home_fd = -1}
+void netif_target_free(netif_target_t *t);
+#define cleanup_target __attribute__((cleanup(netif_target_free)))
 
 /* The descriptor on stdin, validated ("netns", "network", "netif"). */
 cJSON *netif_read_descriptor(ctrk_error_t *err);
-
-/* -1 (with ERR) when NETNS_FD is this process's own namespace: add, move
- * and set never change the host's interfaces, addresses or routes. */
-int netns_refuse_own(int netns_fd, const char *path, ctrk_error_t *err);
-
-/* The descriptor's netns path (a string, or an object's "path"), or NULL. */
-const char *descriptor_netns_path(const cJSON *d);
 
 /* A route of the descriptor's "network" as a spec; -1 when unreadable. */
 int route_from_json(const cJSON *route, route_spec_t *r, ctrk_error_t *err);

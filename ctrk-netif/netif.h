@@ -3,11 +3,12 @@
  *
  * The parts:
  *   main.c    options and the verb table
- *   nl.c      rtnetlink through libmnl
+ *   nl.c      rtnetlink through libmnl; stepping into a namespace and back
  *   netns.c   namespaces: ns add/del/list, opening --netns/--pid/descriptor
- *   link.c    links, addresses, routes over rtnetlink; add.c (add, move,
- *             bridge), del.c (del), show.c (list, set, check), addr.c
- *             (parsing, sysctls): see link.h
+ *   link.c    links, addresses, routes over rtnetlink (gc.c and netns.c
+ *             read links through it too); add.c (add, move, bridge, and
+ *             what the verbs share), del.c (del), show.c (list, set,
+ *             check), addr.c (parsing, sysctls): see link.h
  *   result.c  the descriptor's "network" (a CNI 1.0 result)
  *   record.c  the descriptor's "netif" (what ctrk-netif added) and the mark
  *   cni.c     CNI plugins (cni add|del|check)
@@ -90,9 +91,14 @@ int netif_alias_parse(const char *alias, char *key, size_t key_size, long long *
 
 /* The key that owns what this run adds: --key, else netif.key, else
  * container.id, else snapshot.key, else the namespace's file name.  NULL
- * (with ERR) when none of those is there, or it is not a valid key
- * ([A-Za-z0-9][A-Za-z0-9_.-]*, at most 128 bytes). */
+ * (with ERR) when none of those is there, it is not a valid key
+ * ([A-Za-z0-9][A-Za-z0-9_.-]*, at most 128 bytes), or --key is not the
+ * descriptor's netif.key. */
 const char *netif_key(const netif_opts_t *o, const cJSON *d, ctrk_error_t *err);
+
+/* S is 1 to MAX of [A-Za-z0-9_.-], not starting with one of NOT_FIRST:
+ * the shape of owner keys, namespace names and CNI network names. */
+bool netif_name_ok(const char *s, size_t max, const char *not_first);
 
 /* KEY is a valid owner key (the rule netif_key() applies). */
 bool netif_key_ok(const char *key);
@@ -109,15 +115,31 @@ int netif_descriptor_validate(const cJSON *d, ctrk_error_t *err);
 
 /* ---- Namespaces (netns.c) ---- */
 
+/* The descriptor's netns path (a string, or an object's "path"), or NULL
+ * when absent or not one. */
+const char *descriptor_netns_path(const cJSON *d);
+
 /* Open the namespace to work in: --netns PATH, --pid PID (through a pidfd,
  * so a recycled pid is never used), else D's "netns".  Returns an O_CLOEXEC
  * fd and its path in *PATH (malloc'd; for --pid, "/proc/PID/ns/net").
  * When REQUIRED is false and none is given, returns -2 (no error). */
 int netns_open(const netif_opts_t *o, const cJSON *d, bool required, char **path, ctrk_error_t *err);
 
-/* Remove the namespace ctrk-netif created at PATH (unmount, unlink).  1
- * when it was already gone, 0 when removed. */
-int netns_remove(const char *path, ctrk_error_t *err);
+/* -1 (with ERR) when NETNS_FD is this process's own namespace (the
+ * host's): no verb adds, changes or removes interfaces, addresses or
+ * routes there, whatever path or --pid led to it. */
+int netns_refuse_host(int netns_fd, const char *path, ctrk_error_t *err);
+
+/* After netns_open(): the descriptor's namespace reached by another path
+ * (--pid of a process in it) keeps the descriptor's path in *PATH, which
+ * is then CNI_NETNS and the interfaces' sandbox; another namespace than
+ * the descriptor's is refused once the descriptor has network or netif. */
+int netns_settle(const cJSON *d, char **path, ctrk_error_t *err);
+
+/* Remove the namespace ctrk-netif created at PATH for KEY (unmount,
+ * unlink): only under NETNS_RUN_DIR, and only when its lo carries KEY's
+ * mark, else an error.  1 when it was already gone, 0 when removed. */
+int netns_remove(const char *path, const char *key, ctrk_error_t *err);
 
 /* Where ns add pins namespaces, as ip netns does. */
 #define NETNS_RUN_DIR "/run/netns"

@@ -2,10 +2,8 @@
  * descriptor's netns), and ns add|del|list, pinned in /run/netns as
  * iproute2's `ip netns` does, so that each tool can use the other's.
  *
- * The tool is single-threaded.  Whatever enters another namespace keeps an
- * fd of its own (/proc/thread-self/ns/net) and goes back before it
- * returns; failing to go back fails the verb, since going on in the wrong
- * namespace could change the container's links for the host's. */
+ * Whatever enters another namespace does so through nl.h's netns_enter()
+ * and goes back through netns_leave() before it returns. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -32,8 +30,7 @@
 #include "descriptor.h"
 #include "fsutil.h"
 #include "json.h"
-#include "netif.h"
-#include "nl.h"
+#include "link.h"
 #include "verb.h"
 
 /* Every network namespace has its loopback device at this index. */
@@ -42,9 +39,7 @@
 bool
 netns_name_ok(const char *name)
 {
-	static const char ok[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-";
-	size_t n = strlen(name);
-	return n > 0 && n <= NAME_MAX && strspn(name, ok) == n && name[0] != '.';
+	return netif_name_ok(name, NAME_MAX, ".");
 }
 
 static int
@@ -136,6 +131,13 @@ descriptor_netns(const cJSON *d, ctrk_error_t *err)
 	return netns->valuestring;
 }
 
+const char *
+descriptor_netns_path(const cJSON *d)
+{
+	ctrk_error_t ignored = {0};
+	return descriptor_netns(d, &ignored);
+}
+
 int
 netns_open(const netif_opts_t *o, const cJSON *d, bool required, char **path, ctrk_error_t *err)
 {
@@ -165,59 +167,66 @@ netns_open(const netif_opts_t *o, const cJSON *d, bool required, char **path, ct
 	return fd;
 }
 
-/* ---- The owner mark on lo ---- */
-
-/* What one link dump of a namespace tells: lo's mark, and the links whose
- * other end is in another namespace (a veth's peer on the host). */
-struct link_attrs {
-	uint32_t group;
-	char alias[IFALIASZ];
-	int link;       /* IFLA_LINK: the other end's index; 0 when none */
-	bool link_net;  /* IFLA_LINK_NETNSID: ... in another namespace */
-};
-
-static int
-link_attr(const struct nlattr *a, void *data)
+int
+netns_refuse_host(int netns_fd, const char *path, ctrk_error_t *err)
 {
-	struct link_attrs *l = data;
-	switch (mnl_attr_get_type(a)) {
-	case IFLA_GROUP:
-		if (mnl_attr_validate(a, MNL_TYPE_U32) == 0)
-			l->group = mnl_attr_get_u32(a);
-		break;
-	case IFLA_IFALIAS:
-		if (mnl_attr_validate(a, MNL_TYPE_STRING) == 0)
-			snprintf(l->alias, sizeof l->alias, "%.*s", (int)mnl_attr_get_payload_len(a),
-				 (const char *)mnl_attr_get_payload(a));
-		break;
-	case IFLA_LINK:
-		if (mnl_attr_validate(a, MNL_TYPE_U32) == 0)
-			l->link = (int)mnl_attr_get_u32(a);
-		break;
-	case IFLA_LINK_NETNSID:
-		l->link_net = true;
-		break;
-	}
-	return MNL_CB_OK;
+	struct stat ns, own;
+	if (fstat(netns_fd, &ns) < 0 || stat("/proc/self/ns/net", &own) < 0)
+		return ctrk_error_errno(err, "comparing %s with this process's network namespace", path);
+	if (ns.st_dev == own.st_dev && ns.st_ino == own.st_ino)
+		return ctrk_error_set(err, 0, "%s is this process's own network namespace (the host's): ctrk-netif "
+					      "adds, changes and removes interfaces only in a container's", path);
+	return 0;
 }
 
+static bool
+same_file(const char *a, const char *b)
+{
+	struct stat sa, sb;
+	return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+int
+netns_settle(const cJSON *d, char **path, ctrk_error_t *err)
+{
+	const char *had = descriptor_netns_path(d);
+	if (!had || strcmp(had, *path) == 0)
+		return 0;
+	if (same_file(had, *path)) {
+		free(*path);
+		*path = ctrk_xstrdup(had);
+		return 0;
+	}
+	if (cJSON_GetObjectItemCaseSensitive(d, "network") || cJSON_GetObjectItemCaseSensitive(d, "netif"))
+		return ctrk_error_set(err, 0, "the descriptor's netns is '%s', not '%s'; one descriptor describes "
+					      "one namespace", had, *path);
+	return 0;
+}
+
+/* ---- The owner mark on lo ---- */
+
+/* One link of a namespace's dump: lo's mark, or a link whose other end is
+ * in another namespace (a veth's peer on the host). */
 static int
-info_link(const struct nlmsghdr *h, void *data)
+info_link(const link_info_t *li, void *data, ctrk_error_t *err)
 {
 	netns_info_t *info = data;
-	const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(h);
-	if (h->nlmsg_type != RTM_NEWLINK)
-		return MNL_CB_OK;
-	struct link_attrs l = {0};
-	mnl_attr_parse(h, sizeof *ifi, link_attr, &l);
-	if (ifi->ifi_index == LOOPBACK_IFINDEX && l.group == NETIF_GROUP &&
-	    netif_alias_parse(l.alias, info->key, sizeof info->key, &info->created) == 0)
+	if (li->index == LOOPBACK_IFINDEX && li->group == NETIF_GROUP &&
+	    netif_alias_parse(li->alias, info->key, sizeof info->key, &info->created) == 0)
 		info->marked = true;
-	if (l.link_net && l.link > 0) {
+	if (li->link_elsewhere && li->link > 0) {
 		info->peers = ctrk_xrealloc(info->peers, (info->npeers + 1) * sizeof *info->peers);
-		info->peers[info->npeers++] = (netns_peer_t){.ifindex = ifi->ifi_index, .peer = l.link};
+		info->peers[info->npeers++] = (netns_peer_t){.ifindex = li->index, .peer = li->link};
 	}
-	return MNL_CB_OK;
+	return 0;
+}
+
+static void
+info_forget(void *data)
+{
+	netns_info_t *info = data;
+	netns_info_free(info);
+	info->marked = false;
 }
 
 int
@@ -228,20 +237,12 @@ netns_info_read(int nsfd, netns_info_t *info, ctrk_error_t *err)
 	if (!nl)
 		return -1;
 	/* A dump: the kernel filters link dumps by master and kind only, and
-	 * a container's namespace holds a handful of links.  Read again when
-	 * the table changed meanwhile. */
-	for (int tries = 1;; tries++) {
-		struct nlmsghdr *h = nl_msg(nl, RTM_GETLINK, 0);
-		struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(h, sizeof *ifi);
-		ifi->ifi_family = AF_UNSPEC;
-		if (nl_dump(nl, info_link, info, "reading the namespace's links", err) == 0)
-			return 0;
-		int e = errno;
-		netns_info_free(info);
-		info->marked = false;
-		if (e != EINTR || tries == 5)
-			return -1;
+	 * a container's namespace holds a handful of links. */
+	if (link_dump_whole(nl, info_link, info_forget, info, "reading the namespace's links", err) < 0) {
+		info_forget(info);
+		return -1;
 	}
+	return 0;
 }
 
 void
@@ -327,7 +328,7 @@ run_dir_name(const char *path)
 }
 
 int
-netns_remove(const char *path, ctrk_error_t *err)
+netns_remove(const char *path, const char *key, ctrk_error_t *err)
 {
 	if (!run_dir_name(path))
 		return ctrk_error_set(err, 0, "refusing to remove namespace '%s': ctrk-netif makes them only as "
@@ -347,6 +348,9 @@ netns_remove(const char *path, ctrk_error_t *err)
 	if (!info.marked)
 		return ctrk_error_set(err, 0, "refusing to remove namespace '%s': its lo does not carry "
 					      "ctrk-netif's mark, so ctrk-netif did not make it", path);
+	if (strcmp(info.key, key) != 0)
+		return ctrk_error_set(err, 0, "refusing to remove namespace '%s': ctrk-netif made it for key '%s', "
+					      "not for the descriptor's '%s'", path, info.key, key);
 	return netns_unpin(path, err);
 }
 
@@ -401,13 +405,14 @@ netns_create(const char *path, const char *key, ctrk_error_t *err)
 {
 	if (run_dir_prepare(err) < 0)
 		return -1;
-	cleanup_close int home = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	int home = netns_enter(-1, err);
 	if (home < 0)
-		return ctrk_error_errno(err, "opening this process's network namespace");
-	if (unshare(CLONE_NEWNET) < 0)
+		return -1;
+	if (unshare(CLONE_NEWNET) < 0) {
+		close(home);
 		return ctrk_error_errno(err, "cannot create a network namespace");
+	}
 	int rc = lo_mark_up(key, err);
-	bool pinned = false;
 	if (rc == 0) {
 		/* Mode 0 and O_EXCL, as ip netns add: an existing name is
 		 * refused here and left as it is. */
@@ -420,17 +425,10 @@ netns_create(const char *path, const char *key, ctrk_error_t *err)
 			if (mount("/proc/thread-self/ns/net", path, "none", MS_BIND, NULL) < 0) {
 				rc = ctrk_error_errno(err, "cannot pin the namespace at '%s'", path);
 				unlink(path);
-			} else {
-				pinned = true;
 			}
 		}
 	}
-	if (setns(home, CLONE_NEWNET) < 0) {
-		/* Fatal for the verb: undo and stop. */
-		if (pinned)
-			netns_unpin(path, &(ctrk_error_t){0});
-		return ctrk_error_errno(err, "returning to this process's network namespace");
-	}
+	netns_leave(home);
 	return rc;
 }
 
@@ -439,15 +437,14 @@ ns_add(const netif_opts_t *o, const char *name)
 {
 	ctrk_error_t err;
 	if (name_check(name, &err) < 0)
-		return ctrk_fail(&err);
+		return ctrk_usage_error("%s", err.msg);
 	if (ctrk_require_root() != 0)
 		return CTRK_EXIT_FAILURE;
-	cleanup_json cJSON *d = ctrk_descriptor_read(STDIN_FILENO, true, &err);
-	if (!d || netif_descriptor_validate(d, &err) < 0)
+	cleanup_json cJSON *d = netif_read_descriptor(&err);
+	if (!d)
 		return ctrk_fail(&err);
 	if (cJSON_GetObjectItemCaseSensitive(d, "netns")) {
-		ctrk_error_t derr = {0};
-		const char *old = descriptor_netns(d, &derr);
+		const char *old = descriptor_netns_path(d);
 		ctrk_report_msg("ns add: the descriptor already has a network namespace ('%s'); remove it "
 				"first (ctrk-netif del)", old ? old : "?");
 		return CTRK_EXIT_FAILURE;
@@ -459,12 +456,6 @@ ns_add(const netif_opts_t *o, const char *name)
 	if (!key)
 		return ctrk_fail(&err);
 	cJSON *rec = netif_record(d, key);
-	const char *rec_key = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rec, "key"));
-	if (!rec_key || strcmp(rec_key, key) != 0) {
-		ctrk_report_msg("ns add: the owner key '%s' is not the descriptor's netif.key '%s'", key,
-				rec_key ? rec_key : "");
-		return CTRK_EXIT_FAILURE;
-	}
 	ctrk_json_set(rec, "netns_created", cJSON_CreateTrue());
 	if (netns_create(path, key, &err) < 0)
 		return ctrk_fail(&err);
@@ -480,7 +471,7 @@ ns_del(const netif_opts_t *o, const char *name)
 {
 	ctrk_error_t err;
 	if (name_check(name, &err) < 0)
-		return ctrk_fail(&err);
+		return ctrk_usage_error("%s", err.msg);
 	if (ctrk_require_root() != 0)
 		return CTRK_EXIT_FAILURE;
 	cleanup_free char *path = ctrk_strdup_printf("%s/%s", NETNS_RUN_DIR, name);

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include <linux/rtnetlink.h>
 
 #include "cleanup.h"
+#include "fsutil.h"
 #include "nl.h"
 
 #ifndef NETLINK_EXT_ACK
@@ -43,29 +45,46 @@ struct nl {
 	char recv[NL_RECV_SIZE];
 };
 
+/* ---- Stepping into a namespace and back ---- */
+
+int
+netns_enter(int netns_fd, ctrk_error_t *err)
+{
+	int home = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (home < 0)
+		return ctrk_error_errno(err, "opening this process's network namespace");
+	if (netns_fd >= 0 && setns(netns_fd, CLONE_NEWNET) < 0) {
+		close(home);
+		return ctrk_error_errno(err, "entering the network namespace");
+	}
+	return home;
+}
+
+void
+netns_leave(int home)
+{
+	if (setns(home, CLONE_NEWNET) < 0) {
+		/* Whatever came next would be done in the wrong namespace: a
+		 * container's links changed, or removed, for the host's. */
+		fprintf(stderr, "%s: fatal: cannot return to this process's network namespace: %s\n",
+			ctrk_progname, strerror(errno));
+		abort();
+	}
+	close(home);
+}
+
 nl_t *
 nl_open(int netns_fd, ctrk_error_t *err)
 {
-	cleanup_close int home = -1;
-	if (netns_fd >= 0) {
-		/* A netlink socket belongs to the namespace it was made in:
-		 * step in, make it, step back. */
-		home = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-		if (home < 0)
-			return ctrk_error_errno(err, "opening this process's network namespace"), NULL;
-		if (setns(netns_fd, CLONE_NEWNET) < 0)
-			return ctrk_error_errno(err, "entering the network namespace"), NULL;
-	}
+	/* A netlink socket belongs to the namespace it was made in: step
+	 * in, make it, step back. */
+	int home = netns_fd >= 0 ? netns_enter(netns_fd, err) : -1;
+	if (netns_fd >= 0 && home < 0)
+		return NULL;
 	struct mnl_socket *sock = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
 	int saved = errno;
-	if (home >= 0 && setns(home, CLONE_NEWNET) < 0) {
-		/* Going on in the wrong namespace could change the host's
-		 * links for the container's: there is no safe way on. */
-		ctrk_error_errno(err, "returning to this process's network namespace");
-		if (sock)
-			mnl_socket_close(sock);
-		return NULL;
-	}
+	if (home >= 0)
+		netns_leave(home);
 	if (!sock)
 		return ctrk_error_set(err, saved, "opening a netlink socket"), NULL;
 	int one = 1;
@@ -122,10 +141,7 @@ nl_msg(nl_t *nl, uint16_t type, uint16_t flags)
 		size_t cap = nl->out_cap ? nl->out_cap * 2 : NL_MSG_ROOM * 2;
 		while (cap < used + NL_MSG_ROOM)
 			cap *= 2;
-		char *p = realloc(nl->out, cap);
-		if (!p)
-			abort(); /* as the rest of ctrk treats a failed small allocation */
-		nl->out = p;
+		nl->out = ctrk_xrealloc(nl->out, cap);
 		nl->out_cap = cap;
 	}
 	memset(nl->out + used, 0, NL_MSG_ROOM);
@@ -161,9 +177,15 @@ extack_message(const struct nlmsghdr *h)
 		return NULL;
 	const struct nlmsgerr *e = mnl_nlmsg_get_payload(h);
 	size_t off = sizeof *e;
-	if (!(h->nlmsg_flags & NLM_F_CAPPED))
-		off += e->msg.nlmsg_len - sizeof(struct nlmsghdr);
 	size_t len = mnl_nlmsg_get_payload_len(h);
+	if (len < off)
+		return NULL;
+	/* Uncapped, the request is echoed before the attributes. */
+	if (!(h->nlmsg_flags & NLM_F_CAPPED)) {
+		if (e->msg.nlmsg_len < sizeof(struct nlmsghdr))
+			return NULL;
+		off += MNL_ALIGN(e->msg.nlmsg_len) - sizeof(struct nlmsghdr);
+	}
 	if (off >= len)
 		return NULL;
 	struct extack x = {0};
@@ -213,7 +235,10 @@ read_acks(nl_t *nl, int *errnos, size_t n, size_t count, char *first_msg, size_t
 			if (idx >= n)
 				continue; /* an answer to an earlier, abandoned request */
 			const struct nlmsgerr *e = mnl_nlmsg_get_payload(h);
-			errnos[idx] = e->error < 0 ? -e->error : 0;
+			if (mnl_nlmsg_get_payload_len(h) < sizeof *e)
+				errnos[idx] = EPROTO; /* too short to say */
+			else
+				errnos[idx] = e->error < 0 ? -e->error : 0;
 			if (errnos[idx] && first_msg && !first_msg[0]) {
 				const char *m = extack_message(h);
 				if (m)
@@ -269,6 +294,49 @@ nl_call_batch(nl_t *nl, int *errnos, size_t n, ctrk_error_t *err)
 	return call_all(nl, errnos, n, NULL, 0, err);
 }
 
+/* Does the datagram of LEN bytes in NL's buffer hold the end of the answer
+ * to SEQ (NLMSG_DONE, or an error ack)? */
+static bool
+answer_ends(const nl_t *nl, size_t len, uint32_t seq)
+{
+	int left = (int)len;
+	for (const struct nlmsghdr *h = (const void *)nl->recv; mnl_nlmsg_ok(h, left); h = mnl_nlmsg_next(h, &left))
+		if (h->nlmsg_seq == seq && (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR))
+			return true;
+	return false;
+}
+
+/* An interrupted dump still runs to its end: read the rest, so that the
+ * socket can be used again.  LEN bytes of the answer are in the buffer
+ * already and may hold its end: the kernel appends NLMSG_DONE to the last
+ * datagram of a dump (flagged NLM_F_DUMP_INTR too), so reading on after it
+ * would wait for ever. */
+static void
+drain(nl_t *nl, size_t len, uint32_t seq)
+{
+	while (!answer_ends(nl, len, seq)) {
+		ssize_t got = mnl_socket_recvfrom(nl->sock, nl->recv, sizeof nl->recv);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			return;
+		len = (size_t)got;
+	}
+}
+
+/* The kernel's own words in the error ack to SEQ among the LEN bytes in
+ * NL's buffer, or NULL. */
+static const char *
+error_extack(const nl_t *nl, size_t len, uint32_t seq)
+{
+	int left = (int)len;
+	for (const struct nlmsghdr *h = (const void *)nl->recv; mnl_nlmsg_ok(h, left); h = mnl_nlmsg_next(h, &left))
+		if (h->nlmsg_seq == seq && h->nlmsg_type == NLMSG_ERROR &&
+		    mnl_nlmsg_get_payload_len(h) >= sizeof(struct nlmsgerr))
+			return extack_message(h);
+	return NULL;
+}
+
 /* Send the one queued request (a dump when DUMP) and run CB on its answer
  * up to NLMSG_DONE or the ack. */
 static int
@@ -300,19 +368,15 @@ exchange(nl_t *nl, bool dump, mnl_cb_t cb, void *data, const char *what, ctrk_er
 			/* EINTR here is NLM_F_DUMP_INTR: the table changed
 			 * while it was read; the caller may start again. */
 			int e = errno;
-			if (e == EINTR)
+			if (e == EINTR) {
 				ctrk_error_set(err, 0, "%s: the table changed while it was read", what);
-			else
-				ctrk_error_set(err, e, "%s", what);
-			/* An interrupted dump still runs to its end: read the
-			 * rest, so the socket can be used again. */
-			while (e == EINTR && (r >= MNL_CB_OK || errno == EINTR)) {
-				got = mnl_socket_recvfrom(nl->sock, nl->recv, sizeof nl->recv);
-				if (got <= 0)
-					break;
-				r = mnl_cb_run(nl->recv, (size_t)got, seq, nl->portid, NULL, NULL);
-				if (r == MNL_CB_STOP)
-					break;
+				drain(nl, (size_t)got, seq);
+			} else {
+				const char *m = error_extack(nl, (size_t)got, seq);
+				if (m)
+					ctrk_error_set(err, 0, "%s: %s", what, m);
+				else
+					ctrk_error_set(err, e, "%s", what);
 			}
 			errno = e;
 			return -1;

@@ -21,6 +21,24 @@
 
 typedef struct nl nl_t;
 
+/* ---- Stepping into a network namespace and back ----
+ * The tool is single-threaded.  Whatever must be made inside another
+ * namespace (a netlink socket, a sysctl's fd, a namespace itself) is made
+ * between these two; failing to get back ends the process, since going on
+ * in the wrong namespace could change a container's links for the host's.
+ * Here rather than in netns.c because nl_open() is their first user. */
+
+/* Step this thread into the namespace NETNS_FD (-1: stay, only remember
+ * where it is): returns an fd of the namespace it was in, for
+ * netns_leave(); -1 with ERR (still at home) when it cannot. */
+int netns_enter(int netns_fd, ctrk_error_t *err);
+
+/* Back into HOME (from netns_enter), and close it.  Failing that ends the
+ * process (abort): nothing may go on in the wrong namespace. */
+void netns_leave(int home);
+
+/* ---- rtnetlink ---- */
+
 /* A rtnetlink socket in the network namespace NETNS_FD (-1: the caller's).
  * The socket stays in that namespace for its whole life, whatever the
  * process does with its own namespace afterwards. */

@@ -15,19 +15,19 @@ netif_alias(char *buf, size_t size, const char *key)
 	snprintf(buf, size, NETIF_ALIAS_PREFIX "key=%s created=%lld", key, (long long)time(NULL));
 }
 
-/* The same rule as ctrk-run's container ids: a key names a container. */
-static bool
-key_ok(const char *key)
+bool
+netif_name_ok(const char *s, size_t max, const char *not_first)
 {
 	static const char ok[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-";
-	size_t n = strlen(key);
-	return n > 0 && n <= 128 && strspn(key, ok) == n && key[0] != '.' && key[0] != '-';
+	size_t n = strlen(s);
+	return n > 0 && n <= max && strspn(s, ok) == n && !strchr(not_first, s[0]);
 }
 
+/* The same rule as ctrk-run's container ids: a key names a container. */
 bool
 netif_key_ok(const char *key)
 {
-	return key_ok(key);
+	return netif_name_ok(key, 128, ".-");
 }
 
 int
@@ -44,7 +44,7 @@ netif_alias_parse(const char *alias, char *key, size_t key_size, long long *crea
 	char *end;
 	errno = 0;
 	long long t = strtoll(sp + 9, &end, 10);
-	if (errno || end == sp + 9 || *end || t < 0 || !key_ok(key))
+	if (errno || end == sp + 9 || *end || t < 0 || !netif_key_ok(key))
 		return -1;
 	*created = t;
 	return 0;
@@ -54,9 +54,15 @@ const char *
 netif_key(const netif_opts_t *o, const cJSON *d, ctrk_error_t *err)
 {
 	const char *key = o->key, *from = "--key";
+	const char *rec_key = cJSON_GetStringValue(
+		cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(d, "netif"), "key"));
 	const cJSON *obj;
-	if (!key && (obj = cJSON_GetObjectItemCaseSensitive(d, "netif")) &&
-	    (key = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(obj, "key"))))
+	/* One descriptor has one owner: what --key would add, del (which
+	 * checks the marks against netif.key) would leave behind. */
+	if (key && rec_key && strcmp(key, rec_key) != 0)
+		return ctrk_error_set(err, 0, "the owner key '%s' is not the descriptor's netif.key '%s'", key,
+				      rec_key), NULL;
+	if (!key && (key = rec_key))
 		from = "the descriptor's netif.key";
 	if (!key && (obj = cJSON_GetObjectItemCaseSensitive(d, "container")) &&
 	    (key = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(obj, "id"))))
@@ -75,7 +81,7 @@ netif_key(const netif_opts_t *o, const cJSON *d, ctrk_error_t *err)
 	if (!key)
 		return ctrk_error_set(err, 0, "no owner key: give --key, or a descriptor with a container, "
 					      "snapshot or netns"), NULL;
-	if (!key_ok(key))
+	if (!netif_key_ok(key))
 		return ctrk_error_set(err, 0, "invalid owner key '%s' (from %s): use letters, digits, '_', "
 					      "'.' and '-' (not first), at most 128", key, from), NULL;
 	return key;
@@ -126,7 +132,7 @@ netif_descriptor_validate(const cJSON *d, ctrk_error_t *err)
 	if (ctrk_json_get_string(rec, "key", true, &s, "netif", err) < 0 ||
 	    ctrk_json_get_array(rec, "added", false, &added, "netif", err) < 0)
 		return -1;
-	if (!key_ok(s))
+	if (!netif_key_ok(s))
 		return ctrk_error_set(err, 0, "descriptor: field 'netif.key': invalid key '%s'", s);
 	cJSON_ArrayForEach(a, added) {
 		static const char *const fields[] = {"type", "ifname", "host", "bridge", "master",

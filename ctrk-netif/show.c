@@ -9,42 +9,22 @@
 #include <linux/rtnetlink.h>
 
 #include "cleanup.h"
+#include "fsutil.h"
 #include "cli.h"
 #include "descriptor.h"
 #include "json.h"
 #include "link.h"
 #include "result.h"
 
-/* The descriptor, the namespace and a netlink socket in it. */
-typedef struct view {
-	cJSON *d;
-	char *path;
-	int netns_fd;
-	nl_t *ns, *host;
-} view_t;
-
-static void
-view_free(view_t *v)
-{
-	if (v->ns)
-		nl_close(v->ns);
-	if (v->host)
-		nl_close(v->host);
-	if (v->netns_fd >= 0)
-		close(v->netns_fd);
-	free(v->path);
-	cJSON_Delete(v->d);
-}
-#define cleanup_view __attribute__((cleanup(view_free)))
-
-/* CHANGES: set, which refuses the host's own namespace as add does. */
+/* CHANGES: set, which refuses the host's own namespace as add does, and
+ * keeps the descriptor's path for its namespace reached by --pid. */
 static int
-view_open(const netif_opts_t *o, view_t *v, bool host, bool changes, ctrk_error_t *err)
+view_open(const netif_opts_t *o, netif_target_t *v, bool host, bool changes, ctrk_error_t *err)
 {
 	if (!(v->d = netif_read_descriptor(err)))
 		return -1;
 	if ((v->netns_fd = netns_open(o, v->d, true, &v->path, err)) < 0 ||
-	    (changes && netns_refuse_own(v->netns_fd, v->path, err) < 0))
+	    (changes && (netns_refuse_host(v->netns_fd, v->path, err) < 0 || netns_settle(v->d, &v->path, err) < 0)))
 		return -1;
 	if (!(v->ns = nl_open(v->netns_fd, err)))
 		return -1;
@@ -128,7 +108,7 @@ int
 cmd_list(const netif_opts_t *o)
 {
 	ctrk_error_t err = {0};
-	cleanup_view view_t v = {.netns_fd = -1};
+	cleanup_target netif_target_t v = NETIF_TARGET_INIT(o);
 	cleanup_json cJSON *doc = cJSON_CreateObject();
 	cJSON *links = cJSON_AddArrayToObject(doc, "interfaces"), *link;
 	struct list_routes lr = {cJSON_AddArrayToObject(doc, "routes"), links};
@@ -207,12 +187,10 @@ set_parse(const netif_opts_t *o, const char *ifname, set_plan_t *p, ctrk_error_t
 	    o->host_ifname || o->bridge || o->master || o->mode || o->vlan_id >= 0)
 		return ctrk_error_set(err, 0, "set changes --mtu, --up/--down, --addr, --del-addr, --route and "
 					      "--del-route only");
-	p->add = calloc(o->addrs.n + 1, sizeof *p->add);
-	p->del = calloc(o->del_addrs.n + 1, sizeof *p->del);
-	p->radd = calloc(o->routes.n + 1, sizeof *p->radd);
-	p->rdel = calloc(o->del_routes.n + 1, sizeof *p->rdel);
-	if (!p->add || !p->del || !p->radd || !p->rdel)
-		abort();
+	p->add = ctrk_xcalloc(o->addrs.n + 1, sizeof *p->add);
+	p->del = ctrk_xcalloc(o->del_addrs.n + 1, sizeof *p->del);
+	p->radd = ctrk_xcalloc(o->routes.n + 1, sizeof *p->radd);
+	p->rdel = ctrk_xcalloc(o->del_routes.n + 1, sizeof *p->rdel);
 	for (size_t i = 0; i < o->addrs.n; i++)
 		if (ip_parse(o->addrs.v[i], true, &p->add[i], "--addr", err) < 0)
 			return -1;
@@ -312,20 +290,6 @@ has_ip(const cJSON *network, const char *cidr, int idx)
 	return false;
 }
 
-struct route_find {
-	const route_spec_t *want;
-	bool found;
-};
-
-static int
-route_find_cb(const route_info_t *ri, void *data, ctrk_error_t *err)
-{
-	struct route_find *f = data;
-	if (route_matches(f->want, ri))
-		f->found = true;
-	return 0;
-}
-
 /* Which of NETWORK's routes the namespace has: THERE[i] for route i. */
 static int
 routes_present(nl_t *ns, const cJSON *network, bool *there, ctrk_error_t *err)
@@ -336,25 +300,9 @@ routes_present(nl_t *ns, const cJSON *network, bool *there, ctrk_error_t *err)
 		route_spec_t want;
 		if (route_from_json(route, &want, err) < 0)
 			return -1;
-		struct route_find f = {&want, false};
-		if (route_dump(ns, route_find_cb, &f, err) < 0)
+		if (route_present(ns, &want, &there[i++], err) < 0)
 			return -1;
-		there[i++] = f.found;
 	}
-	return 0;
-}
-
-struct addr_has {
-	const ipaddr_t *want;
-	bool found;
-};
-
-static int
-addr_has_cb(int index, const ipaddr_t *a, void *data, ctrk_error_t *err)
-{
-	struct addr_has *h = data;
-	if (ip_equal(a, h->want))
-		h->found = true;
 	return 0;
 }
 
@@ -373,10 +321,8 @@ ips_present(nl_t *ns, const cJSON *network, int idx, int index, bool *there, ctr
 		if (idx >= 0 && s && cJSON_IsNumber(in) && in->valueint == idx) {
 			if (ip_parse(s, true, &want, "network.ips[].address", err) < 0)
 				return -1;
-			struct addr_has h = {&want, false};
-			if (addr_dump(ns, index, addr_has_cb, &h, err) < 0)
+			if (addr_present(ns, index, &want, &there[j], err) < 0)
 				return -1;
-			there[j] = h.found;
 		}
 		j++;
 	}
@@ -438,7 +384,7 @@ cmd_set(const netif_opts_t *o, const char *ifname)
 	__attribute__((cleanup(set_plan_free))) set_plan_t p = {0};
 	if (set_parse(o, ifname, &p, &err) < 0)
 		return ctrk_usage_error("%s", err.msg);
-	cleanup_view view_t v = {.netns_fd = -1};
+	cleanup_target netif_target_t v = NETIF_TARGET_INIT(o);
 	link_info_t li;
 	if (view_open(o, &v, false, true, &err) < 0)
 		return ctrk_fail(&err);
@@ -449,9 +395,7 @@ cmd_set(const netif_opts_t *o, const char *ifname)
 		return ctrk_fail(&err);
 	}
 	size_t n = 0;
-	cleanup_free change_t *c = calloc(3 + o->addrs.n + o->del_addrs.n + o->routes.n + o->del_routes.n, sizeof *c);
-	if (!c)
-		abort();
+	cleanup_free change_t *c = ctrk_xcalloc(3 + o->addrs.n + o->del_addrs.n + o->routes.n + o->del_routes.n, sizeof *c);
 	/* Removing an address takes the routes through it along, and
 	 * bringing the link down its routes and IPv6 addresses: the kernel's
 	 * doing, which network follows. */
@@ -459,12 +403,10 @@ cmd_set(const netif_opts_t *o, const char *ifname)
 	cJSON *ips = cJSON_GetObjectItemCaseSensitive(network, "ips");
 	int nroutes = cJSON_GetArraySize(routes), nips = cJSON_GetArraySize(ips);
 	int idx = result_find_interface(network, ifname, v.path);
-	cleanup_free bool *before = calloc((size_t)nroutes + 1, sizeof *before);
-	cleanup_free bool *after = calloc((size_t)nroutes + 1, sizeof *after);
-	cleanup_free bool *ip_before = calloc((size_t)nips + 1, sizeof *ip_before);
-	cleanup_free bool *ip_after = calloc((size_t)nips + 1, sizeof *ip_after);
-	if (!before || !after || !ip_before || !ip_after)
-		abort();
+	cleanup_free bool *before = ctrk_xcalloc((size_t)nroutes + 1, sizeof *before);
+	cleanup_free bool *after = ctrk_xcalloc((size_t)nroutes + 1, sizeof *after);
+	cleanup_free bool *ip_before = ctrk_xcalloc((size_t)nips + 1, sizeof *ip_before);
+	cleanup_free bool *ip_after = ctrk_xcalloc((size_t)nips + 1, sizeof *ip_after);
 	if (routes_present(v.ns, network, before, &err) < 0 ||
 	    ips_present(v.ns, network, idx, li.index, ip_before, &err) < 0)
 		return ctrk_fail(&err);
@@ -508,20 +450,6 @@ diff(diffs_t *ds, const char *object, const char *fmt, ...)
 	cJSON_AddItemToArray(ds->list, o);
 }
 
-struct addr_find {
-	const ipaddr_t *want;
-	bool found;
-};
-
-static int
-addr_find_cb(int index, const ipaddr_t *a, void *data, ctrk_error_t *err)
-{
-	struct addr_find *f = data;
-	if (ip_equal(a, f->want))
-		f->found = true;
-	return 0;
-}
-
 /* "eth0 in /run/netns/x", "ck1a2b3c4d5e6f on the host". */
 static const char *
 iface_object(const cJSON *ifc, char *buf, size_t size)
@@ -536,7 +464,7 @@ iface_object(const cJSON *ifc, char *buf, size_t size)
  * gets interface i's link index (0: missing or not checked) and NL[i] the
  * socket of its namespace. */
 static int
-check_interfaces(view_t *v, const cJSON *network, int *index, nl_t **nl, diffs_t *ds, ctrk_error_t *err)
+check_interfaces(netif_target_t *v, const cJSON *network, int *index, nl_t **nl, diffs_t *ds, ctrk_error_t *err)
 {
 	const cJSON *ifc;
 	int i = 0;
@@ -584,10 +512,10 @@ check_ips(const cJSON *network, const int *index, nl_t **nl, int nifc, diffs_t *
 			continue; /* no interface, or a missing one (said above) */
 		if (ip_parse(s, true, &want, "network.ips[].address", err) < 0)
 			return -1;
-		struct addr_find f = {&want, false};
-		if (addr_dump(nl[in->valueint], index[in->valueint], addr_find_cb, &f, err) < 0)
+		bool found;
+		if (addr_present(nl[in->valueint], index[in->valueint], &want, &found, err) < 0)
 			return -1;
-		if (!f.found) {
+		if (!found) {
 			char object[512];
 			const cJSON *ifc = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(network, "interfaces"),
 							      in->valueint);
@@ -598,7 +526,7 @@ check_ips(const cJSON *network, const int *index, nl_t **nl, int nifc, diffs_t *
 }
 
 static int
-check_routes(view_t *v, const cJSON *network, diffs_t *ds, ctrk_error_t *err)
+check_routes(netif_target_t *v, const cJSON *network, diffs_t *ds, ctrk_error_t *err)
 {
 	const cJSON *route;
 	cJSON_ArrayForEach(route, cJSON_GetObjectItemCaseSensitive(network, "routes")) {
@@ -606,10 +534,10 @@ check_routes(view_t *v, const cJSON *network, diffs_t *ds, ctrk_error_t *err)
 		char dst[IPADDR_STRLEN], gw[IPADDR_STRLEN] = "";
 		if (route_from_json(route, &want, err) < 0)
 			return -1;
-		struct route_find f = {&want, false};
-		if (route_dump(v->ns, route_find_cb, &f, err) < 0)
+		bool found;
+		if (route_present(v->ns, &want, &found, err) < 0)
 			return -1;
-		if (f.found)
+		if (found)
 			continue;
 		char tail[64] = "";
 		ip_format(&want.dst, dst, sizeof dst);
@@ -627,7 +555,7 @@ check_routes(view_t *v, const cJSON *network, diffs_t *ds, ctrk_error_t *err)
 /* Bridge membership: each veth ctrk-netif attached is still a port of its
  * bridge. */
 static int
-check_bridges(view_t *v, diffs_t *ds, ctrk_error_t *err)
+check_bridges(netif_target_t *v, diffs_t *ds, ctrk_error_t *err)
 {
 	const cJSON *rec = cJSON_GetObjectItemCaseSensitive(v->d, "netif"), *entry;
 	cJSON_ArrayForEach(entry, cJSON_GetObjectItemCaseSensitive(rec, "added")) {
@@ -658,17 +586,15 @@ int
 cmd_check(const netif_opts_t *o)
 {
 	ctrk_error_t err = {0};
-	cleanup_view view_t v = {.netns_fd = -1};
+	cleanup_target netif_target_t v = NETIF_TARGET_INIT(o);
 	diffs_t ds = {cJSON_CreateArray()};
 	cleanup_json cJSON *list = ds.list;
 	if (view_open(o, &v, true, false, &err) < 0)
 		return ctrk_fail(&err);
 	const cJSON *network = cJSON_GetObjectItemCaseSensitive(v.d, "network");
 	int n = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(network, "interfaces"));
-	cleanup_free int *index = calloc((size_t)n + 1, sizeof *index);
-	cleanup_free nl_t **nl = calloc((size_t)n + 1, sizeof *nl);
-	if (!index || !nl)
-		abort();
+	cleanup_free int *index = ctrk_xcalloc((size_t)n + 1, sizeof *index);
+	cleanup_free nl_t **nl = ctrk_xcalloc((size_t)n + 1, sizeof *nl);
 	if (network && (check_interfaces(&v, network, index, nl, &ds, &err) < 0 ||
 			check_ips(network, index, nl, n, &ds, &err) < 0 || check_routes(&v, network, &ds, &err) < 0))
 		return ctrk_fail(&err);

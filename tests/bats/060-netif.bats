@@ -9,49 +9,16 @@
 load helpers
 
 setup() {
-	ctrk_setup
-	T=$BATS_TEST_TMPDIR
-	N=${BATS_SUITE_TEST_NUMBER:-0}
-	# Host link names of this test (at most 15 bytes): the bridge, and
-	# veth pairs the test makes itself.
-	BR=cb${N}x$$
-	VA=cva${N}x$$
-	VB=cvb${N}x$$
-	NS1=$(cid a)
-	NS2=$(cid b)
+	netif_setup
+	NS1=${NSP}a
+	NS2=${NSP}b
 	ip netns add "$NS1"
 	ip netns add "$NS2"
 }
 
 teardown() {
-	local ns
-	# Every namespace of this test (their veths go with them), then the
-	# host links it made by name.
-	for ns in /run/netns/ct"$N"-*; do
-		[[ -e $ns ]] && ip netns del "${ns##*/}"
-	done
-	ip link del "$BR" 2>/dev/null || true
-	ip link del "${BR}2" 2>/dev/null || true
-	ip link del "$VA" 2>/dev/null || true
-	ip link del "$VB" 2>/dev/null || true
-	if [[ -n ${CONTAINER_TEST:-} ]]; then
-		run_teardown
-	else
-		ctrk_teardown
-	fi
-}
-
-# ni [-N|!] ARGS...: ctrk-netif ARGS with stdin from $NIN (default
-# /dev/null); stdout in $output (and $DESC), stderr in $stderr.
-ni() {
-	local st=()
-	if [[ ${1:-} =~ ^-[0-9]+$ || ${1:-} == '!' ]]; then
-		st=("$1")
-		shift
-	fi
-	run "${st[@]}" --separate-stderr ctrk-netif "$@" <"${NIN:-/dev/null}"
-	DESC=$output
-	printf '# ctrk-netif %s\n# exit %s\n# stdout: %.3000s\n# stderr: %.2000s\n' "$*" "$status" "$output" "$stderr"
+	[[ -z ${CONTAINER_TEST:-} ]] || run_teardown
+	netif_teardown "$BR" "${BR}2" "$VA" "$VB"
 }
 
 # save NAME: the last output into $T/NAME.json (the next step's input).
@@ -330,7 +297,7 @@ host_veth() {
 }
 
 @test "ns add | add | del: the namespace ctrk-netif made goes with the teardown" {
-	local ns=$(cid c)
+	local ns=${NSP}c
 	run --separate-stderr bash -c "ctrk-netif ns add $ns </dev/null | ctrk-netif add veth --addr 10.213.12.2/24 >$T/d.json"
 	assert_success
 	assert_equal "$(jq -r .netif.netns_created "$T/d.json")" true
@@ -342,9 +309,8 @@ host_veth() {
 }
 
 @test "--pid: the namespace of a process; the descriptor keeps its own path for the same namespace" {
-	ip netns exec "$NS1" sleep 60 &
-	local pid=$!
-	track_pid "$pid"
+	netif_sleeper "$NS1"
+	local pid=$SLEEPER
 	ni -0 add veth --pid "$pid" --key "k$N" --addr 10.213.17.2/24
 	save a
 	assert_equal "$(jq -r .netns "$T/a.json")" "/proc/$pid/ns/net"
@@ -359,10 +325,10 @@ host_veth() {
 	ni -0 bridge add "$BR"
 	local i pids=() st=0
 	for i in $(seq 1 16); do
-		ip netns add "$(cid "p$i")"
+		ip netns add "${NSP}p$i"
 	done
 	for i in $(seq 1 16); do
-		ctrk-netif add veth --netns "/run/netns/$(cid "p$i")" --key "k$N-p$i" --bridge "$BR" \
+		ctrk-netif add veth --netns "/run/netns/${NSP}p$i" --key "k$N-p$i" --bridge "$BR" \
 			--addr "10.213.13.$i/24" </dev/null >"$T/p$i.json" 2>"$T/p$i.err" &
 		pids+=($!)
 	done
@@ -372,7 +338,7 @@ host_veth() {
 	cat "$T"/p*.err
 	assert_equal "$st" 0
 	assert_equal "$(ip -j link show master "$BR" | jq length)" 16
-	in_ns "$(cid p1)" busybox ping -c1 -W1 10.213.13.16
+	in_ns "${NSP}p1" busybox ping -c1 -W1 10.213.13.16
 	for i in $(seq 1 16); do
 		NIN=$T/p$i.json ni -0 del
 	done

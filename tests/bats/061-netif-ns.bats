@@ -8,44 +8,15 @@ load helpers
 GROUP=1668575851 # NETIF_GROUP, 0x6374726b
 
 setup() {
-	ctrk_setup
-	T=$BATS_TEST_TMPDIR
-	NS=ct$$-${BATS_TEST_NUMBER}a
-	NS2=ct$$-${BATS_TEST_NUMBER}b
-	NSLONG=ct$$-$(printf 'x%.0s' {1..255})
+	netif_setup
+	NS=${NSP}a
+	NS2=${NSP}b
+	NSLONG=${NSP}x$(printf 'x%.0s' {1..255})
 	NSLONG=${NSLONG:0:255}
 }
 
-# Processes first (they hold namespaces), then every name the test used.
 teardown() {
-	ctrk_teardown
-	local n
-	for n in "$NS" "$NS2" "$NSLONG"; do
-		[[ -e /run/netns/$n ]] && ip netns del "$n" 2>/dev/null
-	done
-	true
-}
-
-# ni [-N|!] INPUT ARGS...: ctrk-netif ARGS with the text INPUT on stdin
-# ($output stdout, $stderr stderr).
-ni() {
-	local st=()
-	if [[ ${1:-} =~ ^-[0-9]+$ || ${1:-} == '!' ]]; then
-		st=("$1")
-		shift
-	fi
-	printf '%s' "$1" >"$T/stdin.json"
-	shift
-	run "${st[@]}" --separate-stderr ctrk-netif "$@" <"$T/stdin.json"
-	printf '# ctrk-netif %s\n# exit %s\n# stdout: %.2000s\n# stderr: %.2000s\n' "$*" "$status" "$output" "$stderr"
-}
-
-# assert_ni_error TEXT: $stderr has a line "ctrk-netif: error: ..." holding TEXT.
-assert_ni_error() {
-	if ! grep -F -- "$1" <<<"$stderr" | grep -qE '^ctrk-netif: error: .+'; then
-		echo "stderr has no 'ctrk-netif: error: ...$1...' line: $stderr" | fail
-		return 1
-	fi
+	netif_teardown
 }
 
 # lo_json NS: lo of namespace NS as ip -d -j shows it.
@@ -54,7 +25,7 @@ lo_json() {
 }
 
 @test "ns add: a namespace in /run/netns with lo up and marked, usable by ip netns exec and ip netns del" {
-	ni -0 '' ns add "$NS"
+	nin -0 '' ns add "$NS"
 	jq -e --arg p "/run/netns/$NS" --arg k "$NS" \
 		'.version == 1 and .netns == $p and .netif.netns_created == true and .netif.key == $k and .netif.added == []' \
 		<<<"$output"
@@ -104,7 +75,7 @@ true
 
 @test "ns add: other fields pass through; the descriptor's container id is the key" {
 	in='{"version":1,"container":{"id":"c-'$$'"},"snapshot":{"key":"s1"},"extra":{"a":[1,2]}}'
-	ni -0 "$in" ns add "$NS"
+	nin -0 "$in" ns add "$NS"
 	jq -e --arg p "/run/netns/$NS" --arg k "c-$$" \
 		'.netns == $p and .netif.key == $k and .netif.netns_created == true and .extra == {"a":[1,2]} and
 		 .container == {"id": $k} and .snapshot == {"key":"s1"}' <<<"$output"
@@ -112,61 +83,55 @@ true
 	lo=$(lo_json "$NS")
 	jq -e --arg k "c-$$" '.ifalias | startswith("ctrk-netif key=" + $k + " ")' <<<"$lo"
 	# --key wins over the descriptor.
-	ni -0 "$in" --key "k$$" ns add "$NS2"
+	nin -0 "$in" --key "k$$" ns add "$NS2"
 	jq -e --arg k "k$$" '.netif.key == $k' <<<"$output"
 	jq -e --arg k "k$$" '.ifalias | startswith("ctrk-netif key=" + $k + " ")' <<<"$(lo_json "$NS2")"
 }
 
 @test "ns add: a descriptor that already has a netns (a path or an object) is refused, nothing made" {
-	ni -1 '{"version":1,"netns":"/run/netns/other"}' ns add "$NS"
+	nin -1 '{"version":1,"netns":"/run/netns/other"}' ns add "$NS"
 	assert_ni_error "already has a network namespace ('/run/netns/other')"
 	assert_output ""
-	ni -1 '{"version":1,"netns":{"path":"/run/netns/other"}}' ns add "$NS"
+	nin -1 '{"version":1,"netns":{"path":"/run/netns/other"}}' ns add "$NS"
 	assert_ni_error "already has a network namespace ('/run/netns/other')"
-	ni -1 '{"version":1,"netns":{"pat":"/x"}}' ns add "$NS"
+	nin -1 '{"version":1,"netns":{"pat":"/x"}}' ns add "$NS"
 	assert_ni_error "netns"
-	ni -1 '{"version":1,"netns":7}' ns add "$NS"
+	nin -1 '{"version":1,"netns":7}' ns add "$NS"
 	assert_ni_error "netns"
 	[[ ! -e /run/netns/$NS ]]
 	# An owner key that is not a valid key (from the name) is refused too.
-	ni -1 '' ns add -- "-$NS"
+	nin -1 '' ns add -- "-$NS"
 	assert_ni_error "invalid owner key"
 	[[ ! -e /run/netns/-$NS ]]
 }
 
 @test "ns del: removes it; a second del says it is already gone and succeeds" {
-	ni -0 '' ns add "$NS"
-	ni -0 '' ns del "$NS"
+	nin -0 '' ns add "$NS"
+	nin -0 '' ns del "$NS"
 	assert_output ""
 	[[ ! -e /run/netns/$NS ]]
 	run findmnt -n "/run/netns/$NS"
 	assert_failure
-	ni -0 '' ns del "$NS"
+	nin -0 '' ns del "$NS"
 	assert_output ""
 	[[ $stderr == "ctrk-netif: note: namespace '$NS' is already gone" ]]
-	ni -0 '' -q ns del "$NS"
+	nin -0 '' -q ns del "$NS"
 	assert_equal "$stderr" ""
 	# ns del works on a namespace ip made, as ip netns del would.
 	ip netns add "$NS2"
-	ni -0 '' ns del "$NS2"
+	nin -0 '' ns del "$NS2"
 	[[ ! -e /run/netns/$NS2 ]]
 }
 
 @test "ns list: names; --json says which ctrk-netif made, for whom, and which processes are in it" {
-	ni -0 '' ns add "$NS"
+	nin -0 '' ns add "$NS"
 	ip netns add "$NS2"
-	ni -0 '' ns list
+	nin -0 '' ns list
 	assert_line "$NS"
 	assert_line "$NS2"
-	ip netns exec "$NS" sleep 60 &
-	track_pid $!
-	pid=$!
-	# ip netns exec execs sleep: once pid's namespace is NS's, it is in.
-	for ((i = 0; i < 50; i++)); do
-		[[ $(stat -L -c %i /proc/$pid/ns/net) == $(stat -L -c %i "/run/netns/$NS") ]] && break
-		sleep 0.1
-	done
-	ni -0 '' ns list --json
+	netif_sleeper "$NS"
+	pid=$SLEEPER
+	nin -0 '' ns list --json
 	jq -e --arg n "$NS" --arg p "/run/netns/$NS" --argjson pid "$pid" \
 		'.[] | select(.name == $n) | .path == $p and .ctrk == true and .key == $n and
 		 (.created | type == "number") and .pids == [$pid]' <<<"$output"
@@ -179,7 +144,7 @@ true
 	ip netns add "$NS"
 	before=$(lo_json "$NS")
 	ino=$(stat -L -c %i "/run/netns/$NS")
-	ni -1 '' ns add "$NS"
+	nin -1 '' ns add "$NS"
 	assert_ni_error "namespace '/run/netns/$NS' already exists"
 	assert_output ""
 	[[ $(stat -L -c %i "/run/netns/$NS") == "$ino" ]]
@@ -188,18 +153,18 @@ true
 	# One mount there, not two.
 	[[ $(findmnt -n -o TARGET "/run/netns/$NS" | wc -l) == 1 ]]
 	# And ours the same way: the first stays as it was.
-	ni -0 '' ns add "$NS2"
+	nin -0 '' ns add "$NS2"
 	ino=$(stat -L -c %i "/run/netns/$NS2")
-	ni -1 '' ns add "$NS2"
+	nin -1 '' ns add "$NS2"
 	assert_ni_error "already exists"
 	[[ $(stat -L -c %i "/run/netns/$NS2") == "$ino" ]]
 }
 
 @test "ns add|del: bad names are refused, nothing made" {
 	for name in "" ".$NS" "." ".." "$NS/x" "../$NS" "$NS x" "$NS:x" "${NSLONG}y" $'ct\n1'; do
-		ni -1 '' ns add "$name"
+		nin -2 '' ns add "$name"
 		assert_ni_error "invalid namespace name"
-		ni -1 '' ns del "$name"
+		nin -2 '' ns del "$name"
 		assert_ni_error "invalid namespace name"
 	done
 	# (Other runs may add namespaces meanwhile: only this run's names count.)
@@ -207,37 +172,27 @@ true
 	assert_output ""
 	[[ ! -e /run/$NS ]]
 	# 255 bytes is the longest name.
-	ni -0 '' --key "k$$" ns add "$NSLONG"
+	nin -0 '' --key "k$$" ns add "$NSLONG"
 	[[ $(findmnt -n -o FSTYPE "/run/netns/$NSLONG") == nsfs ]]
-	ni -0 '' ns del "$NSLONG"
+	nin -0 '' ns del "$NSLONG"
 	[[ ! -e /run/netns/$NSLONG ]]
 }
 
 @test "--pid: the namespace of that process (through a pidfd)" {
-	ni -0 '' ns add "$NS"
-	ip link add "ck$$p${BATS_TEST_NUMBER}" type veth peer name "ck$$q${BATS_TEST_NUMBER}" netns "$NS"
-	ip netns exec "$NS" sleep 60 &
-	pid=$!
-	track_pid $pid
-	for ((i = 0; i < 50; i++)); do
-		[[ $(stat -L -c %i /proc/$pid/ns/net) == $(stat -L -c %i "/run/netns/$NS") ]] && break
-		sleep 0.1
-	done
-	ni -0 '' --pid "$pid" list --json
-	assert_output --partial "\"ck$$q${BATS_TEST_NUMBER}\""
-	refute_output --partial "\"ck$$p${BATS_TEST_NUMBER}\""
-	ni -0 '' --netns "/run/netns/$NS" list --json
-	assert_output --partial "\"ck$$q${BATS_TEST_NUMBER}\""
+	nin -0 '' ns add "$NS"
+	ip link add "ck$$p$N" type veth peer name "ck$$q$N" netns "$NS"
+	netif_sleeper "$NS"
+	pid=$SLEEPER
+	nin -0 '' --pid "$pid" list --json
+	assert_output --partial "\"ck$$q$N\""
+	refute_output --partial "\"ck$$p$N\""
+	nin -0 '' --netns "/run/netns/$NS" list --json
+	assert_output --partial "\"ck$$q$N\""
 	# unshare -n: a namespace that is in no file at all.
-	unshare -n sleep 60 &
-	pid2=$!
-	track_pid $pid2
-	for ((i = 0; i < 50; i++)); do
-		[[ $(stat -L -c %i /proc/$pid2/ns/net) != $(stat -L -c %i /proc/self/ns/net) ]] && break
-		sleep 0.1
-	done
-	ni -0 '' --pid "$pid2" list --json
-	refute_output --partial "\"ck$$q${BATS_TEST_NUMBER}\""
+	netif_sleeper
+	pid2=$SLEEPER
+	nin -0 '' --pid "$pid2" list --json
+	refute_output --partial "\"ck$$q$N\""
 	assert_output --partial '"lo"'
 }
 
@@ -245,14 +200,14 @@ true
 	true &
 	dead=$!
 	wait "$dead"
-	ni -1 '' --pid "$dead" list
+	nin -1 '' --pid "$dead" list
 	assert_ni_error "--pid $dead: no such process"
 	echo x >"$T/file"
-	ni -1 '' --netns "$T/file" list
+	nin -1 '' --netns "$T/file" list
 	assert_ni_error "'$T/file' is not a network namespace"
-	ni -1 '' --netns "$T/missing" list
+	nin -1 '' --netns "$T/missing" list
 	assert_ni_error "cannot open network namespace '$T/missing'"
-	ni -1 '' --netns /proc/self/ns/uts list
+	nin -1 '' --netns /proc/self/ns/uts list
 	assert_ni_error "is a namespace, but not a network namespace"
 	# A FIFO is never opened for real (that would block).
 	mkfifo "$T/fifo"
@@ -261,10 +216,36 @@ true
 	assert_ni_error "'$T/fifo' is not a network namespace"
 	# A file left where a namespace was (nothing mounted on it).
 	touch "/run/netns/$NS"
-	ni -1 '' --netns "/run/netns/$NS" list
+	nin -1 '' --netns "/run/netns/$NS" list
 	assert_ni_error "is not a network namespace (no namespace is mounted there)"
 	rm -f "/run/netns/$NS"
 	# Both --netns and --pid: a usage error, whatever the verb.
-	ni -2 '' --netns /proc/self/ns/net --pid $$ ns list
+	nin -2 '' --netns /proc/self/ns/net --pid $$ ns list
 	assert_ni_error "--netns and --pid: give one, not both"
+}
+
+@test "a link table that changes while it is read: ns list --json reads it again, list says so; neither hangs" {
+	nin -0 '' ns add "$NS"
+	# Enough links for a dump of several datagrams, which is what the
+	# kernel can mark as interrupted (NLM_F_DUMP_INTR).
+	for i in $(seq 1 150); do echo "link add ckd$i type veth peer name cke$i"; done | ip -n "$NS" -batch -
+	(while :; do
+		ip -n "$NS" link add ckz type veth peer name cky 2>/dev/null
+		ip -n "$NS" link del ckz 2>/dev/null
+	done) &
+	track_pid $!
+	local changed=0 i
+	for i in $(seq 1 30); do
+		run --separate-stderr timeout 10 ctrk-netif ns list --json
+		assert_success
+		jq -e --arg n "$NS" '.[] | select(.name == $n) | .ctrk == true' <<<"$output" >/dev/null
+		run --separate-stderr timeout 10 ctrk-netif --netns "/run/netns/$NS" list --json
+		if ((status == 1)); then
+			assert_ni_error "listing links: the table changed while it was read"
+			changed=$((changed + 1))
+		else
+			assert_success
+		fi
+	done
+	echo "# list saw the table change $changed times of 30" >&3
 }

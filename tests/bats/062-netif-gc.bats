@@ -10,40 +10,17 @@ load helpers
 GROUP=0x6374726b
 
 setup() {
-	ctrk_setup
-	T=$BATS_TEST_TMPDIR
-	N=${BATS_TEST_NUMBER}
-	# Keys and namespace names: ct<pid>-<test><x>; links ck<pid>t<test><x>.
-	KA=ct$$-${N}a
-	KB=ct$$-${N}b
-	KC=ct$$-${N}c
+	netif_setup
+	# Keys are the namespaces' names, $NSP<x>; links ck<pid>t<test><x>.
+	KA=${NSP}a
+	KB=${NSP}b
+	KC=${NSP}c
 	L=ck$$t$N
 	mkdir -p "$CTRK_RUN"
 }
 
-# Every link whose name starts with $L, and every namespace ct<pid>-<test>*.
 teardown() {
-	ctrk_teardown
-	local l n
-	for l in $(ip -j link | jq -r --arg p "$L" '.[].ifname | select(startswith($p))'); do
-		ip link del "$l" 2>/dev/null
-	done
-	for n in /run/netns/ct$$-${N}*; do
-		[[ -e $n ]] || continue
-		ip netns del "${n##*/}" 2>/dev/null || rm -f "$n"
-	done
-	true
-}
-
-# ni [-N|!] ARGS...: ctrk-netif ARGS, stdin empty ($output, $stderr).
-ni() {
-	local st=()
-	if [[ ${1:-} =~ ^-[0-9]+$ || ${1:-} == '!' ]]; then
-		st=("$1")
-		shift
-	fi
-	run "${st[@]}" --separate-stderr ctrk-netif "$@" </dev/null
-	printf '# ctrk-netif %s\n# exit %s\n# stdout: %.3000s\n# stderr: %.2000s\n' "$*" "$status" "$output" "$stderr"
+	netif_teardown "$L*"
 }
 
 # leftover NAME KEY [CREATED] [MORE ip link set ARGS]: a veth pair NAME /
@@ -176,13 +153,8 @@ link_exists() {
 	marked_ns "$KA" "$KA" 0
 	ip link add "${L}a" group "$GROUP" type veth peer name eth0 netns "$KA"
 	ip link set "${L}a" alias "ctrk-netif key=$KA created=0"
-	ip netns exec "$KA" sleep 60 &
-	pid=$!
-	track_pid $pid
-	for ((i = 0; i < 50; i++)); do
-		[[ $(stat -L -c %i /proc/$pid/ns/net) == $(stat -L -c %i "/run/netns/$KA") ]] && break
-		sleep 0.1
-	done
+	netif_sleeper "$KA"
+	pid=$SLEEPER
 	leftover "${L}b" "$KB"
 	mkdir "$CTRK_RUN/$KB"
 	ni -0 gc --min-age 0 "$KA" "$KB"
@@ -207,26 +179,16 @@ link_exists() {
 
 @test "gc: a link whose other end is in a namespace a process is in is kept, whatever its key" {
 	# A namespace ctrk-netif did not make (as with --pid of a container).
-	unshare -n sleep 60 &
-	pid=$!
-	track_pid $pid
-	for ((i = 0; i < 50; i++)); do
-		[[ $(stat -L -c %i /proc/$pid/ns/net) != $(stat -L -c %i /proc/self/ns/net) ]] && break
-		sleep 0.1
-	done
+	netif_sleeper
+	pid=$SLEEPER
 	ip link add "${L}a" group "$GROUP" type veth peer name eth0 netns "/proc/$pid/ns/net"
 	ip link set "${L}a" alias "ctrk-netif key=$KA created=0"
 	# One marked for KB whose namespace (marked for KC) has a process.
 	marked_ns "$KC" "$KC" 0
 	ip link add "${L}b" group "$GROUP" type veth peer name eth0 netns "$KC"
 	ip link set "${L}b" alias "ctrk-netif key=$KB created=0"
-	ip netns exec "$KC" sleep 60 &
-	pid2=$!
-	track_pid $pid2
-	for ((i = 0; i < 50; i++)); do
-		[[ $(stat -L -c %i /proc/$pid2/ns/net) == $(stat -L -c %i "/run/netns/$KC") ]] && break
-		sleep 0.1
-	done
+	netif_sleeper "$KC"
+	pid2=$SLEEPER
 	ni -0 gc --min-age 0 "$KA" "$KB" "$KC"
 	assert_output ""
 	link_exists "${L}a"
@@ -306,10 +268,10 @@ link_exists() {
 	[[ -e /run/netns/$KB ]]
 }
 
-@test "gc: an invalid KEY is an error; nothing is removed" {
+@test "gc: an invalid KEY is a usage error; nothing is removed" {
 	leftover "${L}a" "$KA"
 	for k in "-$KA" ".$KA" "$KA/x" "$(printf 'k%.0s' {1..129})"; do
-		ni -1 gc "$KA" -- "$k"
+		ni -2 gc "$KA" -- "$k"
 		assert_output ""
 		grep -qE "^ctrk-netif: error: invalid key" <<<"$stderr"
 	done
@@ -340,7 +302,7 @@ link_exists() {
 		keys+=("$k")
 		# A session of its own, so that the whole pipeline can be killed.
 		setsid bash -c 'ctrk-netif ns add "$1" </dev/null | ctrk-netif add veth --bridge "$2" \
-			--host-ifname "$3" --addr "10.213.$4.$5/24" >/dev/null' _ "$k" "$br" "${L}h$i" "$N" "$i" \
+			--host-ifname "$3" --addr "10.213.$4.$5/24" >/dev/null' _ "$k" "$br" "${L}h$i" "$BATS_TEST_NUMBER" "$i" \
 			2>/dev/null &
 		pid=$!
 		track_pid $pid

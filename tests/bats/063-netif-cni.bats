@@ -10,16 +10,14 @@ load helpers
 CNI=/usr/lib/cni
 
 setup() {
-	ctrk_setup
-	T=$BATS_TEST_TMPDIR
-	N=$BATS_TEST_NUMBER
-	NS=ct$$-${N}a
-	NS2=ct$$-${N}b
+	netif_setup
+	NS=${NSP}a
+	NS2=${NSP}b
 	BR=ckb$$-${N}a
 	BR2=ckb$$-${N}b
 	KEY=c$$-$N
 	NET=ctn$$-$N
-	SUB=10.213.$N
+	SUB=10.213.$BATS_TEST_NUMBER # the test's number in this file: at most 255
 	ip netns add "$NS"
 	ip netns add "$NS2"
 }
@@ -27,39 +25,10 @@ setup() {
 # Namespaces first (their veths go with them, and the host ends with
 # them), then the bridges the plugins made, then what plugins keep on disk.
 teardown() {
-	ctrk_teardown
-	local n
-	for n in "$NS" "$NS2"; do
-		[[ -e /run/netns/$n ]] && ip netns del "$n" 2>/dev/null
-	done
-	for n in "$BR" "$BR2"; do
-		ip link show "$n" >/dev/null 2>&1 && ip link del "$n"
-	done
+	netif_teardown "$BR" "$BR2"
 	rm -rf "/var/lib/cni/networks/$NET" "/var/lib/cni/networks/${NET}b"
 	rm -f /var/lib/cni/tuning/"$KEY"* /var/lib/cni/tuning/"${KEY}"b* 2>/dev/null
 	true
-}
-
-# ni [-N|!] INPUT ARGS...: ctrk-netif ARGS with the text INPUT on stdin
-# ($output stdout, $stderr stderr).
-ni() {
-	local st=()
-	if [[ ${1:-} =~ ^-[0-9]+$ || ${1:-} == '!' ]]; then
-		st=("$1")
-		shift
-	fi
-	printf '%s' "$1" >"$T/stdin.json"
-	shift
-	run "${st[@]}" --separate-stderr ctrk-netif "$@" <"$T/stdin.json"
-	printf '# ctrk-netif %s\n# exit %s\n# stdout: %.3000s\n# stderr: %.2000s\n' "$*" "$status" "$output" "$stderr"
-}
-
-# assert_ni_error TEXT: $stderr has a line "ctrk-netif: error: ..." holding TEXT.
-assert_ni_error() {
-	if ! grep -F -- "$1" <<<"$stderr" | grep -qE '^ctrk-netif: error: .+'; then
-		echo "stderr has no 'ctrk-netif: error: ...$1...' line: $stderr" | fail
-		return 1
-	fi
 }
 
 # bridge_conf BRIDGE ADDRESS [NAME]: a single plugin configuration (.conf):
@@ -102,7 +71,7 @@ normalize='del(.interfaces[]?.mac) | .interfaces |= map(if (.name | startswith("
 	bridge_conf "$BR" "$SUB.2/24" >"$T/a.conf"
 	bridge_conf "$BR2" "$SUB.2/24" "${NET}b" >"$T/b.conf"
 
-	ni -0 '' cni --conf "$T/a.conf" --netns "/run/netns/$NS" --key "$KEY" add
+	nin -0 '' cni --conf "$T/a.conf" --netns "/run/netns/$NS" --key "$KEY" add
 	desc=$output
 	run plugin ADD "/run/netns/$NS2" "$T/b.conf" bridge
 	assert_success
@@ -146,7 +115,7 @@ normalize='del(.interfaces[]?.mac) | .interfaces |= map(if (.name | startswith("
 			{type: "tuning", mac: "02:13:00:00:00:02", mtu: 1400,
 			 sysctl: {"net.ipv4.conf.eth0.arp_notify": "1"}}]}' >"$T/chain.conflist"
 
-	ni -0 '' cni --conf "$T/chain.conflist" --netns "/run/netns/$NS" --key "$KEY" add
+	nin -0 '' cni --conf "$T/chain.conflist" --netns "/run/netns/$NS" --key "$KEY" add
 	desc=$output
 	# tuning is a chained plugin: it fails without prevResult, and set
 	# the MAC it was given in the result it passed on.
@@ -160,18 +129,18 @@ normalize='del(.interfaces[]?.mac) | .interfaces |= map(if (.name | startswith("
 
 	# check: every plugin's CHECK passes; after the address is removed,
 	# bridge's CHECK reports it and check exits 1.
-	ni -0 "$desc" cni --conf "$T/chain.conflist" check
+	nin -0 "$desc" cni --conf "$T/chain.conflist" check
 	assert_output ""
 	ip netns exec "$NS" ip addr del "$SUB.2/24" dev eth0
-	ni -1 "$desc" cni --conf "$T/chain.conflist" check
+	nin -1 "$desc" cni --conf "$T/chain.conflist" check
 	assert_ni_error "check of CNI network '$NET' on 'eth0': CNI plugin 'bridge' CHECK failed:"
 	assert_ni_error "$SUB.2/24"
 
-	ni -0 "$desc" cni --conf "$T/chain.conflist" del
+	nin -0 "$desc" cni --conf "$T/chain.conflist" del
 }
 
 @test "cni: Debian's tuning plugin accepts ctrk-netif's own result (add veth) as prevResult" {
-	ni -0 '' add veth --netns "/run/netns/$NS" --key "$KEY" --ifname eth0 --addr "$SUB.2/24" --gateway "$SUB.1"
+	nin -0 '' add veth --netns "/run/netns/$NS" --key "$KEY" --ifname eth0 --addr "$SUB.2/24" --gateway "$SUB.1"
 	desc=$output
 	jq -e '.network.interfaces | length > 0' <<<"$desc"
 	jq --arg net "$NET" '{cniVersion: "1.0.0", name: $net, type: "tuning", mtu: 1300,
@@ -195,14 +164,14 @@ normalize='del(.interfaces[]?.mac) | .interfaces |= map(if (.name | startswith("
 	CNI_COMMAND=DEL CNI_CONTAINERID=$KEY CNI_NETNS=/run/netns/$NS CNI_IFNAME=eth0 CNI_PATH=$CNI \
 		run "$CNI/tuning" <"$T/tuning.conf"
 	assert_success
-	ni -0 "$desc" del
+	nin -0 "$desc" del
 }
 
 @test "cni del: removes the interface and its part of network; a second del, and one after the namespace is gone, succeed" {
 	bridge_conf "$BR" "$SUB.2/24" >"$T/a.conf"
 	bridge_conf "$BR" "$SUB.3/24" "${NET}b" >"$T/b.conf"
-	ni -0 '' cni --conf "$T/a.conf" --netns "/run/netns/$NS" --key "$KEY" add
-	ni -0 "$output" cni --conf "$T/b.conf" --ifname eth1 add
+	nin -0 '' cni --conf "$T/a.conf" --netns "/run/netns/$NS" --key "$KEY" add
+	nin -0 "$output" cni --conf "$T/b.conf" --ifname eth1 add
 	both=$output
 	jq -e '(.network.interfaces | length) == 6 and (.network.ips | length) == 2 and
 		.network.ips[1].interface == 5 and (.netif.added | length) == 2' <<<"$both"
@@ -210,7 +179,7 @@ normalize='del(.interfaces[]?.mac) | .interfaces |= map(if (.name | startswith("
 
 	# del of the first network: eth0 goes, eth1 stays, and network holds
 	# only eth1's part with its index renumbered.
-	ni -0 "$both" cni --conf "$T/a.conf" del
+	nin -0 "$both" cni --conf "$T/a.conf" del
 	one=$output
 	run ip netns exec "$NS" ip -j link show
 	jq -e 'map(.ifname) | (index("eth0") == null) and (index("eth1") != null)' <<<"$output"
@@ -221,48 +190,48 @@ normalize='del(.interfaces[]?.mac) | .interfaces |= map(if (.name | startswith("
 		(.network.routes | length) == 2' <<<"$one"
 
 	# Again: nothing of it is left in the descriptor, so nothing is run.
-	ni -0 "$one" cni --conf "$T/a.conf" del
+	nin -0 "$one" cni --conf "$T/a.conf" del
 	[[ $output == "$(jq -c . <<<"$one")" ]] || jq -e --argjson o "$one" '. == $o' <<<"$output"
 	grep -qF "ctrk-netif: note: CNI network '$NET' is not in the descriptor" <<<"$stderr"
 	# The old descriptor still lists it: its DEL runs again and succeeds.
-	ni -0 "$both" cni --conf "$T/a.conf" del
+	nin -0 "$both" cni --conf "$T/a.conf" del
 
 	# The namespace gone: DEL still succeeds (the plugins release what
 	# is outside it), with a note, and the entry goes.
 	ip netns del "$NS"
-	ni -0 "$one" cni --conf "$T/b.conf" del
+	nin -0 "$one" cni --conf "$T/b.conf" del
 	grep -qF "ctrk-netif: note: CNI network '${NET}b' on 'eth1': the namespace is already gone" <<<"$stderr"
 	jq -e '.netif.added == [] and .network.interfaces == [] and .network.ips == []' <<<"$output"
 }
 
 @test "del (teardown): runs the CNI DEL of cni entries with the built-in ones; a configuration that is gone fails closed" {
 	bridge_conf "$BR" "$SUB.3/24" >"$T/a.conf"
-	ni -0 '' add veth --netns "/run/netns/$NS" --key "$KEY" --ifname eth0 --addr "$SUB.2/24"
-	ni -0 "$output" cni --conf "$T/a.conf" --ifname eth1 add
+	nin -0 '' add veth --netns "/run/netns/$NS" --key "$KEY" --ifname eth0 --addr "$SUB.2/24"
+	nin -0 "$output" cni --conf "$T/a.conf" --ifname eth1 add
 	desc=$output
 	jq -e '(.netif.added | map(.type)) == ["veth", "cni"] and (.network.ips | map(.interface)) == [1, 4]' <<<"$desc"
 
 	# Without its configuration DEL cannot be told what to undo: an
 	# error, and nothing is removed (the cni entry is the first undone).
 	mv "$T/a.conf" "$T/a.conf.away"
-	ni -1 "$desc" del
+	nin -1 "$desc" del
 	assert_ni_error "cannot undo CNI network on 'eth1' (restore the configuration, or run \`ctrk-netif cni --conf FILE del\` with it)"
 	assert_output ""
 	run ip netns exec "$NS" ip -j link show
 	jq -e 'map(.ifname) | index("eth0") != null and index("eth1") != null' <<<"$output"
 
 	mv "$T/a.conf.away" "$T/a.conf"
-	ni -0 "$desc" del
+	nin -0 "$desc" del
 	jq -e 'has("netif") or has("network") | not' <<<"$output"
 	run ip netns exec "$NS" ip -j link show
 	jq -e 'map(.ifname) == ["lo"]' <<<"$output"
 	[[ $(ip -j link show master "$BR" | jq length) == 0 ]]
 	# Again, from the same descriptor: everything is already gone.
-	ni -0 "$desc" del
+	nin -0 "$desc" del
 	# del eth1 alone: the cni entry and its part of network only.
-	ni -0 '' add veth --netns "/run/netns/$NS" --key "$KEY" --ifname eth0 --addr "$SUB.2/24"
-	ni -0 "$output" cni --conf "$T/a.conf" --ifname eth1 add
-	ni -0 "$output" del eth1
+	nin -0 '' add veth --netns "/run/netns/$NS" --key "$KEY" --ifname eth0 --addr "$SUB.2/24"
+	nin -0 "$output" cni --conf "$T/a.conf" --ifname eth1 add
+	nin -0 "$output" del eth1
 	jq -e '(.netif.added | map(.ifname)) == ["eth0"] and (.network.interfaces | map(.name) | index("eth1")) == null and
 		(.network.ips | map(.address)) == ["'"$SUB.2/24"'"]' <<<"$output"
 	run ip netns exec "$NS" ip -j link show
@@ -272,7 +241,7 @@ normalize='del(.interfaces[]?.mac) | .interfaces |= map(if (.name | startswith("
 @test "cni add: a plugin that fails gives its error, and what the chain made before is undone" {
 	# Bad IPAM configuration: the bridge plugin's own error, with its code.
 	bridge_conf "$BR" "$SUB.300/24" >"$T/bad.conf"
-	ni -1 '' cni --conf "$T/bad.conf" --netns "/run/netns/$NS" --key "$KEY" add
+	nin -1 '' cni --conf "$T/bad.conf" --netns "/run/netns/$NS" --key "$KEY" add
 	assert_ni_error "CNI plugin 'bridge' ADD failed: "
 	assert_ni_error "$SUB.300/24"
 	assert_ni_error "(code "
@@ -282,7 +251,7 @@ normalize='del(.interfaces[]?.mac) | .interfaces |= map(if (.name | startswith("
 	jq -n --arg br "$BR" --arg a "$SUB.2/24" --arg net "$NET" '{cniVersion: "1.0.0", name: $net,
 		plugins: [{type: "bridge", bridge: $br, ipam: {type: "static", addresses: [{address: $a}]}},
 			  {type: "tuning", mtu: 99999}]}' >"$T/chain.conflist"
-	ni -1 '' cni --conf "$T/chain.conflist" --netns "/run/netns/$NS" --key "$KEY" add
+	nin -1 '' cni --conf "$T/chain.conflist" --netns "/run/netns/$NS" --key "$KEY" add
 	assert_ni_error "CNI plugin 'tuning' ADD failed: "
 	assert_output ""
 	run ip netns exec "$NS" ip -j link show
@@ -291,7 +260,7 @@ normalize='del(.interfaces[]?.mac) | .interfaces |= map(if (.name | startswith("
 
 	# A plugin that is not there: nothing runs at all.
 	jq '.plugins[1].type = "ctrk-no-such-plugin"' "$T/chain.conflist" >"$T/missing.conflist"
-	ni -1 '' cni --conf "$T/missing.conflist" --netns "/run/netns/$NS" --key "$KEY" --cni-path "$CNI" add
+	nin -1 '' cni --conf "$T/missing.conflist" --netns "/run/netns/$NS" --key "$KEY" --cni-path "$CNI" add
 	assert_ni_error "CNI plugin 'ctrk-no-such-plugin' not found in '$CNI'"
 	[[ $(ip -j link show master "$BR" | jq length) == 0 ]]
 }
@@ -307,7 +276,7 @@ normalize='del(.interfaces[]?.mac) | .interfaces |= map(if (.name | startswith("
 	chmod +x "$T/plugins/hang"
 	jq -n --arg net "$NET" '{cniVersion: "1.0.0", name: $net, type: "hang"}' >"$T/hang.conf"
 	start=$(date +%s%N)
-	CTRK_CNI_TIMEOUT=1 ni -1 '' cni --conf "$T/hang.conf" --cni-path "$T/plugins" --netns "/run/netns/$NS" \
+	CTRK_CNI_TIMEOUT=1 nin -1 '' cni --conf "$T/hang.conf" --cni-path "$T/plugins" --netns "/run/netns/$NS" \
 		--key "$KEY" add
 	took=$((($(date +%s%N) - start) / 1000000))
 	echo "# took $took ms"
@@ -323,39 +292,39 @@ normalize='del(.interfaces[]?.mac) | .interfaces |= map(if (.name | startswith("
 		[[ $state == gone || $state == Z ]]
 	done
 
-	CTRK_CNI_TIMEOUT=0 ni -1 '' cni --conf "$T/hang.conf" --cni-path "$T/plugins" --netns "/run/netns/$NS" \
+	CTRK_CNI_TIMEOUT=0 nin -1 '' cni --conf "$T/hang.conf" --cni-path "$T/plugins" --netns "/run/netns/$NS" \
 		--key "$KEY" add
-	assert_ni_error "CTRK_CNI_TIMEOUT='0': expected seconds from 1 to 3600"
+	assert_ni_error "invalid CTRK_CNI_TIMEOUT '0': expected seconds, 1 to 3600"
 }
 
 @test "cni: a configuration asking for cniVersion 1.1.0 is refused, saying the plugins speak up to 1.0.0" {
 	bridge_conf "$BR" "$SUB.2/24" | jq '.cniVersion = "1.1.0"' >"$T/v.conf"
-	ni -1 '' cni --conf "$T/v.conf" --netns "/run/netns/$NS" --key "$KEY" add
+	nin -1 '' cni --conf "$T/v.conf" --netns "/run/netns/$NS" --key "$KEY" add
 	assert_ni_error "cniVersion 1.1.0 is not supported: Debian's CNI plugins (containernetworking-plugins) speak cniVersion up to 1.0.0"
 	run ip netns exec "$NS" ip -j link show
 	jq -e 'map(.ifname) == ["lo"]' <<<"$output"
 	! ip link show "$BR" 2>/dev/null
 
 	bridge_conf "$BR" "$SUB.2/24" | jq '.cniVersion = "0.2.0"' >"$T/old.conf"
-	ni -1 '' cni --conf "$T/old.conf" --netns "/run/netns/$NS" --key "$KEY" add
+	nin -1 '' cni --conf "$T/old.conf" --netns "/run/netns/$NS" --key "$KEY" add
 	assert_ni_error "cniVersion 0.2.0 is not supported"
 	bridge_conf "$BR" "$SUB.2/24" | jq '.cniVersion = "1.0"' >"$T/bad.conf"
-	ni -1 '' cni --conf "$T/bad.conf" --netns "/run/netns/$NS" --key "$KEY" add
+	nin -1 '' cni --conf "$T/bad.conf" --netns "/run/netns/$NS" --key "$KEY" add
 	assert_ni_error "'1.0' is not a CNI version"
 }
 
 @test "cni: a 0.4.0 configuration: the record keeps the plugin's 0.4.0 result, network gets the 1.0 shape; CHECK needs 0.4.0" {
 	bridge_conf "$BR" "$SUB.2/24" | jq '.cniVersion = "0.4.0"' >"$T/old.conf"
-	ni -0 '' cni --conf "$T/old.conf" --netns "/run/netns/$NS" --key "$KEY" add
+	nin -0 '' cni --conf "$T/old.conf" --netns "/run/netns/$NS" --key "$KEY" add
 	desc=$output
 	jq -e '.netif.added[0].result.cniVersion == "0.4.0" and .netif.added[0].result.ips[0].version == "4" and
 		.network.cniVersion == "1.0.0" and (.network.ips[0] | has("version") | not) and
 		.network.ips[0].address == "'"$SUB.2/24"'"' <<<"$desc"
-	ni -0 "$desc" cni --conf "$T/old.conf" check
+	nin -0 "$desc" cni --conf "$T/old.conf" check
 	jq '.cniVersion = "0.3.1"' "$T/old.conf" >"$T/older.conf"
-	ni -1 "$desc" cni --conf "$T/older.conf" check
+	nin -1 "$desc" cni --conf "$T/older.conf" check
 	assert_ni_error "CHECK needs cniVersion 0.4.0 or later, not 0.3.1"
-	ni -0 "$desc" cni --conf "$T/old.conf" del
+	nin -0 "$desc" cni --conf "$T/old.conf" del
 	run ip netns exec "$NS" ip -j link show
 	jq -e 'map(.ifname) == ["lo"]' <<<"$output"
 }
@@ -363,31 +332,28 @@ normalize='del(.interfaces[]?.mac) | .interfaces |= map(if (.name | startswith("
 @test "cni add --pid: the namespace of a process; the descriptor's path stays its name, another namespace is refused" {
 	bridge_conf "$BR" "$SUB.2/24" >"$T/a.conf"
 	bridge_conf "$BR" "$SUB.3/24" "${NET}b" >"$T/b.conf"
-	ip netns exec "$NS" sleep 1000 &
-	pid=$!
-	track_pid "$pid"
-	ip netns exec "$NS2" sleep 1000 &
-	track_pid "$!"
-	pid2=$!
-	sleep 0.2
+	netif_sleeper "$NS"
+	pid=$SLEEPER
+	netif_sleeper "$NS2"
+	pid2=$SLEEPER
 	# No netns in the descriptor: /proc/PID/ns/net is the path.
-	ni -0 '' cni --conf "$T/a.conf" --pid "$pid" --key "$KEY" add
+	nin -0 '' cni --conf "$T/a.conf" --pid "$pid" --key "$KEY" add
 	jq -e --arg p "/proc/$pid/ns/net" '.netns == $p and .network.interfaces[2].sandbox == $p' <<<"$output"
 	desc=$output
 	run ip netns exec "$NS" ip -j addr show eth0
 	jq -e '.[0].addr_info | map(.local) | index("'"$SUB.2"'") != null' <<<"$output"
-	ni -0 "$desc" cni --conf "$T/a.conf" del
+	nin -0 "$desc" cni --conf "$T/a.conf" del
 	run ip netns exec "$NS" ip -j link show
 	jq -e 'map(.ifname) == ["lo"]' <<<"$output"
 
 	# The descriptor names the namespace: its path is CNI_NETNS.
 	desc=$(jq -n --arg p "/run/netns/$NS" --arg k "$KEY" '{version: 1, netns: $p, netif: {key: $k, added: []}}')
-	ni -0 "$desc" cni --conf "$T/b.conf" --pid "$pid" --ifname eth1 add
+	nin -0 "$desc" cni --conf "$T/b.conf" --pid "$pid" --ifname eth1 add
 	jq -e --arg p "/run/netns/$NS" '.netns == $p and .network.interfaces[2].sandbox == $p' <<<"$output"
-	ni -0 "$output" cni --conf "$T/b.conf" del
+	nin -0 "$output" cni --conf "$T/b.conf" del
 	run ip netns exec "$NS" ip -j link show
 	jq -e 'map(.ifname) == ["lo"]' <<<"$output"
-	ni -1 "$desc" cni --conf "$T/b.conf" --pid "$pid2" --ifname eth1 add
+	nin -1 "$desc" cni --conf "$T/b.conf" --pid "$pid2" --ifname eth1 add
 	assert_ni_error "the descriptor's netns is '/run/netns/$NS', not '/proc/$pid2/ns/net'; one descriptor describes one namespace"
 	run ip netns exec "$NS2" ip -j link show
 	jq -e 'map(.ifname) == ["lo"]' <<<"$output"
@@ -396,45 +362,45 @@ normalize='del(.interfaces[]?.mac) | .interfaces |= map(if (.name | startswith("
 @test "cni: a plugin type (or IPAM type) with '/' is refused, and so is other bad input" {
 	for t in ../../bin/sh /bin/sh . ..; do
 		bridge_conf "$BR" "$SUB.2/24" | jq --arg t "$t" '.type = $t' >"$T/slash.conf"
-		ni -1 '' cni --conf "$T/slash.conf" --netns "/run/netns/$NS" --key "$KEY" add
+		nin -1 '' cni --conf "$T/slash.conf" --netns "/run/netns/$NS" --key "$KEY" add
 		assert_ni_error "invalid plugin type '$t': a plugin is a file name in the CNI path, without '/'"
 	done
 	jq -n --arg net "$NET" '{cniVersion: "1.0.0", name: $net,
 		plugins: [{type: "bridge", ipam: {type: "../host-local"}}]}' >"$T/ipam.conflist"
-	ni -1 '' cni --conf "$T/ipam.conflist" --netns "/run/netns/$NS" --key "$KEY" add
+	nin -1 '' cni --conf "$T/ipam.conflist" --netns "/run/netns/$NS" --key "$KEY" add
 	assert_ni_error "plugins[0]: invalid IPAM plugin type '../host-local'"
 	run ip netns exec "$NS" ip -j link show
 	jq -e 'map(.ifname) == ["lo"]' <<<"$output"
 
 	bridge_conf "$BR" "$SUB.2/24" >"$T/a.conf"
-	ni -2 '' cni add
+	nin -2 '' cni add
 	assert_ni_error "--conf FILE is required"
-	ni -2 '' cni --conf "$T/a.conf" frob
+	nin -2 '' cni --conf "$T/a.conf" frob
 	assert_ni_error "unknown action 'frob'"
-	ni -2 '' cni --conf "$T/a.conf" --ifname eth0/x add
+	nin -2 '' cni --conf "$T/a.conf" --ifname eth0/x add
 	assert_ni_error "--ifname: interface name 'eth0/x' holds '/', which the kernel refuses"
-	ni -2 '' cni --conf "$T/a.conf" --ifname eth0123456789abc add
+	nin -2 '' cni --conf "$T/a.conf" --ifname eth0123456789abc add
 	assert_ni_error "--ifname: interface name 'eth0123456789abc' is 16 bytes, the kernel takes at most 15"
-	ni -1 '' cni --conf "$T/nonexistent.conf" --netns "/run/netns/$NS" add
+	nin -1 '' cni --conf "$T/nonexistent.conf" --netns "/run/netns/$NS" add
 	assert_ni_error "cannot open CNI configuration"
 	jq '.name = "../x"' "$T/a.conf" >"$T/name.conf"
-	ni -1 '' cni --conf "$T/name.conf" --netns "/run/netns/$NS" --key "$KEY" add
+	nin -1 '' cni --conf "$T/name.conf" --netns "/run/netns/$NS" --key "$KEY" add
 	assert_ni_error "invalid network name '../x'"
 	jq -n '{cniVersion: "1.0.0", name: "x", plugins: []}' >"$T/empty.conflist"
-	ni -1 '' cni --conf "$T/empty.conflist" --netns "/run/netns/$NS" --key "$KEY" add
+	nin -1 '' cni --conf "$T/empty.conflist" --netns "/run/netns/$NS" --key "$KEY" add
 	assert_ni_error "field 'plugins' must list 1 to 64 plugins"
 	# The same network twice on one interface.
-	ni -0 '' cni --conf "$T/a.conf" --netns "/run/netns/$NS" --key "$KEY" add
+	nin -0 '' cni --conf "$T/a.conf" --netns "/run/netns/$NS" --key "$KEY" add
 	desc=$output
-	ni -1 "$desc" cni --conf "$T/a.conf" add
+	nin -1 "$desc" cni --conf "$T/a.conf" add
 	assert_ni_error "CNI network '$NET' is already attached as 'eth0'"
-	ni -1 "$desc" cni --conf "$T/a.conf" --ifname eth1 --key other add
+	nin -1 "$desc" cni --conf "$T/a.conf" --ifname eth1 --key other add
 	assert_ni_error "the owner key 'other' is not the descriptor's netif.key '$KEY'"
-	ni -1 '' cni --conf "$T/a.conf" --netns "/run/netns/$NS2" --key _x add
+	nin -1 '' cni --conf "$T/a.conf" --netns "/run/netns/$NS2" --key _x add
 	assert_ni_error "the owner key '_x' cannot be a CNI container id"
 	run ip netns exec "$NS2" ip -j link show
 	jq -e 'map(.ifname) == ["lo"]' <<<"$output"
-	ni -0 "$desc" cni --conf "$T/a.conf" del
+	nin -0 "$desc" cni --conf "$T/a.conf" del
 }
 
 @test "cni add: a plugin's hostile output is refused, naming the field, and its work undone" {
@@ -454,7 +420,7 @@ normalize='del(.interfaces[]?.mac) | .interfaces |= map(if (.name | startswith("
 	jq -n --arg net "$NET" '{cniVersion: "1.0.0", name: $net, type: "evil", capabilities: {mac: true}, x: [1]}' \
 		>"$T/evil.conf"
 	run_evil() {
-		ni "$@" '' cni --conf "$T/evil.conf" --cni-path "$T/plugins" --netns "/run/netns/$NS" --key "$KEY" add
+		nin "$@" '' cni --conf "$T/evil.conf" --cni-path "$T/plugins" --netns "/run/netns/$NS" --key "$KEY" add
 	}
 
 	evil "echo '{\"cniVersion\":\"1.0.0\",\"interfaces\":[{\"name\":\"eth0\"}],\"ips\":[{\"address\":\"10.0.0.1/33\",\"interface\":0}]}'"
@@ -499,7 +465,7 @@ DEL $KEY eth0 /run/netns/$NS $T/plugins"
 	evil "echo '{\"cniVersion\":\"1.0.0\",\"interfaces\":[{\"name\":\"eth0\",\"sandbox\":\"/x\"}],\"ips\":[{\"address\":\"10.213.0.9/24\",\"interface\":0}]}'"
 	run_evil -0
 	desc=$output
-	ni -0 "$desc" cni --conf "$T/evil.conf" --cni-path "$T/plugins" del
+	nin -0 "$desc" cni --conf "$T/evil.conf" --cni-path "$T/plugins" del
 	jq -e '.prevResult.ips[0].address == "10.213.0.9/24" and .prevResult.interfaces[0].sandbox == "/x"' "$T/stdin.DEL"
 	jq -e '.network.interfaces == [] and .network.ips == [] and .netif.added == []' <<<"$output"
 }

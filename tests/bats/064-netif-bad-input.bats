@@ -7,26 +7,15 @@
 load helpers
 
 setup() {
-	ctrk_setup
-	T=$BATS_TEST_TMPDIR
-	N=${BATS_SUITE_TEST_NUMBER:-0}
-	BR=cb${N}x$$
-	VA=cva${N}x$$
-	VB=cvb${N}x$$
-	NS=$(cid a)
+	netif_setup
+	NS=${NSP}a
 	KEY=bad$N
 	ip netns add "$NS"
 	BEFORE=$(leftovers)
 }
 
 teardown() {
-	local ns
-	for ns in /run/netns/ct"$N"-*; do
-		[[ -e $ns ]] && ip netns del "${ns##*/}"
-	done
-	ip link del "$BR" 2>/dev/null || true
-	ip link del "$VA" 2>/dev/null || true
-	ctrk_teardown
+	netif_teardown "$BR" "$VA"
 }
 
 # leftovers: what a run of this test could leave — the namespace's links,
@@ -42,7 +31,7 @@ leftovers() {
 		name=ck$(printf '%s/%s' "$KEY" "$name" | sha256sum | cut -c1-12)
 		ip link show dev "$name" >/dev/null 2>&1 && echo "host: $name"
 	done
-	ls -d /run/netns/ct"$N"-* 2>/dev/null
+	ls -d /run/netns/"$NSP"[a-z]* 2>/dev/null
 }
 
 # refused RC TEXT ARGS...: ctrk-netif ARGS (stdin $NIN, default empty)
@@ -193,17 +182,62 @@ veth() {
 	refused 1 "is this process's own network namespace (the host's)" set lo --netns /proc/self/ns/net --mtu 1000
 	refused 1 "is this process's own network namespace (the host's)" move lo --netns /proc/self/ns/net --key "$KEY"
 	# A descriptor of another namespace is not silently rewritten.
-	ip netns add "$(cid b)"
+	ip netns add "${NSP}b"
 	BEFORE=$(leftovers)
-	printf '{"netns": "/run/netns/%s", "netif": {"key": "x", "added": []}}' "$(cid b)" >"$T/f.json"
-	NIN=$T/f.json refused 1 "the descriptor's netns is '/run/netns/$(cid b)', not '/run/netns/$NS'" add veth $(veth)
-	# A host link named in the descriptor that is not ctrk-netif's (no
-	# mark) is left alone by del.
+	printf '{"netns": "/run/netns/%s", "netif": {"key": "x", "added": []}}' "${NSP}b" >"$T/f.json"
+	NIN=$T/f.json refused 1 "the descriptor's netns is '/run/netns/${NSP}b', not '/run/netns/$NS'" add veth $(veth)
+	NIN=$T/f.json refused 1 "the descriptor's netns is '/run/netns/${NSP}b', not '/run/netns/$NS'" set lo --netns "/run/netns/$NS" --mtu 1000
+	NIN=$T/f.json refused 1 "the descriptor's netns is '/run/netns/${NSP}b', not '/run/netns/$NS'" del --netns "/run/netns/$NS"
+	# One descriptor has one owner: del checks the marks against netif.key.
+	printf '{"netns": "/run/netns/%s", "netif": {"key": "x", "added": []}}' "$NS" >"$T/h.json"
+	NIN=$T/h.json refused 1 "the owner key '$KEY' is not the descriptor's netif.key 'x'" add veth $(veth)
+	NIN=$T/h.json refused 1 "the owner key '$KEY' is not the descriptor's netif.key 'x'" move "$VA" $(veth)
+}
+
+@test "del and cni never reach the host's links, nor another key's links, namespaces or addresses" {
+	# A host veth named in the descriptor as its host side is left alone
+	# by del unless it carries the mark of the descriptor's key: not when
+	# it has no mark, nor when it has another key's (the group is every
+	# key's).
 	ip link add "$VA" type veth peer name "$VB"
 	printf '{"netns": "/run/netns/%s", "netif": {"key": "x", "added": [{"type": "veth", "ifname": "eth9", "host": "%s"}]}}' \
-		"$NS" "$VA" >"$T/g.json"
-	run --separate-stderr ctrk-netif del <"$T/g.json"
-	assert_success
-	[[ $stderr == *"'$VA' on the host is not the veth ctrk-netif made: left alone"* ]]
+		"$NS" "$VA" >"$T/a.json"
+	for mark in none "other$N"; do
+		[[ $mark == none ]] || ip link set "$VA" group 1668575851 alias "ctrk-netif key=$mark created=1"
+		run --separate-stderr ctrk-netif del <"$T/a.json"
+		assert_success
+		[[ $stderr == *"'$VA' on the host does not carry ctrk-netif's mark for key 'x': left alone"* ]]
+		ip link show dev "$VA"
+	done
+	BEFORE=$(leftovers)
+	# The host's namespace as the descriptor's (or --pid of a host
+	# process): del would remove, or move out and rename, the host's
+	# links of those names.
+	for netns in /proc/self/ns/net /proc/$$/ns/net; do
+		printf '{"netns": "%s", "netif": {"key": "x", "added": [{"type": "veth", "ifname": "%s"}]}}' \
+			"$netns" "$VA" >"$T/b.json"
+		NIN=$T/b.json refused 1 "is this process's own network namespace (the host's)" del
+	done
+	printf '{"netif": {"key": "x", "added": [{"type": "move", "ifname": "%s", "device": "%s"}]}}' "$VA" "$VB" >"$T/c.json"
+	NIN=$T/c.json refused 1 "is this process's own network namespace (the host's)" del --pid $$
+	ip link show dev "$VA"
+	# A namespace ctrk-netif made for another key is not removed by a
+	# descriptor claiming to have made it.
+	ctrk-netif --key "other$N" ns add "${NSP}o" </dev/null >/dev/null
+	BEFORE=$(leftovers)
+	printf '{"netns": "/run/netns/%s", "netif": {"key": "x", "netns_created": true, "added": []}}' "${NSP}o" >"$T/d.json"
+	NIN=$T/d.json refused 1 "ctrk-netif made it for key 'other$N', not for the descriptor's 'x'" del
+	# CNI: never on the host's namespace (a plugin's DEL removes
+	# CNI_IFNAME there), and never for another container id (IPAM would
+	# release that container's addresses).
+	jq -n '{cniVersion: "1.0.0", name: "n\($n)", type: "bridge", bridge: "x"}' --arg n "$N" >"$T/n.conf"
+	refused 1 "is this process's own network namespace (the host's)" cni --conf "$T/n.conf" add --netns /proc/self/ns/net --key "$KEY"
+	refused 1 "is this process's own network namespace (the host's)" cni --conf "$T/n.conf" check --netns /proc/self/ns/net
+	printf '{"netns": "/proc/self/ns/net", "netif": {"key": "x", "added": [{"type": "cni", "ifname": "%s", "conf": "%s", "network": "n%s", "container_id": "x"}]}}' \
+		"$VA" "$T/n.conf" "$N" >"$T/e.json"
+	NIN=$T/e.json refused 1 "is this process's own network namespace (the host's)" del
+	printf '{"netns": "/run/netns/%s", "netif": {"key": "x", "added": [{"type": "cni", "ifname": "eth0", "conf": "%s", "network": "n%s", "container_id": "other"}]}}' \
+		"$NS" "$T/n.conf" "$N" >"$T/f.json"
+	NIN=$T/f.json refused 1 "container_id 'other' is not netif.key 'x'" del
 	ip link show dev "$VA"
 }

@@ -702,3 +702,101 @@ unmount_under() {
 		done < <(mounts_under "$1" | tac)
 	done
 }
+
+# --- ctrk-netif ---------------------------------------------------------------
+# What a 06x test makes is named for the run and the test: namespaces
+# "$NSP<x>" (ct<pid>-<test><x>: 099-leftovers looks for ct<digits>-*), and
+# host links named by each file (at most 15 bytes).
+
+# netif_setup: ctrk_setup; $T the test's directory, $N its number in the
+# suite, $NSP the prefix of its namespaces' names, and names for a host
+# bridge ($BR) and veth pair ($VA, $VB) the test may make itself.
+netif_setup() {
+	ctrk_setup
+	T=$BATS_TEST_TMPDIR
+	N=${BATS_SUITE_TEST_NUMBER:-0}
+	NSP=ct$$-$N
+	BR=cb${N}x$$
+	VA=cva${N}x$$
+	VB=cvb${N}x$$
+}
+
+# netif_teardown [LINK]...: processes first (they hold namespaces), then
+# every namespace of the test (a veth goes with its end in one), then the
+# host links whose names match a LINK pattern ("ckb1", "ck123t4*").
+netif_teardown() {
+	local ns link pat
+	ctrk_teardown
+	for ns in /run/netns/"$NSP"[a-z]*; do
+		[[ -e $ns ]] || continue
+		ip netns del "${ns##*/}" 2>/dev/null || rm -f "$ns"
+	done
+	(($#)) || return 0
+	for link in $(ip -j link show | jq -r '.[].ifname'); do
+		for pat in "$@"; do
+			# shellcheck disable=SC2053 # PAT is a pattern
+			[[ $link == $pat ]] && { ip link del "$link" 2>/dev/null || true; }
+		done
+	done
+	return 0
+}
+
+# netif_sleeper [NS]: a process in namespace /run/netns/NS, or without NS
+# in a new one that is in no file (as a container's, for --pid); killed in
+# teardown, returned once it is in there, its pid in $SLEEPER.
+netif_sleeper() {
+	local i here
+	here=$(stat -L -c %i /proc/self/ns/net)
+	if (($#)); then
+		ip netns exec "$1" sleep 1000 &
+	else
+		unshare -n sleep 1000 &
+	fi
+	SLEEPER=$!
+	track_pid "$SLEEPER"
+	# Both exec sleep: once the pid's namespace is NS's (or, without NS,
+	# not this shell's), it is in.
+	for ((i = 0; i < 50; i++)); do
+		if (($#)); then
+			[[ $(stat -L -c %i "/proc/$SLEEPER/ns/net") == $(stat -L -c %i "/run/netns/$1") ]] && return 0
+		else
+			[[ $(stat -L -c %i "/proc/$SLEEPER/ns/net") != "$here" ]] && return 0
+		fi
+		sleep 0.1
+	done
+	echo "netif_sleeper: pid $SLEEPER did not enter ${1:-a new namespace}" >&2
+	return 1
+}
+
+# ni [-N|!] ARGS...: ctrk-netif ARGS with stdin from $NIN (default
+# /dev/null); stdout in $output (and $DESC), stderr in $stderr.
+ni() {
+	local st=()
+	if [[ ${1:-} =~ ^-[0-9]+$ || ${1:-} == '!' ]]; then
+		st=("$1")
+		shift
+	fi
+	run "${st[@]}" --separate-stderr ctrk-netif "$@" <"${NIN:-/dev/null}"
+	DESC=$output
+	printf '# ctrk-netif %s\n# exit %s\n# stdout: %.3000s\n# stderr: %.2000s\n' "$*" "$status" "$output" "$stderr"
+}
+
+# nin [-N|!] INPUT ARGS...: ni with the text INPUT on stdin.
+nin() {
+	local st=()
+	if [[ ${1:-} =~ ^-[0-9]+$ || ${1:-} == '!' ]]; then
+		st=("$1")
+		shift
+	fi
+	printf '%s' "$1" >"$BATS_TEST_TMPDIR/netif-stdin.json"
+	shift
+	NIN=$BATS_TEST_TMPDIR/netif-stdin.json ni "${st[@]}" "$@"
+}
+
+# assert_ni_error TEXT: $stderr has a line "ctrk-netif: error: ..." holding TEXT.
+assert_ni_error() {
+	if ! grep -F -- "$1" <<<"$stderr" | grep -qE '^ctrk-netif: error: .+'; then
+		echo "stderr has no 'ctrk-netif: error: ...$1...' line: $stderr" | fail
+		return 1
+	fi
+}

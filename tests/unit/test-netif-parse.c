@@ -1,5 +1,6 @@
 /* ctrk-netif/addr.c: the parsers of interface names, addresses, routes,
- * MACs and sysctl keys. */
+ * MACs and sysctl keys; record.c: the rule of owner keys, namespace and
+ * CNI network names, and the owner mark's alias. */
 #include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
@@ -164,5 +165,31 @@ main(void)
 	char path[256];
 	ok(sysctl_parse("net.ipv4.ip_forward=1", path, sizeof path, &value, &err) == 0 && strcmp(value, "1") == 0,
 	   "the value after '='");
+
+	/* One rule, three shapes. */
+	ok(netif_key_ok("c1") && netif_key_ok("a_b.c-d") && netif_key_ok("_x"), "keys taken");
+	ok(!netif_key_ok("") && !netif_key_ok(".x") && !netif_key_ok("-x") && !netif_key_ok("a/b") &&
+	   !netif_key_ok("a b") && !netif_key_ok("a\nb"), "keys refused");
+	char k129[130];
+	memset(k129, 'k', 129);
+	k129[129] = '\0';
+	ok(!netif_key_ok(k129) && (k129[128] = '\0', netif_key_ok(k129)), "a key is at most 128 bytes");
+	ok(netns_name_ok("-x") && netns_name_ok("_x") && !netns_name_ok(".x") && !netns_name_ok(".."),
+	   "namespace names: not first '.' only");
+	ok(netif_name_ok("x", 1, "") && !netif_name_ok("xy", 1, "") && !netif_name_ok("", 1, ""),
+	   "netif_name_ok: 1 to MAX bytes");
+
+	/* The alias: what netif_alias writes, netif_alias_parse reads; what
+	 * it does not write is not a mark. */
+	char alias[256], key[256];
+	long long created = -1;
+	netif_alias(alias, sizeof alias, "c1");
+	ok(netif_alias_parse(alias, key, sizeof key, &created) == 0 && strcmp(key, "c1") == 0 && created > 0,
+	   "alias round trip: '%s'", alias);
+	ok(netif_alias_parse("ctrk-netif key=../x created=1", key, sizeof key, &created) < 0, "alias with a bad key");
+	ok(netif_alias_parse("ctrk-netif key=c1 created=", key, sizeof key, &created) < 0, "alias without a time");
+	ok(netif_alias_parse("ctrk-netif key=c1 created=1 ", key, sizeof key, &created) < 0, "alias with more");
+	ok(netif_alias_parse("xctrk-netif key=c1 created=1", key, sizeof key, &created) < 0, "alias of another");
+	ok(netif_alias_parse("ctrk-netif key=c1 created=1", key, 2, &created) < 0, "a key longer than the buffer");
 	return done_testing();
 }
