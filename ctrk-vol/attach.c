@@ -485,6 +485,41 @@ attach_volume(const vol_opts_t *o, const cJSON *d, spec_t *p, cJSON **mount, ctr
 	return 0;
 }
 
+/* ---- Releasing a volume's host mount ------------------------------------ */
+
+/* A loop (or external) volume that no running container uses any more is
+ * unmounted from the host; the check and the unmount under its lock.
+ *
+ * What this cannot see: a pipeline that has attached the volume but not
+ * yet started its container (ctrk-vol attach | ctrk-mount | ctrk-run run)
+ * is in no state that ctrk-run keeps.  A detach (or a failed attach, or an
+ * attach that replaces the volume) of another descriptor in that window
+ * unmounts the volume under it.  That fails closed: the mount point is
+ * removed with the unmount, so the pipeline's container does not start
+ * ("no such file or directory" for the bind source) instead of writing
+ * into an empty host directory; running it again mounts the volume again.
+ * Closing the window needs a hold per attached descriptor that detach
+ * drops (not done: see the issue). */
+static int
+release_volume(const char *name, ctrk_error_t *err)
+{
+	cleanup_close int lock = vol_lock(name, err);
+	vol_t v;
+	if (lock < 0 || vol_load(name, &v, err) < 0) {
+		if (err->errnum != ENOENT)
+			return ctrk_error_wrap(err, "releasing volume '%s'", name);
+		ctrk_note("volume '%s' was already removed", name);
+		return 0;
+	}
+	char **users = NULL;
+	int rc = vol_users(&v, true, &users, err);
+	if (rc == 0 && !users[0])
+		rc = vol_unmount(&v, err);
+	vol_ids_free(users);
+	vol_free(&v);
+	return rc < 0 ? ctrk_error_wrap(err, "releasing volume '%s'", name) : 0;
+}
+
 /* Undo what a failed attach did: the anonymous volumes it made go; a
  * volume it mounted on the host is unmounted unless a running container
  * uses it by now (one mounted before is left alone: another pipeline's
@@ -494,20 +529,12 @@ attach_undo(specs_t *s)
 {
 	for (size_t i = s->n; i-- > 0;) {
 		spec_t *p = &s->v[i];
-		if (!p->loaded)
-			continue;
 		ctrk_error_t e;
-		char **users = NULL;
-		if (p->mounted_here && vol_users(&p->vol, true, &users, &e) == 0 && !users[0])
-			vol_unmount(&p->vol, &e);
-		vol_ids_free(users);
 		if (p->created) {
-			/* rm's own path (it reports its own failure); quiet: stdout
-			 * carries descriptors only. */
-			vol_opts_t rm = {.uid = -1, .gid = -1, .mode = -1, .force = true, .quiet = true};
-			char *names[] = {p->name};
-			cmd_rm(&rm, 1, names);
-		}
+			if (vol_remove(p->name, true, &e) < 0)
+				ctrk_warn("cannot remove the new volume '%s': %s", p->name, e.msg);
+		} else if (p->mounted_here && release_volume(p->name, &e) < 0)
+			ctrk_warn("%s", e.msg);
 	}
 }
 
@@ -543,8 +570,35 @@ attach_resolve(const cJSON *d, specs_t *s, ctrk_error_t *err)
 	return 0;
 }
 
+/* Is volume NAME in the record of D? */
+static bool
+recorded(const cJSON *d, const char *name)
+{
+	const cJSON *e;
+	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(d, RECORD)) {
+		const char *n = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "name"));
+		if (n && strcmp(n, name) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* The names of the volumes of D's record at S's targets, that the new
+ * mounts replace (to be released once the new descriptor is out), into
+ * the array REPLACED. */
+static void
+replaced_volumes(const cJSON *d, const specs_t *s, cJSON *replaced)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		const cJSON *old = record_at(d, s->v[i].target);
+		const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(old, "name"));
+		if (name)
+			cJSON_AddItemToArray(replaced, cJSON_CreateString(name));
+	}
+}
+
 static int
-attach_all(const vol_opts_t *o, cJSON *d, specs_t *s, ctrk_error_t *err)
+attach_all(const vol_opts_t *o, cJSON *d, specs_t *s, cJSON *replaced, ctrk_error_t *err)
 {
 	if (attach_resolve(d, s, err) < 0)
 		return -1;
@@ -596,6 +650,7 @@ attach_all(const vol_opts_t *o, cJSON *d, specs_t *s, ctrk_error_t *err)
 	if (!cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(d, RECORD)))
 		ctrk_json_set(d, RECORD, cJSON_CreateArray());
 	cJSON *dm = cJSON_GetObjectItemCaseSensitive(d, "mounts"), *dr = cJSON_GetObjectItemCaseSensitive(d, RECORD);
+	replaced_volumes(d, s, replaced);
 	for (size_t i = 0; i < s->n; i++) {
 		remove_mounts_at(d, s->v[i].target);
 		cJSON *old = record_at(d, s->v[i].target);
@@ -615,6 +670,7 @@ cmd_attach(const vol_opts_t *o, int argc, char **argv)
 {
 	ctrk_error_t err;
 	specs_t s = {0};
+	cleanup_json cJSON *replaced = cJSON_CreateArray();
 	if (parse_specs(o, argc, argv, &s, &err) < 0) {
 		ctrk_report(&err);
 		specs_free(&s);
@@ -624,13 +680,23 @@ cmd_attach(const vol_opts_t *o, int argc, char **argv)
 	int rc = CTRK_EXIT_FAILURE;
 	if (!d || record_validate(d, &err) < 0)
 		goto out;
-	if (attach_all(o, d, &s, &err) < 0) {
+	if (attach_all(o, d, &s, replaced, &err) < 0) {
 		attach_undo(&s);
 		goto out;
 	}
 	if (ctrk_descriptor_write(STDOUT_FILENO, d, &err) < 0) {
 		attach_undo(&s);
 		goto out;
+	}
+	/* A volume whose mount another one replaced (at the same target) is
+	 * this descriptor's no more: its host mount goes when nothing else
+	 * uses it, as at detach.  The descriptor is out already, so a failure
+	 * here is only a warning (check reports a mount left behind). */
+	const cJSON *r;
+	cJSON_ArrayForEach(r, replaced) {
+		ctrk_error_t rerr;
+		if (!recorded(d, r->valuestring) && release_volume(r->valuestring, &rerr) < 0)
+			ctrk_warn("%s", rerr.msg);
 	}
 	rc = CTRK_EXIT_OK;
 out:
@@ -639,31 +705,6 @@ out:
 }
 
 /* ---- detach ------------------------------------------------------------- */
-
-/* A loop (or external) volume that no running container uses any more is
- * unmounted from the host; the check and the unmount under its lock. */
-static int
-release_volume(const char *name, ctrk_error_t *err)
-{
-	vol_t v;
-	if (vol_load(name, &v, err) < 0) {
-		if (err->errnum != ENOENT)
-			return -1;
-		ctrk_note("volume '%s' was already removed", name);
-		return 0;
-	}
-	vol_free(&v);
-	cleanup_close int lock = vol_lock(name, err);
-	if (lock < 0 || vol_load(name, &v, err) < 0)
-		return err->errnum == ENOENT ? 0 : -1;
-	char **users = NULL;
-	int rc = vol_users(&v, true, &users, err);
-	if (rc == 0 && !users[0])
-		rc = vol_unmount(&v, err);
-	vol_ids_free(users);
-	vol_free(&v);
-	return rc < 0 ? ctrk_error_wrap(err, "releasing volume '%s'", name) : 0;
-}
 
 int
 cmd_detach(const vol_opts_t *o)

@@ -758,49 +758,51 @@ rm_one_damaged(const char *name, ctrk_error_t *err)
 	return remove_volume_dir(name, dir, err);
 }
 
-enum { RM_DONE = 0, RM_FAILED = -1, RM_IN_USE = -2 };
-
 /* Remove volume NAME unless a container uses it (with FORCE: unless a
- * running one does).  *FREED gets the space its content took. */
+ * running one does).  *FREED (may be NULL) gets the space its content
+ * took. */
 static int
-rm_one(const char *name, bool force, unsigned long long *freed, ctrk_error_t *err)
+remove_one(const char *name, bool force, unsigned long long *freed, ctrk_error_t *err)
 {
 	cleanup_close int lock = vol_lock(name, err);
 	if (lock < 0)
-		return RM_FAILED;
+		return -1;
 	vol_t v;
 	if (vol_load(name, &v, err) < 0)
-		return RM_FAILED;
-	int rc = RM_FAILED;
+		return -1;
+	int rc = -1;
 	char **ids = NULL;
 	if (vol_users(&v, force, &ids, err) < 0)
 		goto out;
-	if (ids && ids[0]) {
+	if (ids[0]) {
 		cleanup_free char *list = ids_list(ids);
 		vol_error_errno(err, EBUSY, "volume '%s' is in use by %s %s%s", name,
 			       ids[1] ? "containers" : "container", list,
 			       force ? ", running" : ": remove the container first (or --force if it is stopped)");
-		rc = RM_IN_USE;
 		goto out;
 	}
 	if (freed) {
 		const char *type = vol_type(&v);
+		*freed = 0;
 		if (strcmp(type, "dir") == 0 || strcmp(type, "loop") == 0) {
 			cleanup_free char *p = ctrk_strdup_printf("%s/%s", v.dir,
 								  strcmp(type, "dir") == 0 ? VOL_DATA : VOL_IMAGE);
 			*freed = types_du(p);
-		} else
-			*freed = 0;
+		}
 	}
-	if (types_remove(&v, err) < 0)
+	if (types_remove(&v, err) < 0 || remove_volume_dir(name, v.dir, err) < 0)
 		goto out;
-	if (remove_volume_dir(name, v.dir, err) < 0)
-		goto out;
-	rc = RM_DONE;
+	rc = 0;
 out:
 	vol_ids_free(ids);
 	vol_free(&v);
 	return rc;
+}
+
+int
+vol_remove(const char *name, bool force, ctrk_error_t *err)
+{
+	return remove_one(name, force, NULL, err);
 }
 
 int
@@ -810,7 +812,7 @@ cmd_rm(const vol_opts_t *o, int argc, char **argv)
 	int rc = CTRK_EXIT_OK;
 	vol_store_sweep(true, NULL, &err);
 	for (int i = 0; i < argc; i++) {
-		if (rm_one(argv[i], o->force, NULL, &err) != RM_DONE) {
+		if (vol_remove(argv[i], o->force, &err) < 0) {
 			ctrk_error_wrap(&err, "cannot remove volume '%s'", argv[i]);
 			ctrk_report(&err);
 			rc = CTRK_EXIT_FAILURE;
@@ -860,11 +862,10 @@ cmd_prune(const vol_opts_t *o)
 		if (!candidate)
 			continue;
 		unsigned long long freed = 0;
-		int r = rm_one(names[i], false, &freed, &err);
-		if (r == RM_DONE) {
+		if (remove_one(names[i], false, &freed, &err) == 0) {
 			total += freed;
 			printf("%s\n", names[i]);
-		} else if (r == RM_FAILED && err.errnum != ENOENT) {
+		} else if (err.errnum != ENOENT && err.errnum != EBUSY) {
 			ctrk_error_wrap(&err, "cannot remove volume '%s'", names[i]);
 			ctrk_report(&err);
 			rc = CTRK_EXIT_FAILURE;

@@ -82,17 +82,29 @@ int vol_create(const vol_opts_t *o, const char *name, bool anonymous, vol_t *out
 /* Write V's metadata (after a change to v->meta), atomically. */
 int vol_meta_save(const vol_t *v, ctrk_error_t *err);
 
-/* Lock volume NAME exclusively (waiting); returns the fd to close. */
+/* Lock volume NAME exclusively (waiting); returns the fd to close.  Every
+ * change to a volume (its metadata, its content, its host mount) is made
+ * under this lock; it is never taken while another volume's is held, so
+ * that there is no order to keep. */
 int vol_lock(const char *name, ctrk_error_t *err);
+
+/* Remove volume NAME, under its lock, unless a container uses it (with
+ * FORCE: unless a running one does): then -1 with err->errnum EBUSY and
+ * the containers named; ENOENT when there is no volume NAME. */
+int vol_remove(const char *name, bool force, ctrk_error_t *err);
 
 /* ---- Types and drivers (types.c) ---- */
 
 /* The container mount for V without its target: {type, source, options}
  * (a bind of the content's host path; a fresh tmpfs for tmpfs volumes).
- * Mounts a loop or external volume on the host first when it is not. */
+ * Mounts a loop or external volume on the host first when it is not.
+ * The caller holds vol_lock(V's name): "is it mounted?" and the mount
+ * must be one step for other commands. */
 int vol_mount(const vol_t *v, cJSON **mount, ctrk_error_t *err);
 
-/* Unmount a loop or external volume from the host (no-op for the rest). */
+/* Unmount a loop or external volume from the host (no-op for the rest).
+ * The caller holds vol_lock(V's name) and has made sure that no container
+ * uses the volume (vol_users(), or the volume is not yet in the store). */
 int vol_unmount(const vol_t *v, ctrk_error_t *err);
 
 /* The host path of V's content while mounted (dir: _data; bind: its

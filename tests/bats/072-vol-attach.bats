@@ -176,6 +176,35 @@ down() {
 	down "$a" >/dev/null
 }
 
+@test "a new spec at a target that held a loop volume unmounts the old one when nothing uses it" {
+	command -v mkfs.ext4 >/dev/null || skip "mkfs.ext4 (e2fsprogs) missing"
+	ctrk-vol create --type loop --opt size=4m l1
+	ctrk-vol create --type loop --opt size=4m l2
+	ctrk-vol create d
+	ctrk-vol attach l1:/x l2:/y </dev/null >"$T/one.json"
+	mountpoint -q "$CTRK_RUN/volumes/l1"
+	mountpoint -q "$CTRK_RUN/volumes/l2"
+	# /x now holds a dir volume: l1 is this descriptor's no more.
+	ctrk-vol attach d:/x <"$T/one.json" >"$T/two.json"
+	! mountpoint -q "$CTRK_RUN/volumes/l1"
+	[ ! -e "$CTRK_RUN/volumes/l1" ]
+	mountpoint -q "$CTRK_RUN/volumes/l2"
+	# A volume that moves to another target in the same descriptor stays.
+	ctrk-vol attach l2:/z --tmpfs /y <"$T/two.json" >"$T/three.json"
+	mountpoint -q "$CTRK_RUN/volumes/l2"
+	assert_equal "$(jq -c '[.volumes[] | .name // .type]' "$T/three.json")" '["d","l2","tmpfs"]'
+	ctrk-vol detach <"$T/three.json" >/dev/null
+	! mountpoint -q "$CTRK_RUN/volumes/l2"
+	# A failed attach unmounts what it mounted (the anonymous volume's
+	# bad option fails after l1 was mounted).
+	run --separate-stderr ctrk-vol attach l1:/a --anonymous /b -o x=y </dev/null
+	assert_failure
+	[[ $stderr == *"unknown option 'x' for a dir volume"* ]]
+	! mountpoint -q "$CTRK_RUN/volumes/l1"
+	[ -z "$output" ]
+	ctrk-vol rm l1 l2 d
+}
+
 @test "--anonymous makes a new volume; attaching it again at the same target keeps the same one" {
 	local a
 	a=$(cid a)
