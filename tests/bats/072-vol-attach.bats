@@ -205,6 +205,17 @@ down() {
 	ctrk-vol rm l1 l2 d
 }
 
+@test "ctrk-mount's default target never lands in ctrk-vol's \$CTRK_RUN/volumes (snapshot key 'volumes')" {
+	local k
+	for k in volumes runtime deleted; do
+		run --separate-stderr ctrk-mount <<<"{\"version\":1,\"snapshot\":{\"key\":\"$k\"},\"mounts\":[{\"type\":\"tmpfs\",\"source\":\"tmpfs\",\"target\":\"/\"}]}"
+		assert_failure
+		assert_equal "$stderr" "ctrk-mount: error: no --target given: descriptor: snapshot.key '$k' is reserved in '$CTRK_RUN': give --target"
+		[ -z "$output" ]
+		[ ! -e "$CTRK_RUN/$k/rootfs" ]
+	done
+}
+
 @test "--anonymous makes a new volume; attaching it again at the same target keeps the same one" {
 	local a
 	a=$(cid a)
