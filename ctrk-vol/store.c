@@ -787,7 +787,10 @@ remove_one(const char *name, bool force, unsigned long long *freed, ctrk_error_t
 		if (strcmp(type, "dir") == 0 || strcmp(type, "loop") == 0) {
 			cleanup_free char *p = ctrk_strdup_printf("%s/%s", v.dir,
 								  strcmp(type, "dir") == 0 ? VOL_DATA : VOL_IMAGE);
-			*freed = types_du(p);
+			ctrk_tree_usage_t u;
+			ctrk_error_t ignored;
+			if (ctrk_tree_usage(p, &u, &ignored) == 0)
+				*freed = (unsigned long long)u.allocated;
 		}
 	}
 	if (types_remove(&v, err) < 0 || remove_volume_dir(name, v.dir, err) < 0)

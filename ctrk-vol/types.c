@@ -3,8 +3,6 @@
  * mounted into a container, and what rm undoes. */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
-#include <limits.h>
 #include <linux/loop.h>
 #include <sched.h>
 #include <stdio.h>
@@ -15,7 +13,6 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -782,45 +779,4 @@ types_remove(const vol_t *v, ctrk_error_t *err)
 	if (!vol_type_builtin(type))
 		return driver_simple(v, "remove", NULL, err);
 	return 0;
-}
-
-/* ---- Space ---- */
-
-static struct {
-	unsigned long long bytes;
-	struct {
-		dev_t dev;
-		ino_t ino;
-	} *seen;
-	size_t nseen, cap;
-} du;
-
-static int
-du_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	if (st->st_nlink > 1 && !S_ISDIR(st->st_mode)) {
-		for (size_t i = 0; i < du.nseen; i++)
-			if (du.seen[i].dev == st->st_dev && du.seen[i].ino == st->st_ino)
-				return 0;
-		if (du.nseen == du.cap) {
-			du.cap = du.cap ? 2 * du.cap : 64;
-			du.seen = ctrk_xrealloc(du.seen, du.cap * sizeof *du.seen);
-		}
-		du.seen[du.nseen].dev = st->st_dev;
-		du.seen[du.nseen++].ino = st->st_ino;
-	}
-	du.bytes += (unsigned long long)st->st_blocks * 512;
-	return 0;
-}
-
-unsigned long long
-types_du(const char *path)
-{
-	du.bytes = 0;
-	du.nseen = 0;
-	nftw(path, du_one, 16, FTW_PHYS | FTW_MOUNT);
-	free(du.seen);
-	du.seen = NULL;
-	du.cap = 0;
-	return du.bytes;
 }
