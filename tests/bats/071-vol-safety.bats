@@ -6,47 +6,11 @@
 load helpers
 
 setup() {
-	ctrk_setup
-	T=$BATS_TEST_TMPDIR
-	S=$CTRK_ROOT/volumes
+	vol_setup
 }
 
 teardown() {
-	local v pid
-	# The hanging test driver's processes, by the pids they wrote (not
-	# our children: killed, not waited for).
-	for pid in $(cat "$T"/shdrv/pid.* 2>/dev/null); do
-		kill -KILL "$pid" 2>/dev/null || true
-	done
-	for v in $(ctrk-vol ls -q 2>/dev/null); do
-		ctrk-vol rm --force "$v" >/dev/null 2>&1 || true
-	done
-	run_teardown
-}
-
-# make_driver: ctrk-vol-shdrv on PATH, one directory per volume in
-# $SHDRV_ROOT; create with hang=1 makes it, writes its pid to
-# $SHDRV_ROOT/pid.NAME and sleeps.
-make_driver() {
-	mkdir -p "$T/bin" "$T/shdrv"
-	cat >"$T/bin/ctrk-vol-shdrv" <<'EOF'
-#!/bin/sh
-set -eu
-req=$(cat)
-get() { printf '%s' "$req" | jq -r "$1"; }
-name=$(get .name)
-case $(get .op) in
-create)
-	mkdir "$SHDRV_ROOT/$name"
-	if [ -n "$(get '.options.hang // empty')" ]; then
-		echo $$ >"$SHDRV_ROOT/pid.$name"
-		exec sleep 300
-	fi ;;
-remove) rm -rf "${SHDRV_ROOT:?}/$name" ;;
-esac
-EOF
-	chmod +x "$T/bin/ctrk-vol-shdrv"
-	export PATH=$T/bin:$PATH SHDRV_ROOT=$T/shdrv
+	vol_teardown
 }
 
 # parallel_create N NAME ARGS...: N creates of NAME at once; their exit
@@ -116,7 +80,7 @@ assert_store_clean() {
 }
 
 @test "SIGKILL during create: no volume; check reports the leftover, --fix (or the next create) removes it" {
-	make_driver
+	vol_make_driver
 	ctrk-vol create --type shdrv -o hang=1 half &
 	local pid=$! i
 	for ((i = 0; i < 100; i++)); do [[ -s $T/shdrv/pid.half ]] && break; sleep 0.05; done
