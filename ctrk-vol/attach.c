@@ -6,9 +6,12 @@
  * detach takes away exactly what attach added:
  *
  *   "volumes": [ {"target": "/data", "type": "volume", "name": "db",
- *                 "anonymous": false},
+ *                 "anonymous": false, "hold": "5f0c2a9e81d4b7c3"},
  *                {"target": "/tmp", "type": "tmpfs"},
  *                {"target": "/src", "type": "bind", "source": "/home/me/src"} ]
+ *
+ * "hold" (loop and external volumes, which are mounted on the host) names
+ * the descriptor's hold on the volume (hold.c): one id per descriptor.
  *
  * One mount per target: attaching at a target again replaces the mount
  * there (and its record), so attach is idempotent.  ctrk-run mounts the
@@ -50,6 +53,7 @@ typedef struct spec {
 	vol_t vol;
 	bool loaded, created;
 	bool mounted_here; /* this attach mounted it on the host (loop) */
+	bool held_new;     /* this attach took a new hold on it (hold.c) */
 } spec_t;
 
 typedef struct specs {
@@ -304,6 +308,11 @@ record_validate(const cJSON *d, ctrk_error_t *err)
 		    ctrk_json_get_string(e, "name", false, &name, what, err) < 0 ||
 		    ctrk_json_get_string(e, "source", false, &source, what, err) < 0)
 			return -1;
+		const char *hold = NULL;
+		if (ctrk_json_get_string(e, "hold", false, &hold, what, err) < 0)
+			return -1;
+		if (hold && !vol_hold_id_valid(hold))
+			return ctrk_error_set(err, 0, "%s: 'hold' must be 16 hex digits, not '%s'", what, hold);
 		const cJSON *anon = cJSON_GetObjectItemCaseSensitive(e, "anonymous");
 		if (anon && !cJSON_IsBool(anon))
 			return ctrk_error_set(err, 0, "%s: 'anonymous' must be a boolean", what);
@@ -457,7 +466,8 @@ chown_root(const vol_opts_t *o, const vol_t *v, ctrk_error_t *err)
 /* Under the volume's lock: mount it (a loop volume on the host), populate
  * it, give its root away; *MOUNT is the container mount without target. */
 static int
-attach_volume(const vol_opts_t *o, const cJSON *d, spec_t *p, cJSON **mount, ctrk_error_t *err)
+attach_volume(const vol_opts_t *o, const cJSON *d, const char *hold, spec_t *p, cJSON **mount,
+	      ctrk_error_t *err)
 {
 	cleanup_close int lock = vol_lock(p->name, err);
 	if (lock < 0)
@@ -473,6 +483,11 @@ attach_volume(const vol_opts_t *o, const cJSON *d, spec_t *p, cJSON **mount, ctr
 	if (vol_mount(&p->vol, &m, err) < 0)
 		return -1;
 	p->mounted_here = !was_mounted && types_mounted(&p->vol);
+	/* Mounted on the host while in use: held until detach (or until the
+	 * pipeline is gone), so that another descriptor's detach does not
+	 * unmount it before this one's container starts. */
+	if (types_needs_host_mount(&p->vol) && vol_hold_take(p->name, hold, &p->held_new, err) < 0)
+		return -1;
 	bool never = (o->populate && strcmp(o->populate, "never") == 0) || p->nocopy;
 	bool copied = false;
 	if (!never && vol_populate(&p->vol, d, p->target, &copied, err) < 0)
@@ -487,21 +502,11 @@ attach_volume(const vol_opts_t *o, const cJSON *d, spec_t *p, cJSON **mount, ctr
 
 /* ---- Releasing a volume's host mount ------------------------------------ */
 
-/* A loop (or external) volume that no running container uses any more is
- * unmounted from the host; the check and the unmount under its lock.
- *
- * What this cannot see: a pipeline that has attached the volume but not
- * yet started its container (ctrk-vol attach | ctrk-mount | ctrk-run run)
- * is in no state that ctrk-run keeps.  A detach (or a failed attach, or an
- * attach that replaces the volume) of another descriptor in that window
- * unmounts the volume under it.  That fails closed: the mount point is
- * removed with the unmount, so the pipeline's container does not start
- * ("no such file or directory" for the bind source) instead of writing
- * into an empty host directory; running it again mounts the volume again.
- * Closing the window needs a hold per attached descriptor that detach
- * drops (not done: see the issue). */
+/* A loop (or external) volume that no running container uses and no
+ * pipeline holds any more (hold.c) is unmounted from the host; the hold
+ * HOLD (when not NULL) is dropped first; all under the volume's lock. */
 static int
-release_volume(const char *name, ctrk_error_t *err)
+release_volume(const char *name, const char *hold, ctrk_error_t *err)
 {
 	cleanup_close int lock = vol_lock(name, err);
 	vol_t v;
@@ -511,9 +516,11 @@ release_volume(const char *name, ctrk_error_t *err)
 		ctrk_note("volume '%s' was already removed", name);
 		return 0;
 	}
+	if (hold)
+		vol_hold_drop(name, hold);
 	char **users = NULL;
 	int rc = vol_users(&v, true, &users, err);
-	if (rc == 0 && !users[0])
+	if (rc == 0 && !users[0] && !vol_held(name))
 		rc = vol_unmount(&v, err);
 	vol_ids_free(users);
 	vol_free(&v);
@@ -525,7 +532,7 @@ release_volume(const char *name, ctrk_error_t *err)
  * uses it by now (one mounted before is left alone: another pipeline's
  * container may be about to start on it). */
 static void
-attach_undo(specs_t *s)
+attach_undo(specs_t *s, const char *hold)
 {
 	for (size_t i = s->n; i-- > 0;) {
 		spec_t *p = &s->v[i];
@@ -533,7 +540,8 @@ attach_undo(specs_t *s)
 		if (p->created) {
 			if (vol_remove(p->name, true, &e) < 0)
 				ctrk_warn("cannot remove the new volume '%s': %s", p->name, e.msg);
-		} else if (p->mounted_here && release_volume(p->name, &e) < 0)
+		} else if ((p->mounted_here || p->held_new) &&
+			   release_volume(p->name, p->held_new ? hold : NULL, &e) < 0)
 			ctrk_warn("%s", e.msg);
 	}
 }
@@ -583,22 +591,37 @@ recorded(const cJSON *d, const char *name)
 	return false;
 }
 
-/* The names of the volumes of D's record at S's targets, that the new
- * mounts replace (to be released once the new descriptor is out), into
+/* The record entries of volumes at S's targets in D, that the new mounts
+ * replace (to be released once the new descriptor is out), copied into
  * the array REPLACED. */
 static void
 replaced_volumes(const cJSON *d, const specs_t *s, cJSON *replaced)
 {
 	for (size_t i = 0; i < s->n; i++) {
 		const cJSON *old = record_at(d, s->v[i].target);
-		const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(old, "name"));
-		if (name)
-			cJSON_AddItemToArray(replaced, cJSON_CreateString(name));
+		if (cJSON_GetObjectItemCaseSensitive(old, "name"))
+			cJSON_AddItemToArray(replaced, cJSON_Duplicate(old, true));
 	}
 }
 
+/* The descriptor's hold id: the one its record has (attach again keeps
+ * it), else a new one. */
+static void
+hold_id(const cJSON *d, char out[17])
+{
+	const cJSON *e;
+	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(d, RECORD)) {
+		const char *h = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "hold"));
+		if (h) {
+			memcpy(out, h, 17);
+			return;
+		}
+	}
+	vol_random_hex(out, 8);
+}
+
 static int
-attach_all(const vol_opts_t *o, cJSON *d, specs_t *s, cJSON *replaced, ctrk_error_t *err)
+attach_all(const vol_opts_t *o, cJSON *d, specs_t *s, const char *hold, cJSON *replaced, ctrk_error_t *err)
 {
 	if (attach_resolve(d, s, err) < 0)
 		return -1;
@@ -619,11 +642,13 @@ attach_all(const vol_opts_t *o, cJSON *d, specs_t *s, cJSON *replaced, ctrk_erro
 			}
 			/* fall through */
 		case SPEC_VOLUME:
-			if (attach_volume(o, d, p, &m, err) < 0)
+			if (attach_volume(o, d, hold, p, &m, err) < 0)
 				return ctrk_error_wrap(err, "attaching '%s'", p->arg);
 			cJSON_AddStringToObject(r, "type", "volume");
 			cJSON_AddStringToObject(r, "name", p->name);
 			cJSON_AddBoolToObject(r, "anonymous", p->kind == SPEC_ANONYMOUS);
+			if (types_needs_host_mount(&p->vol))
+				cJSON_AddStringToObject(r, "hold", hold);
 			break;
 		case SPEC_TMPFS:
 			m = ctrk_mount_new("tmpfs", "tmpfs", p->target, NULL);
@@ -680,12 +705,14 @@ cmd_attach(const vol_opts_t *o, int argc, char **argv)
 	int rc = CTRK_EXIT_FAILURE;
 	if (!d || record_validate(d, &err) < 0)
 		goto out;
-	if (attach_all(o, d, &s, replaced, &err) < 0) {
-		attach_undo(&s);
+	char hold[17];
+	hold_id(d, hold);
+	if (attach_all(o, d, &s, hold, replaced, &err) < 0) {
+		attach_undo(&s, hold);
 		goto out;
 	}
 	if (ctrk_descriptor_write(STDOUT_FILENO, d, &err) < 0) {
-		attach_undo(&s);
+		attach_undo(&s, hold);
 		goto out;
 	}
 	/* A volume whose mount another one replaced (at the same target) is
@@ -695,7 +722,9 @@ cmd_attach(const vol_opts_t *o, int argc, char **argv)
 	const cJSON *r;
 	cJSON_ArrayForEach(r, replaced) {
 		ctrk_error_t rerr;
-		if (!recorded(d, r->valuestring) && release_volume(r->valuestring, &rerr) < 0)
+		const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "name"));
+		const char *old_hold = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "hold"));
+		if (!recorded(d, name) && release_volume(name, old_hold, &rerr) < 0)
 			ctrk_warn("%s", rerr.msg);
 	}
 	rc = CTRK_EXIT_OK;
@@ -722,7 +751,8 @@ cmd_detach(const vol_opts_t *o)
 	cJSON_ArrayForEach(e, rec) {
 		const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "name"));
 		const char *type = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "type"));
-		if (name && strcmp(type, "volume") == 0 && release_volume(name, &err) < 0)
+		const char *hold = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "hold"));
+		if (name && strcmp(type, "volume") == 0 && release_volume(name, hold, &err) < 0)
 			return ctrk_fail(&err);
 	}
 	cJSON_DeleteItemFromObjectCaseSensitive(d, RECORD);

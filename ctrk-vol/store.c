@@ -384,19 +384,21 @@ claim_tmp(const char *name, char **tmp_out, ctrk_error_t *err)
 	}
 }
 
-static void
-random_name(char out[65])
+void
+vol_random_hex(char *out, size_t nbytes)
 {
 	unsigned char b[32];
 	size_t got = 0;
-	while (got < sizeof b) {
-		ssize_t n = getrandom(b + got, sizeof b - got, 0);
+	if (nbytes > sizeof b)
+		nbytes = sizeof b;
+	while (got < nbytes) {
+		ssize_t n = getrandom(b + got, nbytes - got, 0);
 		if (n > 0)
 			got += (size_t)n;
 		else if (errno != EINTR)
 			abort(); /* no entropy source at all: nothing sensible left */
 	}
-	for (size_t i = 0; i < sizeof b; i++)
+	for (size_t i = 0; i < nbytes; i++)
 		snprintf(out + 2 * i, 3, "%02x", b[i]);
 }
 
@@ -420,7 +422,7 @@ vol_create_with(const vol_opts_t *o, const char *name, bool anonymous, vol_fill_
 	if (!name) {
 		if (!anonymous)
 			return ctrk_error_set(err, EINVAL, "no volume name given");
-		random_name(generated);
+		vol_random_hex(generated, 32);
 		name = generated;
 	}
 	if (vol_name_check(name, err) < 0)
@@ -732,7 +734,7 @@ remove_volume_dir(const char *name, const char *dir, ctrk_error_t *err)
 	cleanup_free char *gone = NULL;
 	for (int tries = 0;; tries++) {
 		char suffix[65];
-		random_name(suffix);
+		vol_random_hex(suffix, 32);
 		free(gone);
 		gone = ctrk_strdup_printf("%s/" VOL_RM_PREFIX "%s.%.8s", store, name, suffix);
 		if (renameat2(AT_FDCWD, dir, AT_FDCWD, gone, RENAME_NOREPLACE) == 0)
@@ -744,6 +746,7 @@ remove_volume_dir(const char *name, const char *dir, ctrk_error_t *err)
 		return -1;
 	cleanup_free char *mp = types_mount_point(name);
 	rmdir(mp);
+	vol_holds_remove(name);
 	return 0;
 }
 

@@ -11,6 +11,7 @@
  *   attach.c   attach and detach: container mounts in the descriptor
  *   populate.c copy-up of the image's content into an empty volume
  *   inuse.c    which containers use a volume (from ctrk-run's state)
+ *   hold.c     holds: attaches whose containers have not started yet
  *
  * On disk (all 0700, root's):
  *   $CTRK_ROOT/volumes/NAME/meta.json   the metadata (one small file,
@@ -20,6 +21,7 @@
  *   $CTRK_ROOT/volumes/NAME/disk.img    a loop volume's ext4 image
  *   $CTRK_RUN/volumes/NAME              where a loop (or external) volume
  *                                       is mounted while in use
+ *   $CTRK_RUN/volumes/.holds/NAME/ID    a hold on it (see hold.c)
  */
 #ifndef CTRK_VOL_H
 #define CTRK_VOL_H
@@ -82,6 +84,9 @@ int vol_create(const vol_opts_t *o, const char *name, bool anonymous, vol_t *out
 /* Write V's metadata (after a change to v->meta), atomically. */
 int vol_meta_save(const vol_t *v, ctrk_error_t *err);
 
+/* NBYTES (at most 32) random bytes as lowercase hex in OUT (2*NBYTES+1). */
+void vol_random_hex(char *out, size_t nbytes);
+
 /* Lock volume NAME exclusively (waiting); returns the fd to close.  Every
  * change to a volume (its metadata, its content, its host mount) is made
  * under this lock; it is never taken while another volume's is held, so
@@ -118,6 +123,23 @@ char *vol_content_path(const vol_t *v);
  * with vol_ids_free(). */
 int vol_users(const vol_t *v, bool running_only, char ***ids, ctrk_error_t *err);
 void vol_ids_free(char **ids);
+
+/* ---- Holds (hold.c); all under the volume's lock ---- */
+
+/* Is ID a hold id (16 lowercase hex digits)? */
+bool vol_hold_id_valid(const char *id);
+
+/* Hold volume NAME for the descriptor whose hold id is ID, as long as
+ * attach's parent lives or until vol_hold_drop(); *MADE tells whether the
+ * hold is new (not one the descriptor had already). */
+int vol_hold_take(const char *name, const char *id, bool *made, ctrk_error_t *err);
+void vol_hold_drop(const char *name, const char *id);
+
+/* Does a live hold keep volume NAME?  Stale holds are removed. */
+bool vol_held(const char *name);
+
+/* Every hold on NAME goes (the volume is removed). */
+void vol_holds_remove(const char *name);
 
 /* ---- The verbs; each returns the exit code ---- */
 int cmd_create(const vol_opts_t *o, const char *name);           /* store.c */

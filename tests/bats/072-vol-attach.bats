@@ -205,6 +205,39 @@ down() {
 	ctrk-vol rm l1 l2 d
 }
 
+@test "a pipeline not yet started holds its loop volume: another descriptor's detach leaves it mounted" {
+	command -v mkfs.ext4 >/dev/null || skip "mkfs.ext4 (e2fsprogs) missing"
+	ctrk-vol create --type loop --opt size=4m lv
+	local mp=$CTRK_RUN/volumes/lv
+	ctrk-vol attach lv:/lv </dev/null >"$T/a.json"
+	ctrk-vol attach lv:/lv </dev/null >"$T/b.json"
+	local ha hb
+	ha=$(jq -r '.volumes[0].hold' "$T/a.json") hb=$(jq -r '.volumes[0].hold' "$T/b.json")
+	[[ $ha =~ ^[0-9a-f]{16}$ && $hb =~ ^[0-9a-f]{16}$ && $ha != "$hb" ]]
+	# Attaching again keeps the descriptor's hold.
+	ctrk-vol attach lv:/lv <"$T/a.json" >"$T/a2.json"
+	assert_equal "$(jq -S . "$T/a2.json")" "$(jq -S . "$T/a.json")"
+	# b's teardown: a has not started its container yet, and holds it.
+	ctrk-vol detach <"$T/b.json" >/dev/null
+	mountpoint -q "$mp"
+	[ ! -e "$CTRK_RUN/volumes/.holds/lv/$hb" ]
+	[ -f "$CTRK_RUN/volumes/.holds/lv/$ha" ]
+	ctrk-vol detach <"$T/a.json" >/dev/null
+	! mountpoint -q "$mp"
+	[ ! -e "$CTRK_RUN/volumes/.holds/lv" ]
+	# A pipeline that died without its teardown holds nothing: its hold
+	# is stale once the process that ran it is gone.
+	sh -c 'ctrk-vol attach lv:/lv </dev/null >"$1"; true' _ "$T/dead.json"
+	ctrk-vol attach lv:/lv </dev/null | ctrk-vol detach >/dev/null
+	! mountpoint -q "$mp"
+	[ ! -e "$CTRK_RUN/volumes/.holds/lv" ]
+	# A crafted hold names no path.
+	run --separate-stderr ctrk-vol detach <<<'{"version":1,"volumes":[{"target":"/x","type":"volume","name":"lv","hold":"../../../etc/x"}]}'
+	assert_failure 1
+	assert_equal "$stderr" "ctrk-vol: error: descriptor: volumes[0]: 'hold' must be 16 hex digits, not '../../../etc/x'"
+	ctrk-vol rm lv
+}
+
 @test "ctrk-mount's default target never lands in ctrk-vol's \$CTRK_RUN/volumes (snapshot key 'volumes')" {
 	local k
 	for k in volumes runtime deleted; do
