@@ -31,7 +31,6 @@
 #include "extract.h"
 #include "fsutil.h"
 #include "json.h"
-#include "lock.h"
 #include "paths.h"
 #include "populate.h"
 #include "statedir.h"
@@ -86,6 +85,37 @@ vol_error_errno(ctrk_error_t *err, int errnum, const char *fmt, ...)
 	return -1;
 }
 
+#define LOCK_TIMEOUT_DEFAULT 120
+
+/* flock(FD, OP) (LOCK_EX or LOCK_SH), waiting at most
+ * $CTRK_VOL_LOCK_TIMEOUT seconds (default 120) for WHAT: a holder may
+ * itself wait without end (an export writing to a reader that does not
+ * read), and a container start must not hang on it.  -1 with errnum
+ * ETIMEDOUT past the time. */
+static int
+timed_flock(int fd, int op, const char *what, ctrk_error_t *err)
+{
+	long timeout;
+	if (ctrk_env_seconds("CTRK_VOL_LOCK_TIMEOUT", LOCK_TIMEOUT_DEFAULT, 3600, &timeout, err) < 0)
+		return -1;
+	struct timespec nap = {0, 1000000}, start, now;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		if (flock(fd, op | LOCK_NB) == 0)
+			return 0;
+		if (errno != EWOULDBLOCK && errno != EINTR)
+			return ctrk_error_errno(err, "cannot lock %s", what);
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec - start.tv_sec >= timeout)
+			return vol_error_errno(err, ETIMEDOUT,
+					       "%s is busy: another ctrk-vol has held it for %ld s (CTRK_VOL_LOCK_TIMEOUT)",
+					       what, timeout);
+		nanosleep(&nap, NULL);
+		if (nap.tv_nsec < 64000000) /* up to 64 ms between looks */
+			nap.tv_nsec *= 2;
+	}
+}
+
 /* The store's lock, around making or sweeping temp entries. */
 static int
 store_lock(ctrk_error_t *err)
@@ -94,7 +124,12 @@ store_lock(ctrk_error_t *err)
 	if (!store)
 		return -1;
 	cleanup_free char *path = ctrk_strdup_printf("%s/.lock", store);
-	return ctrk_lock_file(path, true, err);
+	cleanup_close int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return ctrk_error_errno(err, "cannot open '%s'", path);
+	if (timed_flock(fd, LOCK_EX, "the volume store", err) < 0)
+		return -1;
+	return steal_fd(&fd);
 }
 
 const char *
@@ -223,10 +258,9 @@ vol_lock(const char *name, ctrk_error_t *err)
 				return vol_error_errno(err, ENOENT, "no such volume '%s'", name);
 			return ctrk_error_errno(err, "cannot open '%s' to lock it", dir);
 		}
-		while (flock(fd, LOCK_EX) < 0) {
-			if (errno != EINTR)
-				return ctrk_error_errno(err, "cannot lock '%s'", dir);
-		}
+		cleanup_free char *what = ctrk_strdup_printf("volume '%s'", name);
+		if (timed_flock(fd, LOCK_EX, what, err) < 0)
+			return -1;
 		struct stat held, now;
 		if (fstat(fd, &held) < 0)
 			return ctrk_error_errno(err, "cannot stat '%s'", dir);
@@ -367,8 +401,9 @@ claim_tmp(const char *name, char **tmp_out, ctrk_error_t *err)
 				/* Another create of NAME is at work: wait for it
 				 * to end, and look again. */
 				close(steal_fd(&lock));
-				while (flock(other, LOCK_SH) < 0 && errno == EINTR)
-					;
+				cleanup_free char *what = ctrk_strdup_printf("the new volume '%s'", name);
+				if (timed_flock(other, LOCK_SH, what, err) < 0)
+					return -1;
 				continue;
 			}
 		} else if (errno != ENOENT) {

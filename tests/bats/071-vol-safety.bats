@@ -310,3 +310,26 @@ assert_store_clean() {
 	run losetup -j "$S/lv/disk.img"
 	assert_output ""
 }
+
+@test "every lock wait has an end: an export stuck on its reader makes others fail after CTRK_VOL_LOCK_TIMEOUT" {
+	ctrk-vol create big
+	head -c 4M /dev/urandom >"$(ctrk-vol path big)/blob"
+	mkfifo "$T/fifo"
+	# The export holds the volume's lock while it writes; nobody reads.
+	ctrk-vol export big >"$T/fifo" &
+	local pid=$!
+	exec 8<>"$T/fifo" # opened, never read: the export blocks on a full pipe
+	local t0=$SECONDS
+	run --separate-stderr env CTRK_VOL_LOCK_TIMEOUT=1 ctrk-vol attach big:/b </dev/null
+	assert_failure 1
+	assert_equal "$stderr" "ctrk-vol: error: attaching 'big:/b': volume 'big' is busy: another ctrk-vol has held it for 1 s (CTRK_VOL_LOCK_TIMEOUT)"
+	[ -z "$output" ]
+	((SECONDS - t0 < 10))
+	run --separate-stderr env CTRK_VOL_LOCK_TIMEOUT=1 ctrk-vol rm big
+	assert_failure 1
+	[[ $stderr == *"volume 'big' is busy"* ]]
+	kill "$pid"
+	exec 8<&-
+	wait "$pid" || true
+	ctrk-vol rm big
+}
