@@ -31,6 +31,7 @@
 #include "extract.h"
 #include "fsutil.h"
 #include "json.h"
+#include "mountinfo.h"
 #include "paths.h"
 #include "populate.h"
 #include "statedir.h"
@@ -758,26 +759,53 @@ ids_list(char **ids)
 	return s;
 }
 
+/* A mount point inside the volume directory DIR (a host mount made inside
+ * a dir volume's _data): removing the volume would delete that other file
+ * system's files, so rm refuses, before anything is renamed. */
+static int
+check_no_mount_inside(const char *name, const char *dir, ctrk_error_t *err)
+{
+	cleanup_free char *real = realpath(dir, NULL); /* as mountinfo names it */
+	ctrk_mount_table_t t = {0};
+	if (!real)
+		return ctrk_error_errno(err, "cannot resolve '%s'", dir);
+	if (ctrk_mount_table_read(&t, err) < 0)
+		return -1;
+	int rc = 0;
+	for (size_t i = 0; i < t.n && rc == 0; i++)
+		if (ctrk_path_under(t.v[i].target, real))
+			rc = vol_error_errno(err, EBUSY, "'%s' is mounted inside volume '%s': unmount it first",
+					     t.v[i].target, name);
+	ctrk_mount_table_free(&t);
+	return rc;
+}
+
 /* Rename the volume directory DIR away to a fresh ".rm-NAME.XXXXXXXX"
  * (the caller holds its lock, which goes with it), make that durable, and
- * delete it: without following a symlink or entering another file system,
- * and only inside the store. */
+ * delete it: without following a symlink or entering another file system
+ * (ctrk_remove_tree_at), and only inside the store. */
 static int
 remove_volume_dir(const char *name, const char *dir, ctrk_error_t *err)
 {
 	const char *store = vol_store_dir(false, NULL);
-	cleanup_free char *gone = NULL;
+	if (check_no_mount_inside(name, dir, err) < 0)
+		return -1;
+	cleanup_close int storefd = open(store, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (storefd < 0)
+		return ctrk_error_errno(err, "cannot open '%s'", store);
+	char gone[sizeof VOL_RM_PREFIX + VOL_NAME_MAX + 16];
 	for (int tries = 0;; tries++) {
 		char suffix[65];
-		vol_random_hex(suffix, 32);
-		free(gone);
-		gone = ctrk_strdup_printf("%s/" VOL_RM_PREFIX "%s.%.8s", store, name, suffix);
-		if (renameat2(AT_FDCWD, dir, AT_FDCWD, gone, RENAME_NOREPLACE) == 0)
+		vol_random_hex(suffix, 4);
+		snprintf(gone, sizeof gone, VOL_RM_PREFIX "%s.%s", name, suffix);
+		if (renameat2(AT_FDCWD, dir, storefd, gone, RENAME_NOREPLACE) == 0)
 			break;
 		if (errno != EEXIST || tries > 8)
-			return ctrk_error_errno(err, "cannot rename '%s' to '%s'", dir, gone);
+			return ctrk_error_errno(err, "cannot rename '%s' to '%s/%s'", dir, store, gone);
 	}
-	if (ctrk_fsync_dir(store, err) < 0 || ctrk_remove_tree(gone, err) < 0)
+	if (fsync(storefd) < 0)
+		return ctrk_error_errno(err, "cannot sync '%s'", store);
+	if (ctrk_remove_tree_at(storefd, gone, err) < 0)
 		return -1;
 	cleanup_free char *mp = types_mount_point(name);
 	rmdir(mp);

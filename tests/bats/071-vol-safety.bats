@@ -293,6 +293,25 @@ assert_store_clean() {
 	assert_equal "$(cat "$T/outside/file")" precious
 }
 
+@test "rm never deletes another file system's files mounted inside a volume" {
+	ctrk-vol create v >/dev/null
+	local data
+	data=$(ctrk-vol path v)
+	mkdir "$data/m"
+	mount -t tmpfs tmpfs "$data/m"
+	echo precious >"$data/m/file"
+	run --separate-stderr ctrk-vol rm --force v
+	assert_failure 1
+	assert_equal "$stderr" "ctrk-vol: error: cannot remove volume 'v': '$(realpath "$data")/m' is mounted inside volume 'v': unmount it first"
+	assert_equal "$(cat "$data/m/file")" precious
+	# Nothing was renamed away or half removed.
+	assert_equal "$(ctrk-vol ls -q)" v
+	assert_equal "$(ls -A "$S")" $'.lock\nv'
+	umount "$data/m"
+	ctrk-vol rm v
+	assert_equal "$(ls -A "$S")" .lock
+}
+
 @test "rm unmounts a loop volume that is mounted and unused" {
 	ctrk-vol create --type loop -o size=4m lv >/dev/null
 	printf '{}' | ctrk-vol attach lv:/data >"$T/d.json"
