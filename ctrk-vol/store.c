@@ -565,14 +565,6 @@ list_names(size_t *n_out, ctrk_error_t *err)
 	return names;
 }
 
-static void
-names_free(char **names)
-{
-	for (size_t i = 0; names && names[i]; i++)
-		free(names[i]);
-	free(names);
-}
-
 /* --filter label=K or label=K=V. */
 static int
 filters_check(const vol_opts_t *o)
@@ -656,7 +648,7 @@ cmd_ls(const vol_opts_t *o)
 		}
 		vol_free(&v);
 	}
-	names_free(names);
+	vol_ids_free(names);
 	if (o->json && ctrk_json_write_fd(1, all, true, &err) < 0)
 		return ctrk_fail(&err);
 	if (flush_stdout(&err) < 0)
@@ -940,7 +932,7 @@ cmd_prune(const vol_opts_t *o)
 			rc = CTRK_EXIT_FAILURE;
 		}
 	}
-	names_free(names);
+	vol_ids_free(names);
 	char size[32];
 	human_size(total, size, sizeof size);
 	printf("Total reclaimed space: %s\n", size);
@@ -1159,7 +1151,7 @@ cmd_check(const vol_opts_t *o)
 		check_populating(&v, o->fix, report);
 		vol_free(&v);
 	}
-	names_free(names);
+	vol_ids_free(names);
 	check_mounts(o->fix, report);
 
 	int rc = CTRK_EXIT_OK;

@@ -122,6 +122,8 @@ char *vol_content_path(const vol_t *v);
  * those created or running).  *IDS is a NULL-ended array the caller frees
  * with vol_ids_free(). */
 int vol_users(const vol_t *v, bool running_only, char ***ids, ctrk_error_t *err);
+/* Free a NULL-ended array of strings (vol_users()'s ids, the store's
+ * names). */
 void vol_ids_free(char **ids);
 
 /* ---- Holds (hold.c); all under the volume's lock ---- */
