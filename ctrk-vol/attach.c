@@ -331,14 +331,14 @@ record_validate(const cJSON *d, ctrk_error_t *err)
 	return 0;
 }
 
-/* The record entry at TARGET, or NULL. */
+/* The first entry of D's record whose string KEY is VALUE, or NULL. */
 static cJSON *
-record_at(const cJSON *d, const char *target)
+record_find(const cJSON *d, const char *key, const char *value)
 {
 	cJSON *e;
 	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(d, RECORD)) {
-		const char *t = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "target"));
-		if (t && strcmp(t, target) == 0)
+		const char *v = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, key));
+		if (v && strcmp(v, value) == 0)
 			return e;
 	}
 	return NULL;
@@ -555,7 +555,7 @@ attach_resolve(const cJSON *d, specs_t *s, ctrk_error_t *err)
 	for (size_t i = 0; i < s->n; i++) {
 		spec_t *p = &s->v[i];
 		if (p->kind == SPEC_ANONYMOUS) {
-			const cJSON *r = record_at(d, p->target);
+			const cJSON *r = record_find(d, "target", p->target);
 			const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "name"));
 			if (!name || !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "anonymous")))
 				continue;
@@ -578,19 +578,6 @@ attach_resolve(const cJSON *d, specs_t *s, ctrk_error_t *err)
 	return 0;
 }
 
-/* Is volume NAME in the record of D? */
-static bool
-recorded(const cJSON *d, const char *name)
-{
-	const cJSON *e;
-	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(d, RECORD)) {
-		const char *n = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "name"));
-		if (n && strcmp(n, name) == 0)
-			return true;
-	}
-	return false;
-}
-
 /* The record entries of volumes at S's targets in D, that the new mounts
  * replace (to be released once the new descriptor is out), copied into
  * the array REPLACED. */
@@ -598,7 +585,7 @@ static void
 replaced_volumes(const cJSON *d, const specs_t *s, cJSON *replaced)
 {
 	for (size_t i = 0; i < s->n; i++) {
-		const cJSON *old = record_at(d, s->v[i].target);
+		const cJSON *old = record_find(d, "target", s->v[i].target);
 		if (cJSON_GetObjectItemCaseSensitive(old, "name"))
 			cJSON_AddItemToArray(replaced, cJSON_Duplicate(old, true));
 	}
@@ -678,7 +665,7 @@ attach_all(const vol_opts_t *o, cJSON *d, specs_t *s, const char *hold, cJSON *r
 	replaced_volumes(d, s, replaced);
 	for (size_t i = 0; i < s->n; i++) {
 		remove_mounts_at(d, s->v[i].target);
-		cJSON *old = record_at(d, s->v[i].target);
+		cJSON *old = record_find(d, "target", s->v[i].target);
 		if (old)
 			cJSON_Delete(cJSON_DetachItemViaPointer(dr, old));
 	}
@@ -724,7 +711,7 @@ cmd_attach(const vol_opts_t *o, int argc, char **argv)
 		ctrk_error_t rerr;
 		const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "name"));
 		const char *old_hold = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "hold"));
-		if (!recorded(d, name) && release_volume(name, old_hold, &rerr) < 0)
+		if (!record_find(d, "name", name) && release_volume(name, old_hold, &rerr) < 0)
 			ctrk_warn("%s", rerr.msg);
 	}
 	rc = CTRK_EXIT_OK;
