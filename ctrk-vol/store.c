@@ -839,6 +839,15 @@ remove_one(const char *name, bool force, unsigned long long *freed, ctrk_error_t
 			       force ? ", running" : ": remove the container first (or --force if it is stopped)");
 		goto out;
 	}
+	/* A pipeline that attached it and has not started its container yet
+	 * (hold.c) is about to use it. */
+	if (!force && types_needs_host_mount(&v) && vol_held(name)) {
+		vol_error_errno(err, EBUSY,
+				"volume '%s' is attached by a pipeline whose container has not started: its "
+				"detach releases it (or --force)",
+				name);
+		goto out;
+	}
 	if (freed) {
 		const char *type = vol_type(&v);
 		*freed = 0;

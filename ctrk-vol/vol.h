@@ -93,9 +93,10 @@ void vol_random_hex(char *out, size_t nbytes);
  * that there is no order to keep. */
 int vol_lock(const char *name, ctrk_error_t *err);
 
-/* Remove volume NAME, under its lock, unless a container uses it (with
- * FORCE: unless a running one does): then -1 with err->errnum EBUSY and
- * the containers named; ENOENT when there is no volume NAME. */
+/* Remove volume NAME, under its lock, unless a container uses it or a
+ * pipeline not yet started holds it (with FORCE: unless a running
+ * container uses it): then -1 with err->errnum EBUSY, saying who; ENOENT
+ * when there is no volume NAME. */
 int vol_remove(const char *name, bool force, ctrk_error_t *err);
 
 /* ---- Types and drivers (types.c) ---- */

@@ -312,7 +312,7 @@ assert_store_clean() {
 	assert_equal "$(ls -A "$S")" .lock
 }
 
-@test "rm unmounts a loop volume that is mounted and unused" {
+@test "rm unmounts a loop volume that is mounted and unused (--force when a pipeline holds it)" {
 	ctrk-vol create --type loop -o size=4m lv >/dev/null
 	printf '{}' | ctrk-vol attach lv:/data >"$T/d.json"
 	run ctrk-vol path lv
@@ -322,7 +322,12 @@ assert_store_clean() {
 	echo data >"$CTRK_RUN/volumes/lv/f"
 	run losetup -j "$S/lv/disk.img"
 	assert_output --partial /dev/loop
-	ctrk-vol rm lv
+	# d.json's pipeline (this shell) holds it: only --force removes it.
+	run --separate-stderr ctrk-vol rm lv
+	assert_failure 1
+	assert_equal "$stderr" "ctrk-vol: error: cannot remove volume 'lv': volume 'lv' is attached by a pipeline whose container has not started: its detach releases it (or --force)"
+	mountpoint -q "$CTRK_RUN/volumes/lv"
+	ctrk-vol rm --force lv
 	run findmnt -rn -o TARGET
 	refute_output --partial "$CTRK_RUN/volumes/lv"
 	[[ ! -e $CTRK_RUN/volumes/lv ]]
