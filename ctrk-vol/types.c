@@ -366,10 +366,9 @@ driver_run(const char *prog, const cJSON *req, ctrk_error_t *err)
 	int status = 0;
 	if (ctrk_spawn_capture(&s, text, strlen(text), DRIVER_REPLY_MAX, &buf, &got, NULL, &status, err) < 0) {
 		if (err->errnum == ETIMEDOUT)
-			ctrk_error_set(err, ETIMEDOUT, "'%s' timed out after %ld s (CTRK_VOL_DRIVER_TIMEOUT)", prog,
-				       timeout);
+			ctrk_error_set(err, 0, "'%s' timed out after %ld s (CTRK_VOL_DRIVER_TIMEOUT)", prog, timeout);
 		else if (err->errnum == EFBIG)
-			ctrk_error_set(err, EFBIG, "'%s' answered more than 64 KiB", prog);
+			ctrk_error_set(err, 0, "'%s' answered more than 64 KiB", prog);
 		return NULL;
 	}
 	bool blank = strspn(buf, " \t\r\n") == got;
