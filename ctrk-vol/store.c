@@ -1132,6 +1132,30 @@ check_mounts(bool fix, cJSON *report)
 	closedir(d);
 }
 
+/* A loop or external volume mounted on the host that no running container
+ * uses and no live pipeline holds: its pipeline died before its teardown
+ * (detach) ran.  With FIX unmounted, as detach would have. */
+static void
+check_unused_mount(vol_t *v, bool fix, cJSON *report)
+{
+	if (!types_mounted(v))
+		return;
+	ctrk_error_t err;
+	char **ids = NULL;
+	bool used = vol_users(v, true, &ids, &err) < 0 || ids[0] || vol_held(v->name);
+	vol_ids_free(ids);
+	if (used)
+		return;
+	bool fixed = false;
+	if (fix && !(fixed = vol_unmount(v, &err) == 0))
+		ctrk_warn("%s", err.msg);
+	cleanup_free char *mp = types_mount_point(v->name);
+	problem(report, "unused-mount", mp, v->name,
+		fix ? "mounted, but no container uses it and no pipeline holds it: unmounted"
+		    : "mounted, but no container uses it and no pipeline holds it: --fix unmounts it",
+		fixed);
+}
+
 int
 cmd_check(const vol_opts_t *o)
 {
@@ -1158,6 +1182,7 @@ cmd_check(const vol_opts_t *o)
 			continue;
 		}
 		check_populating(&v, o->fix, report);
+		check_unused_mount(&v, o->fix, report);
 		vol_free(&v);
 	}
 	vol_ids_free(names);

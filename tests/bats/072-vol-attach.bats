@@ -231,6 +231,25 @@ down() {
 	ctrk-vol attach lv:/lv </dev/null | ctrk-vol detach >/dev/null
 	! mountpoint -q "$mp"
 	[ ! -e "$CTRK_RUN/volumes/.holds/lv" ]
+	# With no teardown after it, check finds its mount; --fix unmounts it.
+	sh -c 'ctrk-vol attach lv:/lv </dev/null >"$1"; true' _ "$T/dead.json"
+	mountpoint -q "$mp"
+	run ctrk-vol check
+	assert_failure 1
+	assert_output "unused-mount: $mp: mounted, but no container uses it and no pipeline holds it: --fix unmounts it"
+	run ctrk-vol check --fix
+	assert_success
+	! mountpoint -q "$mp"
+	run ctrk-vol check
+	assert_success
+	assert_output ""
+	# One this shell holds is left alone.
+	ctrk-vol attach lv:/lv </dev/null >"$T/live.json"
+	run ctrk-vol check --fix
+	assert_success
+	mountpoint -q "$mp"
+	ctrk-vol detach <"$T/live.json" >/dev/null
+	! mountpoint -q "$mp"
 	# A crafted hold names no path.
 	run --separate-stderr ctrk-vol detach <<<'{"version":1,"volumes":[{"target":"/x","type":"volume","name":"lv","hold":"../../../etc/x"}]}'
 	assert_failure 1
