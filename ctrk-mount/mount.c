@@ -202,6 +202,15 @@ mount_default_target(const cJSON *d, ctrk_error_t *err)
 		ctrk_error_set(err, 0, "descriptor: snapshot.key '%s' cannot name a directory", key);
 		return NULL;
 	}
+	/* $CTRK_RUN's own entries, as ctrk-run reserves them for container ids
+	 * (ctrk-run/container.c): ctrk-run's runtime/ and deleted/, and
+	 * ctrk-vol's volumes/, whose volumes/rootfs is where a volume
+	 * "rootfs" is mounted. */
+	if (strcmp(key, "runtime") == 0 || strcmp(key, "deleted") == 0 || strcmp(key, "volumes") == 0) {
+		ctrk_error_set(err, 0, "descriptor: snapshot.key '%s' is reserved in '%s': give --target", key,
+			       ctrk_default_run());
+		return NULL;
+	}
 	/* The rootfs holds the image's setuid programs and device nodes:
 	 * nobody but root may reach it (see statedir.h).  A missing KEY
 	 * directory is made by make_target, so that a failure removes it. */

@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -747,35 +746,6 @@ snap_descriptor_field(const snap_store_t *s, const char *key, snap_kind_t kind, 
 
 /* ---- usage: what the snapshot's own directory holds ---------------------- */
 
-struct inode {
-	dev_t dev;
-	ino_t ino;
-};
-
-static struct usage_walk {
-	long long size, inodes;
-	struct inode *seen; /* files with more than one link, counted once */
-	size_t nseen, cap;
-} walk;
-
-static int
-count_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-	if (st->st_nlink > 1 && !S_ISDIR(st->st_mode)) {
-		for (size_t i = 0; i < walk.nseen; i++)
-			if (walk.seen[i].dev == st->st_dev && walk.seen[i].ino == st->st_ino)
-				return 0;
-		if (walk.nseen == walk.cap) {
-			walk.cap = walk.cap ? 2 * walk.cap : 64;
-			walk.seen = ctrk_xrealloc(walk.seen, walk.cap * sizeof *walk.seen);
-		}
-		walk.seen[walk.nseen++] = (struct inode){st->st_dev, st->st_ino};
-	}
-	walk.inodes++;
-	walk.size += st->st_size;
-	return 0;
-}
-
 int
 snap_usage(snap_store_t *s, const char *key, cJSON **out, ctrk_error_t *err)
 {
@@ -786,13 +756,11 @@ snap_usage(snap_store_t *s, const char *key, cJSON **out, ctrk_error_t *err)
 	snap_unlock(s);
 	if (!e)
 		return -1;
-	walk = (struct usage_walk){0};
-	int rc = nftw(fs, count_one, 32, FTW_PHYS | FTW_MOUNT);
-	free(walk.seen);
-	if (rc < 0)
-		return ctrk_error_errno(err, "cannot measure '%s'", fs);
+	ctrk_tree_usage_t u;
+	if (ctrk_tree_usage(fs, &u, err) < 0)
+		return -1;
 	*out = cJSON_CreateObject();
-	cJSON_AddNumberToObject(*out, "size", (double)walk.size);
-	cJSON_AddNumberToObject(*out, "inodes", (double)walk.inodes);
+	cJSON_AddNumberToObject(*out, "size", (double)u.size);
+	cJSON_AddNumberToObject(*out, "inodes", (double)u.inodes);
 	return 0;
 }

@@ -147,7 +147,7 @@ cmd_export(const vol_opts_t *o, const char *name)
 {
 	ctrk_error_t err;
 	if (isatty(1)) {
-		ctrk_report_msg("refusing to write a tar to a terminal: redirect standard output");
+		ctrk_report_msg("cannot export volume '%s': standard output is a terminal (redirect it)", name);
 		return CTRK_EXIT_FAILURE;
 	}
 	cleanup_close int lock = vol_lock(name, &err);
@@ -395,11 +395,11 @@ cmd_import(const vol_opts_t *o, const char *name)
 	ctrk_error_t err;
 	const char *type = o->type ? o->type : "dir";
 	if (strcmp(type, "dir") != 0 && strcmp(type, "loop") != 0) {
-		ctrk_report_msg("cannot import into a %s volume: import makes a new dir or loop volume", type);
+		ctrk_report_msg("cannot import volume '%s': import makes a dir or loop volume, not %s", name, type);
 		return CTRK_EXIT_USAGE;
 	}
 	if (isatty(0)) {
-		ctrk_report_msg("refusing to read a tar from a terminal: redirect standard input");
+		ctrk_report_msg("cannot import volume '%s': standard input is a terminal (redirect it)", name);
 		return CTRK_EXIT_FAILURE;
 	}
 	vol_t v;
@@ -407,7 +407,9 @@ cmd_import(const vol_opts_t *o, const char *name)
 		return ctrk_fail(&err);
 	printf("%s\n", v.name);
 	vol_free(&v);
-	if (fflush(stdout) != 0)
-		return CTRK_EXIT_FAILURE;
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		ctrk_error_errno(&err, "cannot write to standard output");
+		return ctrk_fail(&err);
+	}
 	return CTRK_EXIT_OK;
 }

@@ -6,9 +6,12 @@
  * detach takes away exactly what attach added:
  *
  *   "volumes": [ {"target": "/data", "type": "volume", "name": "db",
- *                 "anonymous": false},
+ *                 "anonymous": false, "hold": "5f0c2a9e81d4b7c3"},
  *                {"target": "/tmp", "type": "tmpfs"},
  *                {"target": "/src", "type": "bind", "source": "/home/me/src"} ]
+ *
+ * "hold" (loop and external volumes, which are mounted on the host) names
+ * the descriptor's hold on the volume (hold.c): one id per descriptor.
  *
  * One mount per target: attaching at a target again replaces the mount
  * there (and its record), so attach is idempotent.  ctrk-run mounts the
@@ -50,6 +53,7 @@ typedef struct spec {
 	vol_t vol;
 	bool loaded, created;
 	bool mounted_here; /* this attach mounted it on the host (loop) */
+	bool held_new;     /* this attach took a new hold on it (hold.c) */
 } spec_t;
 
 typedef struct specs {
@@ -304,6 +308,11 @@ record_validate(const cJSON *d, ctrk_error_t *err)
 		    ctrk_json_get_string(e, "name", false, &name, what, err) < 0 ||
 		    ctrk_json_get_string(e, "source", false, &source, what, err) < 0)
 			return -1;
+		const char *hold = NULL;
+		if (ctrk_json_get_string(e, "hold", false, &hold, what, err) < 0)
+			return -1;
+		if (hold && !vol_hold_id_valid(hold))
+			return ctrk_error_set(err, 0, "%s: 'hold' must be 16 hex digits, not '%s'", what, hold);
 		const cJSON *anon = cJSON_GetObjectItemCaseSensitive(e, "anonymous");
 		if (anon && !cJSON_IsBool(anon))
 			return ctrk_error_set(err, 0, "%s: 'anonymous' must be a boolean", what);
@@ -322,14 +331,14 @@ record_validate(const cJSON *d, ctrk_error_t *err)
 	return 0;
 }
 
-/* The record entry at TARGET, or NULL. */
+/* The first entry of D's record whose string KEY is VALUE, or NULL. */
 static cJSON *
-record_at(const cJSON *d, const char *target)
+record_find(const cJSON *d, const char *key, const char *value)
 {
 	cJSON *e;
 	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(d, RECORD)) {
-		const char *t = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "target"));
-		if (t && strcmp(t, target) == 0)
+		const char *v = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, key));
+		if (v && strcmp(v, value) == 0)
 			return e;
 	}
 	return NULL;
@@ -457,7 +466,8 @@ chown_root(const vol_opts_t *o, const vol_t *v, ctrk_error_t *err)
 /* Under the volume's lock: mount it (a loop volume on the host), populate
  * it, give its root away; *MOUNT is the container mount without target. */
 static int
-attach_volume(const vol_opts_t *o, const cJSON *d, spec_t *p, cJSON **mount, ctrk_error_t *err)
+attach_volume(const vol_opts_t *o, const cJSON *d, const char *hold, spec_t *p, cJSON **mount,
+	      ctrk_error_t *err)
 {
 	cleanup_close int lock = vol_lock(p->name, err);
 	if (lock < 0)
@@ -473,6 +483,11 @@ attach_volume(const vol_opts_t *o, const cJSON *d, spec_t *p, cJSON **mount, ctr
 	if (vol_mount(&p->vol, &m, err) < 0)
 		return -1;
 	p->mounted_here = !was_mounted && types_mounted(&p->vol);
+	/* Mounted on the host while in use: held until detach (or until the
+	 * pipeline is gone), so that another descriptor's detach does not
+	 * unmount it before this one's container starts. */
+	if (types_needs_host_mount(&p->vol) && vol_hold_take(p->name, hold, &p->held_new, err) < 0)
+		return -1;
 	bool never = (o->populate && strcmp(o->populate, "never") == 0) || p->nocopy;
 	bool copied = false;
 	if (!never && vol_populate(&p->vol, d, p->target, &copied, err) < 0)
@@ -485,29 +500,49 @@ attach_volume(const vol_opts_t *o, const cJSON *d, spec_t *p, cJSON **mount, ctr
 	return 0;
 }
 
+/* ---- Releasing a volume's host mount ------------------------------------ */
+
+/* A loop (or external) volume that no running container uses and no
+ * pipeline holds any more (hold.c) is unmounted from the host; the hold
+ * HOLD (when not NULL) is dropped first; all under the volume's lock. */
+static int
+release_volume(const char *name, const char *hold, ctrk_error_t *err)
+{
+	cleanup_close int lock = vol_lock(name, err);
+	vol_t v;
+	if (lock < 0 || vol_load(name, &v, err) < 0) {
+		if (err->errnum != ENOENT)
+			return ctrk_error_wrap(err, "releasing volume '%s'", name);
+		ctrk_note("volume '%s' was already removed", name);
+		return 0;
+	}
+	if (hold)
+		vol_hold_drop(name, hold);
+	char **users = NULL;
+	int rc = vol_users(&v, true, &users, err);
+	if (rc == 0 && !users[0] && !vol_held(name))
+		rc = vol_unmount(&v, err);
+	vol_ids_free(users);
+	vol_free(&v);
+	return rc < 0 ? ctrk_error_wrap(err, "releasing volume '%s'", name) : 0;
+}
+
 /* Undo what a failed attach did: the anonymous volumes it made go; a
  * volume it mounted on the host is unmounted unless a running container
  * uses it by now (one mounted before is left alone: another pipeline's
  * container may be about to start on it). */
 static void
-attach_undo(specs_t *s)
+attach_undo(specs_t *s, const char *hold)
 {
 	for (size_t i = s->n; i-- > 0;) {
 		spec_t *p = &s->v[i];
-		if (!p->loaded)
-			continue;
 		ctrk_error_t e;
-		char **users = NULL;
-		if (p->mounted_here && vol_users(&p->vol, true, &users, &e) == 0 && !users[0])
-			vol_unmount(&p->vol, &e);
-		vol_ids_free(users);
 		if (p->created) {
-			/* rm's own path (it reports its own failure); quiet: stdout
-			 * carries descriptors only. */
-			vol_opts_t rm = {.uid = -1, .gid = -1, .mode = -1, .force = true, .quiet = true};
-			char *names[] = {p->name};
-			cmd_rm(&rm, 1, names);
-		}
+			if (vol_remove(p->name, true, &e) < 0)
+				ctrk_warn("cannot remove the new volume '%s': %s", p->name, e.msg);
+		} else if ((p->mounted_here || p->held_new) &&
+			   release_volume(p->name, p->held_new ? hold : NULL, &e) < 0)
+			ctrk_warn("%s", e.msg);
 	}
 }
 
@@ -520,7 +555,7 @@ attach_resolve(const cJSON *d, specs_t *s, ctrk_error_t *err)
 	for (size_t i = 0; i < s->n; i++) {
 		spec_t *p = &s->v[i];
 		if (p->kind == SPEC_ANONYMOUS) {
-			const cJSON *r = record_at(d, p->target);
+			const cJSON *r = record_find(d, "target", p->target);
 			const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "name"));
 			if (!name || !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "anonymous")))
 				continue;
@@ -543,8 +578,37 @@ attach_resolve(const cJSON *d, specs_t *s, ctrk_error_t *err)
 	return 0;
 }
 
+/* The record entries of volumes at S's targets in D, that the new mounts
+ * replace (to be released once the new descriptor is out), copied into
+ * the array REPLACED. */
+static void
+replaced_volumes(const cJSON *d, const specs_t *s, cJSON *replaced)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		const cJSON *old = record_find(d, "target", s->v[i].target);
+		if (cJSON_GetObjectItemCaseSensitive(old, "name"))
+			cJSON_AddItemToArray(replaced, cJSON_Duplicate(old, true));
+	}
+}
+
+/* The descriptor's hold id: the one its record has (attach again keeps
+ * it), else a new one. */
+static void
+hold_id(const cJSON *d, char out[17])
+{
+	const cJSON *e;
+	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(d, RECORD)) {
+		const char *h = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "hold"));
+		if (h) {
+			memcpy(out, h, 17);
+			return;
+		}
+	}
+	vol_random_hex(out, 8);
+}
+
 static int
-attach_all(const vol_opts_t *o, cJSON *d, specs_t *s, ctrk_error_t *err)
+attach_all(const vol_opts_t *o, cJSON *d, specs_t *s, const char *hold, cJSON *replaced, ctrk_error_t *err)
 {
 	if (attach_resolve(d, s, err) < 0)
 		return -1;
@@ -565,11 +629,13 @@ attach_all(const vol_opts_t *o, cJSON *d, specs_t *s, ctrk_error_t *err)
 			}
 			/* fall through */
 		case SPEC_VOLUME:
-			if (attach_volume(o, d, p, &m, err) < 0)
+			if (attach_volume(o, d, hold, p, &m, err) < 0)
 				return ctrk_error_wrap(err, "attaching '%s'", p->arg);
 			cJSON_AddStringToObject(r, "type", "volume");
 			cJSON_AddStringToObject(r, "name", p->name);
 			cJSON_AddBoolToObject(r, "anonymous", p->kind == SPEC_ANONYMOUS);
+			if (types_needs_host_mount(&p->vol))
+				cJSON_AddStringToObject(r, "hold", hold);
 			break;
 		case SPEC_TMPFS:
 			m = ctrk_mount_new("tmpfs", "tmpfs", p->target, NULL);
@@ -596,9 +662,10 @@ attach_all(const vol_opts_t *o, cJSON *d, specs_t *s, ctrk_error_t *err)
 	if (!cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(d, RECORD)))
 		ctrk_json_set(d, RECORD, cJSON_CreateArray());
 	cJSON *dm = cJSON_GetObjectItemCaseSensitive(d, "mounts"), *dr = cJSON_GetObjectItemCaseSensitive(d, RECORD);
+	replaced_volumes(d, s, replaced);
 	for (size_t i = 0; i < s->n; i++) {
 		remove_mounts_at(d, s->v[i].target);
-		cJSON *old = record_at(d, s->v[i].target);
+		cJSON *old = record_find(d, "target", s->v[i].target);
 		if (old)
 			cJSON_Delete(cJSON_DetachItemViaPointer(dr, old));
 	}
@@ -615,6 +682,7 @@ cmd_attach(const vol_opts_t *o, int argc, char **argv)
 {
 	ctrk_error_t err;
 	specs_t s = {0};
+	cleanup_json cJSON *replaced = cJSON_CreateArray();
 	if (parse_specs(o, argc, argv, &s, &err) < 0) {
 		ctrk_report(&err);
 		specs_free(&s);
@@ -624,13 +692,27 @@ cmd_attach(const vol_opts_t *o, int argc, char **argv)
 	int rc = CTRK_EXIT_FAILURE;
 	if (!d || record_validate(d, &err) < 0)
 		goto out;
-	if (attach_all(o, d, &s, &err) < 0) {
-		attach_undo(&s);
+	char hold[17];
+	hold_id(d, hold);
+	if (attach_all(o, d, &s, hold, replaced, &err) < 0) {
+		attach_undo(&s, hold);
 		goto out;
 	}
 	if (ctrk_descriptor_write(STDOUT_FILENO, d, &err) < 0) {
-		attach_undo(&s);
+		attach_undo(&s, hold);
 		goto out;
+	}
+	/* A volume whose mount another one replaced (at the same target) is
+	 * this descriptor's no more: its host mount goes when nothing else
+	 * uses it, as at detach.  The descriptor is out already, so a failure
+	 * here is only a warning (check reports a mount left behind). */
+	const cJSON *r;
+	cJSON_ArrayForEach(r, replaced) {
+		ctrk_error_t rerr;
+		const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "name"));
+		const char *old_hold = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "hold"));
+		if (!record_find(d, "name", name) && release_volume(name, old_hold, &rerr) < 0)
+			ctrk_warn("%s", rerr.msg);
 	}
 	rc = CTRK_EXIT_OK;
 out:
@@ -639,31 +721,6 @@ out:
 }
 
 /* ---- detach ------------------------------------------------------------- */
-
-/* A loop (or external) volume that no running container uses any more is
- * unmounted from the host; the check and the unmount under its lock. */
-static int
-release_volume(const char *name, ctrk_error_t *err)
-{
-	vol_t v;
-	if (vol_load(name, &v, err) < 0) {
-		if (err->errnum != ENOENT)
-			return -1;
-		ctrk_note("volume '%s' was already removed", name);
-		return 0;
-	}
-	vol_free(&v);
-	cleanup_close int lock = vol_lock(name, err);
-	if (lock < 0 || vol_load(name, &v, err) < 0)
-		return err->errnum == ENOENT ? 0 : -1;
-	char **users = NULL;
-	int rc = vol_users(&v, true, &users, err);
-	if (rc == 0 && !users[0])
-		rc = vol_unmount(&v, err);
-	vol_ids_free(users);
-	vol_free(&v);
-	return rc < 0 ? ctrk_error_wrap(err, "releasing volume '%s'", name) : 0;
-}
 
 int
 cmd_detach(const vol_opts_t *o)
@@ -681,7 +738,8 @@ cmd_detach(const vol_opts_t *o)
 	cJSON_ArrayForEach(e, rec) {
 		const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "name"));
 		const char *type = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "type"));
-		if (name && strcmp(type, "volume") == 0 && release_volume(name, &err) < 0)
+		const char *hold = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "hold"));
+		if (name && strcmp(type, "volume") == 0 && release_volume(name, hold, &err) < 0)
 			return ctrk_fail(&err);
 	}
 	cJSON_DeleteItemFromObjectCaseSensitive(d, RECORD);

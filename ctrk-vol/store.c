@@ -31,7 +31,7 @@
 #include "extract.h"
 #include "fsutil.h"
 #include "json.h"
-#include "lock.h"
+#include "mountinfo.h"
 #include "paths.h"
 #include "populate.h"
 #include "statedir.h"
@@ -86,6 +86,37 @@ vol_error_errno(ctrk_error_t *err, int errnum, const char *fmt, ...)
 	return -1;
 }
 
+#define LOCK_TIMEOUT_DEFAULT 120
+
+/* flock(FD, OP) (LOCK_EX or LOCK_SH), waiting at most
+ * $CTRK_VOL_LOCK_TIMEOUT seconds (default 120) for WHAT: a holder may
+ * itself wait without end (an export writing to a reader that does not
+ * read), and a container start must not hang on it.  -1 with errnum
+ * ETIMEDOUT past the time. */
+static int
+timed_flock(int fd, int op, const char *what, ctrk_error_t *err)
+{
+	long timeout;
+	if (ctrk_env_seconds("CTRK_VOL_LOCK_TIMEOUT", LOCK_TIMEOUT_DEFAULT, 3600, &timeout, err) < 0)
+		return -1;
+	struct timespec nap = {0, 1000000}, start, now;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		if (flock(fd, op | LOCK_NB) == 0)
+			return 0;
+		if (errno != EWOULDBLOCK && errno != EINTR)
+			return ctrk_error_errno(err, "cannot lock %s", what);
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec - start.tv_sec >= timeout)
+			return vol_error_errno(err, ETIMEDOUT,
+					       "%s is busy: another ctrk-vol has held it for %ld s (CTRK_VOL_LOCK_TIMEOUT)",
+					       what, timeout);
+		nanosleep(&nap, NULL);
+		if (nap.tv_nsec < 64000000) /* up to 64 ms between looks */
+			nap.tv_nsec *= 2;
+	}
+}
+
 /* The store's lock, around making or sweeping temp entries. */
 static int
 store_lock(ctrk_error_t *err)
@@ -94,7 +125,12 @@ store_lock(ctrk_error_t *err)
 	if (!store)
 		return -1;
 	cleanup_free char *path = ctrk_strdup_printf("%s/.lock", store);
-	return ctrk_lock_file(path, true, err);
+	cleanup_close int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return ctrk_error_errno(err, "cannot open '%s'", path);
+	if (timed_flock(fd, LOCK_EX, "the volume store", err) < 0)
+		return -1;
+	return steal_fd(&fd);
 }
 
 const char *
@@ -223,10 +259,9 @@ vol_lock(const char *name, ctrk_error_t *err)
 				return vol_error_errno(err, ENOENT, "no such volume '%s'", name);
 			return ctrk_error_errno(err, "cannot open '%s' to lock it", dir);
 		}
-		while (flock(fd, LOCK_EX) < 0) {
-			if (errno != EINTR)
-				return ctrk_error_errno(err, "cannot lock '%s'", dir);
-		}
+		cleanup_free char *what = ctrk_strdup_printf("volume '%s'", name);
+		if (timed_flock(fd, LOCK_EX, what, err) < 0)
+			return -1;
 		struct stat held, now;
 		if (fstat(fd, &held) < 0)
 			return ctrk_error_errno(err, "cannot stat '%s'", dir);
@@ -367,8 +402,9 @@ claim_tmp(const char *name, char **tmp_out, ctrk_error_t *err)
 				/* Another create of NAME is at work: wait for it
 				 * to end, and look again. */
 				close(steal_fd(&lock));
-				while (flock(other, LOCK_SH) < 0 && errno == EINTR)
-					;
+				cleanup_free char *what = ctrk_strdup_printf("the new volume '%s'", name);
+				if (timed_flock(other, LOCK_SH, what, err) < 0)
+					return -1;
 				continue;
 			}
 		} else if (errno != ENOENT) {
@@ -384,19 +420,21 @@ claim_tmp(const char *name, char **tmp_out, ctrk_error_t *err)
 	}
 }
 
-static void
-random_name(char out[65])
+void
+vol_random_hex(char *out, size_t nbytes)
 {
 	unsigned char b[32];
 	size_t got = 0;
-	while (got < sizeof b) {
-		ssize_t n = getrandom(b + got, sizeof b - got, 0);
+	if (nbytes > sizeof b)
+		nbytes = sizeof b;
+	while (got < nbytes) {
+		ssize_t n = getrandom(b + got, nbytes - got, 0);
 		if (n > 0)
 			got += (size_t)n;
 		else if (errno != EINTR)
 			abort(); /* no entropy source at all: nothing sensible left */
 	}
-	for (size_t i = 0; i < sizeof b; i++)
+	for (size_t i = 0; i < nbytes; i++)
 		snprintf(out + 2 * i, 3, "%02x", b[i]);
 }
 
@@ -420,7 +458,7 @@ vol_create_with(const vol_opts_t *o, const char *name, bool anonymous, vol_fill_
 	if (!name) {
 		if (!anonymous)
 			return ctrk_error_set(err, EINVAL, "no volume name given");
-		random_name(generated);
+		vol_random_hex(generated, 32);
 		name = generated;
 	}
 	if (vol_name_check(name, err) < 0)
@@ -527,14 +565,6 @@ list_names(size_t *n_out, ctrk_error_t *err)
 	return names;
 }
 
-static void
-names_free(char **names)
-{
-	for (size_t i = 0; names && names[i]; i++)
-		free(names[i]);
-	free(names);
-}
-
 /* --filter label=K or label=K=V. */
 static int
 filters_check(const vol_opts_t *o)
@@ -618,7 +648,7 @@ cmd_ls(const vol_opts_t *o)
 		}
 		vol_free(&v);
 	}
-	names_free(names);
+	vol_ids_free(names);
 	if (o->json && ctrk_json_write_fd(1, all, true, &err) < 0)
 		return ctrk_fail(&err);
 	if (flush_stdout(&err) < 0)
@@ -721,29 +751,57 @@ ids_list(char **ids)
 	return s;
 }
 
+/* A mount point inside the volume directory DIR (a host mount made inside
+ * a dir volume's _data): removing the volume would delete that other file
+ * system's files, so rm refuses, before anything is renamed. */
+static int
+check_no_mount_inside(const char *name, const char *dir, ctrk_error_t *err)
+{
+	cleanup_free char *real = realpath(dir, NULL); /* as mountinfo names it */
+	ctrk_mount_table_t t = {0};
+	if (!real)
+		return ctrk_error_errno(err, "cannot resolve '%s'", dir);
+	if (ctrk_mount_table_read(&t, err) < 0)
+		return -1;
+	int rc = 0;
+	for (size_t i = 0; i < t.n && rc == 0; i++)
+		if (ctrk_path_under(t.v[i].target, real))
+			rc = vol_error_errno(err, EBUSY, "'%s' is mounted inside volume '%s': unmount it first",
+					     t.v[i].target, name);
+	ctrk_mount_table_free(&t);
+	return rc;
+}
+
 /* Rename the volume directory DIR away to a fresh ".rm-NAME.XXXXXXXX"
  * (the caller holds its lock, which goes with it), make that durable, and
- * delete it: without following a symlink or entering another file system,
- * and only inside the store. */
+ * delete it: without following a symlink or entering another file system
+ * (ctrk_remove_tree_at), and only inside the store. */
 static int
 remove_volume_dir(const char *name, const char *dir, ctrk_error_t *err)
 {
 	const char *store = vol_store_dir(false, NULL);
-	cleanup_free char *gone = NULL;
+	if (check_no_mount_inside(name, dir, err) < 0)
+		return -1;
+	cleanup_close int storefd = open(store, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (storefd < 0)
+		return ctrk_error_errno(err, "cannot open '%s'", store);
+	char gone[sizeof VOL_RM_PREFIX + VOL_NAME_MAX + 16];
 	for (int tries = 0;; tries++) {
 		char suffix[65];
-		random_name(suffix);
-		free(gone);
-		gone = ctrk_strdup_printf("%s/" VOL_RM_PREFIX "%s.%.8s", store, name, suffix);
-		if (renameat2(AT_FDCWD, dir, AT_FDCWD, gone, RENAME_NOREPLACE) == 0)
+		vol_random_hex(suffix, 4);
+		snprintf(gone, sizeof gone, VOL_RM_PREFIX "%s.%s", name, suffix);
+		if (renameat2(AT_FDCWD, dir, storefd, gone, RENAME_NOREPLACE) == 0)
 			break;
 		if (errno != EEXIST || tries > 8)
-			return ctrk_error_errno(err, "cannot rename '%s' to '%s'", dir, gone);
+			return ctrk_error_errno(err, "cannot rename '%s' to '%s/%s'", dir, store, gone);
 	}
-	if (ctrk_fsync_dir(store, err) < 0 || ctrk_remove_tree(gone, err) < 0)
+	if (fsync(storefd) < 0)
+		return ctrk_error_errno(err, "cannot sync '%s'", store);
+	if (ctrk_remove_tree_at(storefd, gone, err) < 0)
 		return -1;
 	cleanup_free char *mp = types_mount_point(name);
 	rmdir(mp);
+	vol_holds_remove(name);
 	return 0;
 }
 
@@ -758,49 +816,63 @@ rm_one_damaged(const char *name, ctrk_error_t *err)
 	return remove_volume_dir(name, dir, err);
 }
 
-enum { RM_DONE = 0, RM_FAILED = -1, RM_IN_USE = -2 };
-
 /* Remove volume NAME unless a container uses it (with FORCE: unless a
- * running one does).  *FREED gets the space its content took. */
+ * running one does).  *FREED (may be NULL) gets the space its content
+ * took. */
 static int
-rm_one(const char *name, bool force, unsigned long long *freed, ctrk_error_t *err)
+remove_one(const char *name, bool force, unsigned long long *freed, ctrk_error_t *err)
 {
 	cleanup_close int lock = vol_lock(name, err);
 	if (lock < 0)
-		return RM_FAILED;
+		return -1;
 	vol_t v;
 	if (vol_load(name, &v, err) < 0)
-		return RM_FAILED;
-	int rc = RM_FAILED;
+		return -1;
+	int rc = -1;
 	char **ids = NULL;
 	if (vol_users(&v, force, &ids, err) < 0)
 		goto out;
-	if (ids && ids[0]) {
+	if (ids[0]) {
 		cleanup_free char *list = ids_list(ids);
 		vol_error_errno(err, EBUSY, "volume '%s' is in use by %s %s%s", name,
 			       ids[1] ? "containers" : "container", list,
 			       force ? ", running" : ": remove the container first (or --force if it is stopped)");
-		rc = RM_IN_USE;
+		goto out;
+	}
+	/* A pipeline that attached it and has not started its container yet
+	 * (hold.c) is about to use it. */
+	if (!force && types_needs_host_mount(&v) && vol_held(name)) {
+		vol_error_errno(err, EBUSY,
+				"volume '%s' is attached by a pipeline whose container has not started: its "
+				"detach releases it (or --force)",
+				name);
 		goto out;
 	}
 	if (freed) {
 		const char *type = vol_type(&v);
+		*freed = 0;
 		if (strcmp(type, "dir") == 0 || strcmp(type, "loop") == 0) {
 			cleanup_free char *p = ctrk_strdup_printf("%s/%s", v.dir,
 								  strcmp(type, "dir") == 0 ? VOL_DATA : VOL_IMAGE);
-			*freed = types_du(p);
-		} else
-			*freed = 0;
+			ctrk_tree_usage_t u;
+			ctrk_error_t ignored;
+			if (ctrk_tree_usage(p, &u, &ignored) == 0)
+				*freed = (unsigned long long)u.allocated;
+		}
 	}
-	if (types_remove(&v, err) < 0)
+	if (types_remove(&v, err) < 0 || remove_volume_dir(name, v.dir, err) < 0)
 		goto out;
-	if (remove_volume_dir(name, v.dir, err) < 0)
-		goto out;
-	rc = RM_DONE;
+	rc = 0;
 out:
 	vol_ids_free(ids);
 	vol_free(&v);
 	return rc;
+}
+
+int
+vol_remove(const char *name, bool force, ctrk_error_t *err)
+{
+	return remove_one(name, force, NULL, err);
 }
 
 int
@@ -810,7 +882,7 @@ cmd_rm(const vol_opts_t *o, int argc, char **argv)
 	int rc = CTRK_EXIT_OK;
 	vol_store_sweep(true, NULL, &err);
 	for (int i = 0; i < argc; i++) {
-		if (rm_one(argv[i], o->force, NULL, &err) != RM_DONE) {
+		if (vol_remove(argv[i], o->force, &err) < 0) {
 			ctrk_error_wrap(&err, "cannot remove volume '%s'", argv[i]);
 			ctrk_report(&err);
 			rc = CTRK_EXIT_FAILURE;
@@ -860,17 +932,16 @@ cmd_prune(const vol_opts_t *o)
 		if (!candidate)
 			continue;
 		unsigned long long freed = 0;
-		int r = rm_one(names[i], false, &freed, &err);
-		if (r == RM_DONE) {
+		if (remove_one(names[i], false, &freed, &err) == 0) {
 			total += freed;
 			printf("%s\n", names[i]);
-		} else if (r == RM_FAILED && err.errnum != ENOENT) {
+		} else if (err.errnum != ENOENT && err.errnum != EBUSY) {
 			ctrk_error_wrap(&err, "cannot remove volume '%s'", names[i]);
 			ctrk_report(&err);
 			rc = CTRK_EXIT_FAILURE;
 		}
 	}
-	names_free(names);
+	vol_ids_free(names);
 	char size[32];
 	human_size(total, size, sizeof size);
 	printf("Total reclaimed space: %s\n", size);
@@ -1061,6 +1132,30 @@ check_mounts(bool fix, cJSON *report)
 	closedir(d);
 }
 
+/* A loop or external volume mounted on the host that no running container
+ * uses and no live pipeline holds: its pipeline died before its teardown
+ * (detach) ran.  With FIX unmounted, as detach would have. */
+static void
+check_unused_mount(vol_t *v, bool fix, cJSON *report)
+{
+	if (!types_mounted(v))
+		return;
+	ctrk_error_t err;
+	char **ids = NULL;
+	bool used = vol_users(v, true, &ids, &err) < 0 || ids[0] || vol_held(v->name);
+	vol_ids_free(ids);
+	if (used)
+		return;
+	bool fixed = false;
+	if (fix && !(fixed = vol_unmount(v, &err) == 0))
+		ctrk_warn("%s", err.msg);
+	cleanup_free char *mp = types_mount_point(v->name);
+	problem(report, "unused-mount", mp, v->name,
+		fix ? "mounted, but no container uses it and no pipeline holds it: unmounted"
+		    : "mounted, but no container uses it and no pipeline holds it: --fix unmounts it",
+		fixed);
+}
+
 int
 cmd_check(const vol_opts_t *o)
 {
@@ -1087,9 +1182,10 @@ cmd_check(const vol_opts_t *o)
 			continue;
 		}
 		check_populating(&v, o->fix, report);
+		check_unused_mount(&v, o->fix, report);
 		vol_free(&v);
 	}
-	names_free(names);
+	vol_ids_free(names);
 	check_mounts(o->fix, report);
 
 	int rc = CTRK_EXIT_OK;

@@ -3,22 +3,16 @@
  * mounted into a container, and what rm undoes. */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
-#include <limits.h>
 #include <linux/loop.h>
-#include <poll.h>
 #include <sched.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -34,6 +28,7 @@
 
 #define DRIVER_REPLY_MAX (64u << 10)
 #define DRIVER_TIMEOUT_DEFAULT 60
+#define TOOL_TIMEOUT_MS (600 * 1000)
 
 bool
 vol_type_builtin(const char *type)
@@ -350,25 +345,13 @@ driver_program(const char *type, ctrk_error_t *err)
 	return path;
 }
 
-static int
-driver_setup(void *arg)
-{
-	/* Its own process group: a timeout kills the driver and whatever it
-	 * started. */
-	return setpgid(0, 0);
-}
-
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Run the driver program PROG with REQ on stdin; its reply (one JSON
  * object, "" counting as {}) within $CTRK_VOL_DRIVER_TIMEOUT seconds
- * (default 60) and DRIVER_REPLY_MAX bytes, else it is killed. */
+ * (default 60) and DRIVER_REPLY_MAX bytes.  ctrk_spawn_capture() gives it a
+ * process group of its own, and past the deadline the group is killed, so
+ * a hanging driver takes nothing with it.  A driver that leaves a process
+ * running (a FUSE daemon for its mount) must not leave it holding its
+ * standard output: the reply ends where that output does. */
 static cJSON *
 driver_run(const char *prog, const cJSON *req, ctrk_error_t *err)
 {
@@ -376,102 +359,18 @@ driver_run(const char *prog, const cJSON *req, ctrk_error_t *err)
 	if (ctrk_env_seconds("CTRK_VOL_DRIVER_TIMEOUT", DRIVER_TIMEOUT_DEFAULT, 3600, &timeout, err) < 0)
 		return NULL;
 	cleanup_free char *text = ctrk_json_render(req, false);
-	size_t len = strlen(text);
-	if (len >= 60000) /* within one pipe's buffer: written before reading */
-		return ctrk_error_set(err, E2BIG, "the request is too large (%zu bytes)", len), NULL;
-	int in[2], out[2];
-	if (pipe2(in, O_CLOEXEC) < 0)
-		return ctrk_error_errno(err, "cannot make a pipe"), NULL;
-	if (pipe2(out, O_CLOEXEC) < 0) {
-		ctrk_error_errno(err, "cannot make a pipe");
-		close(in[0]);
-		close(in[1]);
-		return NULL;
-	}
 	char *argv[] = {(char *)prog, NULL};
-	ctrk_spawn_t s = {.argv = argv, .stdio = {in[0], out[1], -1}, .setup = driver_setup,
-			  .setup_what = "cannot give the driver its own process group"};
-	pid_t pid = ctrk_spawn(&s, err);
-	close(in[0]);
-	close(out[1]);
-	cleanup_close int rd = out[0];
-	if (pid < 0) {
-		close(in[1]);
+	ctrk_spawn_t s = {.argv = argv, .stdio = {-1, -1, -1}, .timeout_ms = (int)timeout * 1000};
+	cleanup_free char *buf = NULL;
+	size_t got = 0;
+	int status = 0;
+	if (ctrk_spawn_capture(&s, text, strlen(text), DRIVER_REPLY_MAX, &buf, &got, NULL, &status, err) < 0) {
+		if (err->errnum == ETIMEDOUT)
+			ctrk_error_set(err, 0, "'%s' timed out after %ld s (CTRK_VOL_DRIVER_TIMEOUT)", prog, timeout);
+		else if (err->errnum == EFBIG)
+			ctrk_error_set(err, 0, "'%s' answered more than 64 KiB", prog);
 		return NULL;
 	}
-	/* SIGPIPE is ignored by ctrk-vol (ctrk_cli_init): a driver that does
-	 * not read its request gives EPIPE here, no error. */
-	if (write(in[1], text, len) < 0 && errno != EPIPE)
-		ctrk_warn("cannot write the request to '%s': %s", prog, strerror(errno));
-	close(in[1]);
-
-	cleanup_free char *buf = ctrk_xmalloc(DRIVER_REPLY_MAX + 1);
-	size_t got = 0;
-	const char *why = NULL;
-	long long deadline = now_ms() + timeout * 1000;
-	cleanup_close int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	int status = 0;
-	bool eof = false, exited = false;
-	while (!exited) {
-		long long left = deadline - now_ms();
-		if (left <= 0) {
-			why = "timed out";
-			break;
-		}
-		struct pollfd p[2] = {{.fd = eof ? -1 : rd, .events = POLLIN}, {.fd = pidfd, .events = POLLIN}};
-		int r = poll(p, 2, left > INT_MAX ? INT_MAX : (int)left);
-		if (r < 0 && errno != EINTR) {
-			why = "poll failed";
-			break;
-		}
-		if (!eof && p[0].revents) {
-			ssize_t n = read(rd, buf + got, DRIVER_REPLY_MAX + 1 - got);
-			if (n > 0)
-				got += (size_t)n;
-			else if (n == 0 || errno != EINTR)
-				eof = true;
-			if (got > DRIVER_REPLY_MAX) {
-				why = "answered more than 64 KiB";
-				break;
-			}
-		}
-		if (p[1].revents || (pidfd < 0 && eof)) {
-			/* Exited (or, without a pidfd, closed its output:
-			 * waited for here, past the time limit).  Its output
-			 * may still be in the pipe: read below, unless
-			 * someone it left behind keeps it open. */
-			if (pidfd >= 0 && waitpid(pid, &status, WNOHANG) != pid)
-				continue;
-			if (pidfd < 0 && ctrk_wait(pid, &status, err) < 0)
-				return NULL;
-			exited = true;
-		}
-	}
-	if (exited) {
-		/* Whatever is still in the pipe, without waiting for a
-		 * straggler that holds it open. */
-		int fl = fcntl(rd, F_GETFL);
-		fcntl(rd, F_SETFL, fl | O_NONBLOCK);
-		ssize_t n;
-		while (got <= DRIVER_REPLY_MAX && (n = read(rd, buf + got, DRIVER_REPLY_MAX + 1 - got)) > 0)
-			got += (size_t)n;
-		if (got > DRIVER_REPLY_MAX)
-			why = "answered more than 64 KiB";
-	}
-	kill(-pid, SIGKILL); /* what it left behind, or itself */
-	if (!exited) {
-		ctrk_error_t ignored;
-		ctrk_wait(pid, &status, &ignored);
-		if (!why)
-			why = "failed";
-		if (strcmp(why, "timed out") == 0)
-			return ctrk_error_set(err, 0, "'%s' timed out after %ld s (CTRK_VOL_DRIVER_TIMEOUT)",
-					      prog, timeout), NULL;
-		return ctrk_error_set(err, 0, "'%s' %s", prog, why), NULL;
-	}
-	if (why)
-		return ctrk_error_set(err, EFBIG, "'%s' %s", prog, why), NULL;
-	buf[got] = '\0';
 	bool blank = strspn(buf, " \t\r\n") == got;
 	ctrk_error_t perr;
 	cJSON *reply = blank ? cJSON_CreateObject() : ctrk_json_parse(buf, got, "the answer", &perr);
@@ -590,7 +489,9 @@ types_new_meta(const vol_opts_t *o, const char *name, ctrk_error_t *err)
 static int
 run_quiet(char *const argv[], ctrk_error_t *err)
 {
-	ctrk_spawn_t s = {.argv = argv, .stdio = {-1, -1, -1}};
+	/* mkfs.ext4 and debugfs on a sparse image take seconds; a wait
+	 * without end is never right. */
+	ctrk_spawn_t s = {.argv = argv, .stdio = {-1, -1, -1}, .timeout_ms = TOOL_TIMEOUT_MS};
 	cleanup_free char *out = NULL, *errout = NULL;
 	int status;
 	if (ctrk_spawn_capture(&s, NULL, 0, 64 << 10, &out, NULL, &errout, &status, err) < 0)
@@ -877,45 +778,4 @@ types_remove(const vol_t *v, ctrk_error_t *err)
 	if (!vol_type_builtin(type))
 		return driver_simple(v, "remove", NULL, err);
 	return 0;
-}
-
-/* ---- Space ---- */
-
-static struct {
-	unsigned long long bytes;
-	struct {
-		dev_t dev;
-		ino_t ino;
-	} *seen;
-	size_t nseen, cap;
-} du;
-
-static int
-du_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	if (st->st_nlink > 1 && !S_ISDIR(st->st_mode)) {
-		for (size_t i = 0; i < du.nseen; i++)
-			if (du.seen[i].dev == st->st_dev && du.seen[i].ino == st->st_ino)
-				return 0;
-		if (du.nseen == du.cap) {
-			du.cap = du.cap ? 2 * du.cap : 64;
-			du.seen = ctrk_xrealloc(du.seen, du.cap * sizeof *du.seen);
-		}
-		du.seen[du.nseen].dev = st->st_dev;
-		du.seen[du.nseen++].ino = st->st_ino;
-	}
-	du.bytes += (unsigned long long)st->st_blocks * 512;
-	return 0;
-}
-
-unsigned long long
-types_du(const char *path)
-{
-	du.bytes = 0;
-	du.nseen = 0;
-	nftw(path, du_one, 16, FTW_PHYS | FTW_MOUNT);
-	free(du.seen);
-	du.seen = NULL;
-	du.cap = 0;
-	return du.bytes;
 }

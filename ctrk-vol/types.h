@@ -75,7 +75,4 @@ int vol_store_sweep(bool fix, cJSON *report, ctrk_error_t *err);
  * TARGET (autoclear: the device goes with the last unmount). */
 int types_loop_mount(const char *image, const char *target, ctrk_error_t *err);
 
-/* Disk space used by the tree at PATH (hard links counted once), bytes. */
-unsigned long long types_du(const char *path);
-
 #endif

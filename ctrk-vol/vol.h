@@ -11,6 +11,7 @@
  *   attach.c   attach and detach: container mounts in the descriptor
  *   populate.c copy-up of the image's content into an empty volume
  *   inuse.c    which containers use a volume (from ctrk-run's state)
+ *   hold.c     holds: attaches whose containers have not started yet
  *
  * On disk (all 0700, root's):
  *   $CTRK_ROOT/volumes/NAME/meta.json   the metadata (one small file,
@@ -20,6 +21,7 @@
  *   $CTRK_ROOT/volumes/NAME/disk.img    a loop volume's ext4 image
  *   $CTRK_RUN/volumes/NAME              where a loop (or external) volume
  *                                       is mounted while in use
+ *   $CTRK_RUN/volumes/.holds/NAME/ID    a hold on it (see hold.c)
  */
 #ifndef CTRK_VOL_H
 #define CTRK_VOL_H
@@ -82,17 +84,33 @@ int vol_create(const vol_opts_t *o, const char *name, bool anonymous, vol_t *out
 /* Write V's metadata (after a change to v->meta), atomically. */
 int vol_meta_save(const vol_t *v, ctrk_error_t *err);
 
-/* Lock volume NAME exclusively (waiting); returns the fd to close. */
+/* NBYTES (at most 32) random bytes as lowercase hex in OUT (2*NBYTES+1). */
+void vol_random_hex(char *out, size_t nbytes);
+
+/* Lock volume NAME exclusively (waiting); returns the fd to close.  Every
+ * change to a volume (its metadata, its content, its host mount) is made
+ * under this lock; it is never taken while another volume's is held, so
+ * that there is no order to keep. */
 int vol_lock(const char *name, ctrk_error_t *err);
+
+/* Remove volume NAME, under its lock, unless a container uses it or a
+ * pipeline not yet started holds it (with FORCE: unless a running
+ * container uses it): then -1 with err->errnum EBUSY, saying who; ENOENT
+ * when there is no volume NAME. */
+int vol_remove(const char *name, bool force, ctrk_error_t *err);
 
 /* ---- Types and drivers (types.c) ---- */
 
 /* The container mount for V without its target: {type, source, options}
  * (a bind of the content's host path; a fresh tmpfs for tmpfs volumes).
- * Mounts a loop or external volume on the host first when it is not. */
+ * Mounts a loop or external volume on the host first when it is not.
+ * The caller holds vol_lock(V's name): "is it mounted?" and the mount
+ * must be one step for other commands. */
 int vol_mount(const vol_t *v, cJSON **mount, ctrk_error_t *err);
 
-/* Unmount a loop or external volume from the host (no-op for the rest). */
+/* Unmount a loop or external volume from the host (no-op for the rest).
+ * The caller holds vol_lock(V's name) and has made sure that no container
+ * uses the volume (vol_users(), or the volume is not yet in the store). */
 int vol_unmount(const vol_t *v, ctrk_error_t *err);
 
 /* The host path of V's content while mounted (dir: _data; bind: its
@@ -105,7 +123,26 @@ char *vol_content_path(const vol_t *v);
  * those created or running).  *IDS is a NULL-ended array the caller frees
  * with vol_ids_free(). */
 int vol_users(const vol_t *v, bool running_only, char ***ids, ctrk_error_t *err);
+/* Free a NULL-ended array of strings (vol_users()'s ids, the store's
+ * names). */
 void vol_ids_free(char **ids);
+
+/* ---- Holds (hold.c); all under the volume's lock ---- */
+
+/* Is ID a hold id (16 lowercase hex digits)? */
+bool vol_hold_id_valid(const char *id);
+
+/* Hold volume NAME for the descriptor whose hold id is ID, as long as
+ * attach's parent lives or until vol_hold_drop(); *MADE tells whether the
+ * hold is new (not one the descriptor had already). */
+int vol_hold_take(const char *name, const char *id, bool *made, ctrk_error_t *err);
+void vol_hold_drop(const char *name, const char *id);
+
+/* Does a live hold keep volume NAME?  Stale holds are removed. */
+bool vol_held(const char *name);
+
+/* Every hold on NAME goes (the volume is removed). */
+void vol_holds_remove(const char *name);
 
 /* ---- The verbs; each returns the exit code ---- */
 int cmd_create(const vol_opts_t *o, const char *name);           /* store.c */

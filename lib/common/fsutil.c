@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -295,4 +296,48 @@ ctrk_path_exists(const char *path)
 {
 	struct stat st;
 	return lstat(path, &st) == 0;
+}
+
+/* nftw() takes no argument for its callback: the walk's state is here (one
+ * walk at a time; the tools are single-threaded). */
+static struct {
+	ctrk_tree_usage_t u;
+	struct {
+		dev_t dev;
+		ino_t ino;
+	} *seen; /* files with more than one link, counted once */
+	size_t nseen, cap;
+} walk;
+
+static int
+count_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	if (st->st_nlink > 1 && !S_ISDIR(st->st_mode)) {
+		for (size_t i = 0; i < walk.nseen; i++)
+			if (walk.seen[i].dev == st->st_dev && walk.seen[i].ino == st->st_ino)
+				return 0;
+		if (walk.nseen == walk.cap) {
+			walk.cap = walk.cap ? 2 * walk.cap : 64;
+			walk.seen = ctrk_xrealloc(walk.seen, walk.cap * sizeof *walk.seen);
+		}
+		walk.seen[walk.nseen].dev = st->st_dev;
+		walk.seen[walk.nseen++].ino = st->st_ino;
+	}
+	walk.u.inodes++;
+	walk.u.size += st->st_size;
+	walk.u.allocated += (long long)st->st_blocks * 512;
+	return 0;
+}
+
+int
+ctrk_tree_usage(const char *path, ctrk_tree_usage_t *u, ctrk_error_t *err)
+{
+	memset(&walk, 0, sizeof walk);
+	int rc = nftw(path, count_one, 32, FTW_PHYS | FTW_MOUNT);
+	free(walk.seen);
+	*u = walk.u;
+	memset(&walk, 0, sizeof walk);
+	if (rc < 0)
+		return ctrk_error_errno(err, "cannot measure '%s'", path);
+	return 0;
 }

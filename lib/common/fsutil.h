@@ -69,6 +69,14 @@ char *ctrk_xstrndup(const char *s, size_t n);
 /* True when PATH exists (any type, symlinks not followed). */
 bool ctrk_path_exists(const char *path);
 
+/* What the tree at PATH takes, on its own file system (FTW_MOUNT), symlinks
+ * not followed, a file with more hard links counted once: the sum of the
+ * sizes, of the blocks allocated (bytes), and the number of entries. */
+typedef struct ctrk_tree_usage {
+	long long size, allocated, inodes;
+} ctrk_tree_usage_t;
+int ctrk_tree_usage(const char *path, ctrk_tree_usage_t *u, ctrk_error_t *err);
+
 /* "." or "..", the two names readdir gives that are not entries. */
 static inline bool
 ctrk_is_dot_or_dotdot(const char *name)

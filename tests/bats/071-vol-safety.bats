@@ -6,47 +6,11 @@
 load helpers
 
 setup() {
-	ctrk_setup
-	T=$BATS_TEST_TMPDIR
-	S=$CTRK_ROOT/volumes
+	vol_setup
 }
 
 teardown() {
-	local v pid
-	# The hanging test driver's processes, by the pids they wrote (not
-	# our children: killed, not waited for).
-	for pid in $(cat "$T"/shdrv/pid.* 2>/dev/null); do
-		kill -KILL "$pid" 2>/dev/null || true
-	done
-	for v in $(ctrk-vol ls -q 2>/dev/null); do
-		ctrk-vol rm --force "$v" >/dev/null 2>&1 || true
-	done
-	run_teardown
-}
-
-# make_driver: ctrk-vol-shdrv on PATH, one directory per volume in
-# $SHDRV_ROOT; create with hang=1 makes it, writes its pid to
-# $SHDRV_ROOT/pid.NAME and sleeps.
-make_driver() {
-	mkdir -p "$T/bin" "$T/shdrv"
-	cat >"$T/bin/ctrk-vol-shdrv" <<'EOF'
-#!/bin/sh
-set -eu
-req=$(cat)
-get() { printf '%s' "$req" | jq -r "$1"; }
-name=$(get .name)
-case $(get .op) in
-create)
-	mkdir "$SHDRV_ROOT/$name"
-	if [ -n "$(get '.options.hang // empty')" ]; then
-		echo $$ >"$SHDRV_ROOT/pid.$name"
-		exec sleep 300
-	fi ;;
-remove) rm -rf "${SHDRV_ROOT:?}/$name" ;;
-esac
-EOF
-	chmod +x "$T/bin/ctrk-vol-shdrv"
-	export PATH=$T/bin:$PATH SHDRV_ROOT=$T/shdrv
+	vol_teardown
 }
 
 # parallel_create N NAME ARGS...: N creates of NAME at once; their exit
@@ -116,7 +80,7 @@ assert_store_clean() {
 }
 
 @test "SIGKILL during create: no volume; check reports the leftover, --fix (or the next create) removes it" {
-	make_driver
+	vol_make_driver
 	ctrk-vol create --type shdrv -o hang=1 half &
 	local pid=$! i
 	for ((i = 0; i < 100; i++)); do [[ -s $T/shdrv/pid.half ]] && break; sleep 0.05; done
@@ -329,7 +293,26 @@ assert_store_clean() {
 	assert_equal "$(cat "$T/outside/file")" precious
 }
 
-@test "rm unmounts a loop volume that is mounted and unused" {
+@test "rm never deletes another file system's files mounted inside a volume" {
+	ctrk-vol create v >/dev/null
+	local data
+	data=$(ctrk-vol path v)
+	mkdir "$data/m"
+	mount -t tmpfs tmpfs "$data/m"
+	echo precious >"$data/m/file"
+	run --separate-stderr ctrk-vol rm --force v
+	assert_failure 1
+	assert_equal "$stderr" "ctrk-vol: error: cannot remove volume 'v': '$(realpath "$data")/m' is mounted inside volume 'v': unmount it first"
+	assert_equal "$(cat "$data/m/file")" precious
+	# Nothing was renamed away or half removed.
+	assert_equal "$(ctrk-vol ls -q)" v
+	assert_equal "$(ls -A "$S")" $'.lock\nv'
+	umount "$data/m"
+	ctrk-vol rm v
+	assert_equal "$(ls -A "$S")" .lock
+}
+
+@test "rm unmounts a loop volume that is mounted and unused (--force when a pipeline holds it)" {
 	ctrk-vol create --type loop -o size=4m lv >/dev/null
 	printf '{}' | ctrk-vol attach lv:/data >"$T/d.json"
 	run ctrk-vol path lv
@@ -339,10 +322,38 @@ assert_store_clean() {
 	echo data >"$CTRK_RUN/volumes/lv/f"
 	run losetup -j "$S/lv/disk.img"
 	assert_output --partial /dev/loop
-	ctrk-vol rm lv
+	# d.json's pipeline (this shell) holds it: only --force removes it.
+	run --separate-stderr ctrk-vol rm lv
+	assert_failure 1
+	assert_equal "$stderr" "ctrk-vol: error: cannot remove volume 'lv': volume 'lv' is attached by a pipeline whose container has not started: its detach releases it (or --force)"
+	mountpoint -q "$CTRK_RUN/volumes/lv"
+	ctrk-vol rm --force lv
 	run findmnt -rn -o TARGET
 	refute_output --partial "$CTRK_RUN/volumes/lv"
 	[[ ! -e $CTRK_RUN/volumes/lv ]]
 	run losetup -j "$S/lv/disk.img"
 	assert_output ""
+}
+
+@test "every lock wait has an end: an export stuck on its reader makes others fail after CTRK_VOL_LOCK_TIMEOUT" {
+	ctrk-vol create big
+	head -c 4M /dev/urandom >"$(ctrk-vol path big)/blob"
+	mkfifo "$T/fifo"
+	# The export holds the volume's lock while it writes; nobody reads.
+	ctrk-vol export big >"$T/fifo" &
+	local pid=$!
+	exec 8<>"$T/fifo" # opened, never read: the export blocks on a full pipe
+	local t0=$SECONDS
+	run --separate-stderr env CTRK_VOL_LOCK_TIMEOUT=1 ctrk-vol attach big:/b </dev/null
+	assert_failure 1
+	assert_equal "$stderr" "ctrk-vol: error: attaching 'big:/b': volume 'big' is busy: another ctrk-vol has held it for 1 s (CTRK_VOL_LOCK_TIMEOUT)"
+	[ -z "$output" ]
+	((SECONDS - t0 < 10))
+	run --separate-stderr env CTRK_VOL_LOCK_TIMEOUT=1 ctrk-vol rm big
+	assert_failure 1
+	[[ $stderr == *"volume 'big' is busy"* ]]
+	kill "$pid"
+	exec 8<&-
+	wait "$pid" || true
+	ctrk-vol rm big
 }

@@ -176,6 +176,98 @@ down() {
 	down "$a" >/dev/null
 }
 
+@test "a new spec at a target that held a loop volume unmounts the old one when nothing uses it" {
+	command -v mkfs.ext4 >/dev/null || skip "mkfs.ext4 (e2fsprogs) missing"
+	ctrk-vol create --type loop --opt size=4m l1
+	ctrk-vol create --type loop --opt size=4m l2
+	ctrk-vol create d
+	ctrk-vol attach l1:/x l2:/y </dev/null >"$T/one.json"
+	mountpoint -q "$CTRK_RUN/volumes/l1"
+	mountpoint -q "$CTRK_RUN/volumes/l2"
+	# /x now holds a dir volume: l1 is this descriptor's no more.
+	ctrk-vol attach d:/x <"$T/one.json" >"$T/two.json"
+	! mountpoint -q "$CTRK_RUN/volumes/l1"
+	[ ! -e "$CTRK_RUN/volumes/l1" ]
+	mountpoint -q "$CTRK_RUN/volumes/l2"
+	# A volume that moves to another target in the same descriptor stays.
+	ctrk-vol attach l2:/z --tmpfs /y <"$T/two.json" >"$T/three.json"
+	mountpoint -q "$CTRK_RUN/volumes/l2"
+	assert_equal "$(jq -c '[.volumes[] | .name // .type]' "$T/three.json")" '["d","l2","tmpfs"]'
+	ctrk-vol detach <"$T/three.json" >/dev/null
+	! mountpoint -q "$CTRK_RUN/volumes/l2"
+	# A failed attach unmounts what it mounted (the anonymous volume's
+	# bad option fails after l1 was mounted).
+	run --separate-stderr ctrk-vol attach l1:/a --anonymous /b -o x=y </dev/null
+	assert_failure
+	[[ $stderr == *"unknown option 'x' for a dir volume"* ]]
+	! mountpoint -q "$CTRK_RUN/volumes/l1"
+	[ -z "$output" ]
+	ctrk-vol rm l1 l2 d
+}
+
+@test "a pipeline not yet started holds its loop volume: another descriptor's detach leaves it mounted" {
+	command -v mkfs.ext4 >/dev/null || skip "mkfs.ext4 (e2fsprogs) missing"
+	ctrk-vol create --type loop --opt size=4m lv
+	local mp=$CTRK_RUN/volumes/lv
+	ctrk-vol attach lv:/lv </dev/null >"$T/a.json"
+	ctrk-vol attach lv:/lv </dev/null >"$T/b.json"
+	local ha hb
+	ha=$(jq -r '.volumes[0].hold' "$T/a.json") hb=$(jq -r '.volumes[0].hold' "$T/b.json")
+	[[ $ha =~ ^[0-9a-f]{16}$ && $hb =~ ^[0-9a-f]{16}$ && $ha != "$hb" ]]
+	# Attaching again keeps the descriptor's hold.
+	ctrk-vol attach lv:/lv <"$T/a.json" >"$T/a2.json"
+	assert_equal "$(jq -S . "$T/a2.json")" "$(jq -S . "$T/a.json")"
+	# b's teardown: a has not started its container yet, and holds it.
+	ctrk-vol detach <"$T/b.json" >/dev/null
+	mountpoint -q "$mp"
+	[ ! -e "$CTRK_RUN/volumes/.holds/lv/$hb" ]
+	[ -f "$CTRK_RUN/volumes/.holds/lv/$ha" ]
+	ctrk-vol detach <"$T/a.json" >/dev/null
+	! mountpoint -q "$mp"
+	[ ! -e "$CTRK_RUN/volumes/.holds/lv" ]
+	# A pipeline that died without its teardown holds nothing: its hold
+	# is stale once the process that ran it is gone.
+	sh -c 'ctrk-vol attach lv:/lv </dev/null >"$1"; true' _ "$T/dead.json"
+	ctrk-vol attach lv:/lv </dev/null | ctrk-vol detach >/dev/null
+	! mountpoint -q "$mp"
+	[ ! -e "$CTRK_RUN/volumes/.holds/lv" ]
+	# With no teardown after it, check finds its mount; --fix unmounts it.
+	sh -c 'ctrk-vol attach lv:/lv </dev/null >"$1"; true' _ "$T/dead.json"
+	mountpoint -q "$mp"
+	run ctrk-vol check
+	assert_failure 1
+	assert_output "unused-mount: $mp: mounted, but no container uses it and no pipeline holds it: --fix unmounts it"
+	run ctrk-vol check --fix
+	assert_success
+	! mountpoint -q "$mp"
+	run ctrk-vol check
+	assert_success
+	assert_output ""
+	# One this shell holds is left alone.
+	ctrk-vol attach lv:/lv </dev/null >"$T/live.json"
+	run ctrk-vol check --fix
+	assert_success
+	mountpoint -q "$mp"
+	ctrk-vol detach <"$T/live.json" >/dev/null
+	! mountpoint -q "$mp"
+	# A crafted hold names no path.
+	run --separate-stderr ctrk-vol detach <<<'{"version":1,"volumes":[{"target":"/x","type":"volume","name":"lv","hold":"../../../etc/x"}]}'
+	assert_failure 1
+	assert_equal "$stderr" "ctrk-vol: error: descriptor: volumes[0]: 'hold' must be 16 hex digits, not '../../../etc/x'"
+	ctrk-vol rm lv
+}
+
+@test "ctrk-mount's default target never lands in ctrk-vol's \$CTRK_RUN/volumes (snapshot key 'volumes')" {
+	local k
+	for k in volumes runtime deleted; do
+		run --separate-stderr ctrk-mount <<<"{\"version\":1,\"snapshot\":{\"key\":\"$k\"},\"mounts\":[{\"type\":\"tmpfs\",\"source\":\"tmpfs\",\"target\":\"/\"}]}"
+		assert_failure
+		assert_equal "$stderr" "ctrk-mount: error: no --target given: descriptor: snapshot.key '$k' is reserved in '$CTRK_RUN': give --target"
+		[ -z "$output" ]
+		[ ! -e "$CTRK_RUN/$k/rootfs" ]
+	done
+}
+
 @test "--anonymous makes a new volume; attaching it again at the same target keeps the same one" {
 	local a
 	a=$(cid a)

@@ -800,3 +800,62 @@ assert_ni_error() {
 		return 1
 	fi
 }
+
+# ---- ctrk-vol (070-073) ----
+
+# vol_setup: ctrk_setup, with $T the test's directory and $S the store.
+vol_setup() {
+	ctrk_setup
+	T=$BATS_TEST_TMPDIR
+	S=$CTRK_ROOT/volumes
+}
+
+# vol_teardown: the test driver's hanging processes (by the pids they wrote:
+# not our children), every volume of the test (their loop mounts too), then
+# run_teardown.
+vol_teardown() {
+	local v pid
+	for pid in $(cat "$T"/shdrv/pid.* 2>/dev/null); do
+		kill -KILL "$pid" 2>/dev/null || true
+	done
+	for v in $(ctrk-vol ls -q 2>/dev/null); do
+		ctrk-vol rm --force "$v" >/dev/null 2>&1 || true
+	done
+	run_teardown
+}
+
+# vol_make_driver: the external driver ctrk-vol-shdrv on PATH, one directory
+# per volume in $SHDRV_ROOT ($T/shdrv), bind-mounted on the target; each
+# request is appended to $SHDRV_ROOT/log.  The create options misbehave:
+# fail=1 answers an error, flood=1 answers without end, hang=1 writes the
+# driver's pid to $SHDRV_ROOT/pid.NAME (after making the volume) and sleeps.
+vol_make_driver() {
+	mkdir -p "$T/bin" "$T/shdrv"
+	cat >"$T/bin/ctrk-vol-shdrv" <<'EOF'
+#!/bin/sh
+set -eu
+req=$(cat)
+printf '%s\n' "$req" >>"$SHDRV_ROOT/log"
+get() { printf '%s' "$req" | jq -r "$1"; }
+name=$(get .name)
+fail() { jq -cn --arg e "$1" '{error: $e}'; exit 1; }
+case $(get .op) in
+create)
+	[ -z "$(get '.options.fail // empty')" ] || fail "asked to fail"
+	[ -z "$(get '.options.flood // empty')" ] || { yes; exit 0; }
+	mkdir "$SHDRV_ROOT/$name" || fail "'$name' exists"
+	if [ -n "$(get '.options.hang // empty')" ]; then
+		echo $$ >"$SHDRV_ROOT/pid.$name"
+		exec sleep 300
+	fi
+	echo '{}' ;;
+remove) rm -rf "${SHDRV_ROOT:?}/$name" ;;
+mount) mount --bind "$SHDRV_ROOT/$name" "$(get .target)" ;;
+unmount) umount "$(get .target)" ;;
+path) jq -cn --arg p "$(get .target)" '{path: $p}' ;;
+*) fail "unknown op" ;;
+esac
+EOF
+	chmod +x "$T/bin/ctrk-vol-shdrv"
+	export PATH=$T/bin:$PATH SHDRV_ROOT=$T/shdrv
+}

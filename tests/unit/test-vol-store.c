@@ -1,5 +1,6 @@
 /* ctrk-vol's store: volume names, the metadata check, and the options
- * each type takes (checked at create, before anything is made). */
+ * each type takes (checked at create, before anything is made), and the
+ * hold ids a descriptor carries. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -133,6 +134,23 @@ options(void)
 	cJSON_Delete(m);
 }
 
+/* A hold id names a file under $CTRK_RUN/volumes/.holds/NAME/ and comes
+ * from a descriptor: nothing but 16 lowercase hex digits. */
+static void
+hold_ids(void)
+{
+	static const char *const good[] = {"0123456789abcdef", "ffffffffffffffff"};
+	static const char *const bad[] = {"", "0123456789abcde", "0123456789abcdef0", "0123456789ABCDEF",
+					  "../../etc/passw", "0123456789abcde/", ".123456789abcdef"};
+	for (size_t i = 0; i < sizeof good / sizeof *good; i++)
+		ok(vol_hold_id_valid(good[i]), "hold id '%s' is good", good[i]);
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+		ok(!vol_hold_id_valid(bad[i]), "hold id '%s' refused", bad[i]);
+	char hex[65];
+	vol_random_hex(hex, 8);
+	ok(vol_hold_id_valid(hex), "a new hold id (%s) is valid", hex);
+}
+
 int
 main(void)
 {
@@ -142,6 +160,7 @@ main(void)
 	names();
 	meta();
 	options();
+	hold_ids();
 	printf("1..%d\n", tap_n);
 	return tap_failed != 0;
 }
