@@ -349,7 +349,7 @@ fi
 # -vol.  CTRK_PS: the exit statuses of prepare, mount and run, then of
 # unmount and remove; CTRK_VOL_PS: attach's (0 without -vol).
 ctrk_start() {
-	local rt=$1 id=$2 ra=() pa=(--volatile) ps va= s
+	local rt=$1 id=$2 ra=() pa=(--volatile) ps va='' s
 	case $rt in
 	*-sync) rt=${rt%-sync} pa=() ;;
 	*-unconfined) rt=${rt%-unconfined} ra=(--security-opt seccomp=unconfined) ;;

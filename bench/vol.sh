@@ -102,7 +102,7 @@ else
 	VOL_DESC="none at $CTRK_BIN/ctrk-vol"
 fi
 export CTRK_ROOT=$M/ctrk CTRK_RUN=$M/run
-mkdir -p -m 0700 "$CTRK_ROOT" "$CTRK_RUN"
+mkdir -m 0700 "$CTRK_ROOT" "$CTRK_RUN"
 
 # podman with a storage of its own on the scratch fs.  The podman calls of
 # the cleanup run before loopfs_cleanup unmounts it (registered after).
@@ -132,7 +132,7 @@ declare -A WALL CREATE RM CPU RSS # CPU, RSS: not measured (empty)
 # one_row ROW NAME — create NAME, check it, remove it, check it is gone;
 # sets C_MS and R_MS.  Returns non-zero with WHY on a failure.
 one_row() {
-	local row=$1 name=$2 err=$M/logs/$1.err
+	local row=$1 name=$2 err=$M/logs/$1.err left
 	WHY=
 	case $row in
 	ctrk)
@@ -144,8 +144,8 @@ one_row() {
 			{ WHY="ctrk-vol rm $name: $(head -c 300 "$err")"; return 1; }
 		R_MS=$BENCH_MS
 		! "$VOL" exists "$name" || { WHY="ctrk-vol exists $name after rm: still there"; return 1; }
-		[ -z "$(ls -A "$CTRK_ROOT/volumes" | grep -v '^\.lock$')" ] ||
-			{ WHY="left in $CTRK_ROOT/volumes: $(ls -A "$CTRK_ROOT/volumes" | tr '\n' ' ')"; return 1; }
+		left=$(find "$CTRK_ROOT/volumes" -mindepth 1 -maxdepth 1 ! -name .lock -printf '%f ')
+		[ -z "$left" ] || { WHY="left in $CTRK_ROOT/volumes: $left"; return 1; }
 		;;
 	podman)
 		bench_ms "${PODMAN[@]}" volume create "$name" </dev/null >/dev/null 2>"$err" ||
