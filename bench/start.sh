@@ -43,6 +43,14 @@
 #       ctrk-runc-sync  the same with runc and a durable snapshot (prepare
 #                 without --volatile: two fsyncs in prepare, two in remove);
 #                 shown, not a target
+#       ctrk-runc-vol  ctrk-runc with one volume: ctrk-snap prepare ... |
+#                 ctrk-vol attach benchvol:/data | ctrk-mount | ctrk-run ...
+#                 (benchvol: a dir volume made once, untimed; the image has
+#                 nothing at /data, which the first, untimed run records,
+#                 so no run copies anything; the teardown is ctrk-runc's: a
+#                 dir volume leaves nothing on the host to detach).
+#                 ctrk-runc-vol minus ctrk-runc is what attaching a volume
+#                 adds to a start
 #       ctrk-RT-unconfined  ctrk-RT with --security-opt seccomp=unconfined:
 #                 no seccomp filter.  ctrk-RT minus this row is what
 #                 Docker's default profile costs a start: ctrk-run's part
@@ -76,10 +84,10 @@
 #     reported as "n/a (ctrk-run failed: ...)" and the others go on;
 #   * prints a table of medians and checks the targets:
 #       ctrk / floor <= 1.15 (runc and crun), ctrk-runc / ctr-runc <= 0.35,
-#       ctrk-RT - ctrk-RT-unconfined <= 1 ms (the difference of the
-#       medians; the median of the per-round differences is shown too:
-#       the two rows run in every round, so it pairs runs made under the
-#       same load).
+#       ctrk-RT - ctrk-RT-unconfined <= 1 ms, ctrk-runc-vol - ctrk-runc
+#       <= 1 ms (the difference of the medians; the median of the
+#       per-round differences is shown too: the two rows run in every
+#       round, so it pairs runs made under the same load).
 #     Exit 0 even on MISS, and when ctrk-run is not built yet (n/a rows);
 #     non-zero when a run or a check failed.
 
@@ -188,7 +196,12 @@ mkdir -p "$M/bin" "$M/logs"
 for b in ctrk-pull ctrk-snap ctrk-mount; do
 	cp "$CTRK_BIN/$b" "$M/bin/$b" || bench_die "cannot copy $CTRK_BIN/$b"
 done
-PULL=$M/bin/ctrk-pull SNAP=$M/bin/ctrk-snap MOUNT=$M/bin/ctrk-mount RUN=$M/bin/ctrk-run
+PULL=$M/bin/ctrk-pull SNAP=$M/bin/ctrk-snap MOUNT=$M/bin/ctrk-mount RUN=$M/bin/ctrk-run VOL=$M/bin/ctrk-vol
+if [ -x "$CTRK_BIN/ctrk-vol" ]; then
+	cp "$CTRK_BIN/ctrk-vol" "$VOL" || bench_die "cannot copy $CTRK_BIN/ctrk-vol"
+else
+	NA[ctrk-runc-vol]="ctrk-vol failed: no binary at $CTRK_BIN/ctrk-vol (not built yet?)"
+fi
 CTRK_RUN_SRC=$CTRK_BIN/ctrk-run
 if [ -x "$CTRK_RUN_SRC" ]; then
 	cp "$CTRK_RUN_SRC" "$RUN" || bench_die "cannot copy $CTRK_RUN_SRC"
@@ -199,6 +212,7 @@ else
 	NA[ctrk-runc-sync]=${NA[ctrk-runc]}
 	NA[ctrk-runc-unconfined]=${NA[ctrk-runc]}
 	NA[ctrk-crun-unconfined]=${NA[ctrk-runc]}
+	NA[ctrk-runc-vol]=${NA[ctrk-runc]}
 	CTRK_RUN_DESC="none at $CTRK_RUN_SRC"
 	RUN=
 fi
@@ -239,6 +253,10 @@ if [ -z "$LOWER" ] || ! [ -x "$LOWER/bin/busybox" ]; then
 	bench_die "no unpacked layer with bin/busybox (lowerdir '$LOWER')"
 fi
 bench_log "image $IMG ($MDIG), layer unpacked at $LOWER"
+# The volume of ctrk-runc-vol, made once (a dir volume, the default).
+if [ -z "${NA[ctrk-runc-vol]:-}" ] && ! "$VOL" create benchvol </dev/null >/dev/null 2>"$M/logs/vol.err"; then
+	NA[ctrk-runc-vol]="ctrk-vol failed: create benchvol: $(head -c 300 "$M/logs/vol.err")"
+fi
 
 # The bundles: config.json `runc spec` style, made once.  floor/ gets its
 # rootfs mounted by every floor run, bare/ once for good.
@@ -325,32 +343,42 @@ fi
 
 # ------------------------------------------------- the timed commands
 
-# ctrk_start RUNTIME[-sync|-unconfined] ID CMD... — the whole ctrk
+# ctrk_start RUNTIME[-sync|-unconfined|-vol] ID CMD... — the whole ctrk
 # pipeline, with a volatile snapshot unless -sync, without a seccomp filter
-# with -unconfined.  CTRK_PS: the exit statuses of prepare, mount and run,
-# then of unmount and remove.
+# with -unconfined, with ctrk-vol attach benchvol:/data after prepare with
+# -vol.  CTRK_PS: the exit statuses of prepare, mount and run, then of
+# unmount and remove; CTRK_VOL_PS: attach's (0 without -vol).
 ctrk_start() {
-	local rt=$1 id=$2 ra=() pa=(--volatile) ps
+	local rt=$1 id=$2 ra=() pa=(--volatile) ps va='' s
 	case $rt in
 	*-sync) rt=${rt%-sync} pa=() ;;
 	*-unconfined) rt=${rt%-unconfined} ra=(--security-opt seccomp=unconfined) ;;
+	*-vol) rt=${rt%-vol} va=1 ;;
 	esac
 	shift 2
 	[ "$rt" = runc ] || ra+=(--runtime "$rt")
-	"$SNAP" prepare "${pa[@]}" --image "$IMG" "$id" | "$MOUNT" | "$RUN" run --rm "${ra[@]}" "$id" -- "$@"
-	ps="${PIPESTATUS[*]}"
+	CTRK_VOL_PS=0
+	if [ -z "$va" ]; then
+		"$SNAP" prepare "${pa[@]}" --image "$IMG" "$id" | "$MOUNT" | "$RUN" run --rm "${ra[@]}" "$id" -- "$@"
+		ps="${PIPESTATUS[*]}"
+	else
+		"$SNAP" prepare "${pa[@]}" --image "$IMG" "$id" | "$VOL" attach benchvol:/data |
+			"$MOUNT" | "$RUN" run --rm "${ra[@]}" "$id" -- "$@"
+		s=("${PIPESTATUS[@]}")
+		ps="${s[0]} ${s[2]} ${s[3]}" CTRK_VOL_PS=${s[1]}
+	fi
 	"$MOUNT" --unmount "$CTRK_RUN/$id/rootfs"
 	ps+=" $?"
 	"$SNAP" remove "$id"
 	CTRK_PS="$ps $?"
-	[ "$CTRK_PS" = "0 0 0 0 0" ]
+	[ "$CTRK_PS" = "0 0 0 0 0" ] && [ "$CTRK_VOL_PS" = 0 ]
 }
 
 # ctrk_start_cpu RUNTIME ID CMD... — ctrk_start under perf stat: CTRK_CPU,
 # the CPU ms of all its processes.
 ctrk_start_cpu() {
 	local rc
-	SNAP=$SNAP MOUNT=$MOUNT RUN=$RUN IMG=$IMG CTRK_PS_FILE=$M/logs/ps \
+	SNAP=$SNAP MOUNT=$MOUNT RUN=$RUN VOL=$VOL IMG=$IMG CTRK_PS_FILE=$M/logs/ps \
 		perf stat -x, -e task-clock -o "$M/logs/cpu" -- \
 		bash -c "$(declare -f ctrk_start)"'; ctrk_start "$@"; rc=$?; echo "$CTRK_PS" >"$CTRK_PS_FILE"; exit $rc' \
 		bash "$@"
@@ -448,12 +476,13 @@ ctrk_why() {
 	local s=() w=
 	read -ra s <<<"${CTRK_PS:-}"
 	[ "${s[0]:-0}" = 0 ] || w+="ctrk-snap prepare exit ${s[0]}, "
+	[ "${CTRK_VOL_PS:-0}" = 0 ] || w+="ctrk-vol attach exit $CTRK_VOL_PS, "
 	[ "${s[1]:-0}" = 0 ] || w+="ctrk-mount exit ${s[1]}, "
 	[ "${s[2]:-0}" = 0 ] || w+="ctrk-run exit ${s[2]}, "
 	[ "${s[3]:-0}" = 0 ] || w+="ctrk-mount --unmount exit ${s[3]}, "
 	[ "${s[4]:-0}" = 0 ] || w+="ctrk-snap remove exit ${s[4]}, "
 	# ctrk-run's own words first: the others often just report a closed pipe
-	printf '%s%s' "$w" "$({ grep '^ctrk-run' "$ERR"; grep -v '^ctrk-run' "$ERR"; } | grep -v '^$' |
+	printf '%s%s' "$w" "$({ grep '^ctrk-run\|^ctrk-vol' "$ERR"; grep -v '^ctrk-run\|^ctrk-vol' "$ERR"; } | grep -v '^$' |
 		head -n 2 | tr '\n' ' ' | cut -c1-300)"
 }
 
@@ -475,7 +504,7 @@ row_failed() {
 
 # ------------------------------------------------------------ the rows
 
-TOOLS=(ctrk-runc ctrk-runc-unconfined ctrk-runc-sync floor-runc ctr-runc runc-bare)
+TOOLS=(ctrk-runc ctrk-runc-unconfined ctrk-runc-sync ctrk-runc-vol floor-runc ctr-runc runc-bare)
 [ -n "$CRUN_SKIP" ] || TOOLS+=(ctrk-crun ctrk-crun-unconfined floor-crun ctr-crun crun-bare)
 if [ -n "$CONTAINERD_SKIP" ]; then
 	NA[ctr-runc]="SKIP: $CONTAINERD_SKIP"
@@ -519,6 +548,7 @@ for t in "${TOOLS[@]}"; do
 		fi
 	fi
 	case $t in
+	*-vol) start_row "$t" "$id" sh -c "grep -q ' /data ' /proc/self/mounts && echo $WORD" ;;
 	ctrk-* | ctr-*) start_row "$t" "$id" echo "$WORD" ;;
 	*) start_row "$t" "$id" ;;
 	esac
@@ -618,7 +648,7 @@ echo "ctrk $CTRK_BIN; ctrk-run $CTRK_RUN_DESC"
 echo
 printf '%-21s %9s %9s %9s %8s %8s\n' "" median min max ratio ratio
 printf '%-21s %9s %9s %9s %8s %8s\n' row ms ms ms /floor /ctr
-for t in ctrk-runc ctrk-runc-unconfined ctrk-runc-sync floor-runc ctr-runc runc-bare \
+for t in ctrk-runc ctrk-runc-unconfined ctrk-runc-sync ctrk-runc-vol floor-runc ctr-runc runc-bare \
 	ctrk-crun ctrk-crun-unconfined floor-crun ctr-crun crun-bare; do
 	if [ -z "${MED_W[$t]:-}" ] || [ -n "${NA[$t]:-}" ]; then
 		printf '%-21s n/a (%s)\n' "$t" "${NA[$t]:-no result}"
@@ -627,6 +657,7 @@ for t in ctrk-runc ctrk-runc-unconfined ctrk-runc-sync floor-runc ctr-runc runc-
 	rt=${t#*-}
 	rt=${rt%-sync}
 	rt=${rt%-unconfined}
+	rt=${rt%-vol}
 	[ "${t%-bare}" = "$t" ] || rt=${t%-bare}
 	printf '%-21s %9.2f %9.2f %9.2f %8s %8s\n' "$t" "${MED_W[$t]}" "${MIN_W[$t]}" "${MAX_W[$t]}" \
 		"$(ratio "${MED_W[$t]}" "${MED_W[floor-$rt]:-}")" "$(ratio "${MED_W[$t]}" "${MED_W[ctr-$rt]:-}")"
@@ -698,6 +729,17 @@ for rt in runc crun; do
 		echo "info  seccomp CPU: ctrk-$rt - ctrk-$rt-unconfined $(awk -v c="${MED_C[ctrk-$rt]}" -v u="${MED_C[ctrk-$rt-unconfined]}" 'BEGIN{printf "%.3f", c - u}') ms (${MED_C[ctrk-$rt]} ms vs ${MED_C[ctrk-$rt-unconfined]} ms of CPU; per-round median difference $(paired_diff "ctrk-$rt" "ctrk-$rt-unconfined" CPU) ms)"
 	fi
 done
+cm=$(med ctrk-runc) vm=$(med ctrk-runc-vol)
+if [ -z "$cm" ] || [ -z "$vm" ]; then
+	echo "n/a   volume: ctrk-runc-vol - ctrk-runc <= 1 ms  (${NA[ctrk-runc-vol]:-${NA[ctrk-runc]:-no result}})"
+else
+	d=$(awk -v c="$cm" -v v="$vm" 'BEGIN{printf "%.3f", v - c}')
+	check "volume: ctrk-runc-vol - ctrk-runc <= 1 ms  ($d ms: $vm ms vs $cm ms; per-round median difference $(paired_diff ctrk-runc-vol ctrk-runc) ms)" \
+		"$(awk -v d="$d" 'BEGIN{print (d <= 1) ? 1 : 0}')"
+	if [ -n "${MED_C[ctrk-runc]:-}" ] && [ -n "${MED_C[ctrk-runc-vol]:-}" ]; then
+		echo "info  volume CPU: ctrk-runc-vol - ctrk-runc $(awk -v c="${MED_C[ctrk-runc]}" -v v="${MED_C[ctrk-runc-vol]}" 'BEGIN{printf "%.3f", v - c}') ms (per-round median difference $(paired_diff ctrk-runc-vol ctrk-runc CPU) ms)"
+	fi
+fi
 cm=$(med ctrk-runc-sync) fm=$(med floor-runc) dm=$(med ctr-runc)
 [ -n "$cm" ] && [ -n "$fm" ] &&
 	echo "info  ctrk-runc-sync (durable snapshot) / floor-runc = $(ratio "$cm" "$fm")$([ -n "$dm" ] && echo ", / ctr-runc = $(ratio "$cm" "$dm")") ($cm ms; not a target)"
@@ -706,10 +748,10 @@ if [ "$FAILED" != 0 ]; then
 	bench_log "some runs or checks FAILED (logs were in $M/logs)"
 	exit 1
 fi
-for t in ctrk-runc ctrk-runc-unconfined ctrk-runc-sync ctrk-crun ctrk-crun-unconfined; do
+for t in ctrk-runc ctrk-runc-unconfined ctrk-runc-sync ctrk-runc-vol ctrk-crun ctrk-crun-unconfined; do
 	case ${NA[$t]:-} in
-	"ctrk-run failed: no binary"*) ;;
-	"ctrk-run failed"*)
+	"ctrk-run failed: no binary"* | "ctrk-vol failed: no binary"*) ;;
+	"ctrk-run failed"* | "ctrk-vol failed"*)
 		bench_log "ctrk-run FAILED (see the n/a rows)"
 		exit 1
 		;;
