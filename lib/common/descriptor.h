@@ -9,7 +9,8 @@
  *   mounts, target "/" ctrk-snap (they build the rootfs)
  *   mounts, other      ctrk-vol (mounts for the container)
  *   rootfs             ctrk-mount
- *   netns, network     ctrk-netif
+ *   netns, network,    ctrk-netif (network: a CNI 1.0 result; netif: what
+ *   netif              it added, for its teardown, see ctrk-netif/netif.h)
  *   container          ctrk-run
  */
 #ifndef CTRK_DESCRIPTOR_H
