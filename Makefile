@@ -158,6 +158,7 @@ bench: all
 	@CTRK_BUILD=$(abspath $(BUILD)) bash bench/pull.sh
 	@CTRK_BUILD=$(abspath $(BUILD)) bash bench/unpack.sh
 	@CTRK_BUILD=$(abspath $(BUILD)) bash bench/start.sh
+	@CTRK_BUILD=$(abspath $(BUILD)) bash bench/netif.sh
 
 install: $(BINS) man
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7
