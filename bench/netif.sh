@@ -15,7 +15,7 @@
 # the others still run.
 #
 # What happens:
-#   * a bridge ckb<PID>br, up, without an address, made with ip (untimed):
+#   * a bridge ckb<PID>-br, up, without an address, made with ip (untimed):
 #     every interface of the bench hangs on it and every address is in
 #     10.219.0.0/16, inside namespaces the bench made; no traffic is sent;
 #   * N rounds; each round runs every row once, starting order rotated per
@@ -116,7 +116,8 @@ done
 
 # Names: everything the bench makes carries its pid, so that two benches,
 # or the test suite, never see each other's; link names stay <= 15 bytes.
-P=ckb$$                 # links: ${P}br, ${P}i<R> (ip row), ${P}g<N> (gc)
+P=ckb$$-                # links: ${P}br, ${P}i<R> (ip row), ${P}g<N> (gc);
+                        # the dash: bench 95's names are no prefix of 951's
 NSP=ctrkbench-$$        # namespaces: $NSP-<row><R>; keys: the same
 BR=${P}br
 M=$(mktemp -d /tmp/ctrk-bench-netif.XXXXXX)
