@@ -27,6 +27,9 @@
 #                  --addr 10.219.1.2/24 --gateway 10.219.1.1 > D
 #                  (two processes; ns add also brings lo up)
 #             del: ctrk-netif del < D (removes the veth and the namespace)
+#       ctrk-steps  the same, but ns add and add veth one after the other
+#             (D in a file between them), each timed: where ctrk's time
+#             goes (shown under ctrk, not a target)
 #       cni   the bridge plugin with static IPAM, as containerd runs it:
 #             exec'd with CNI_COMMAND, CNI_CONTAINERID, CNI_NETNS,
 #             CNI_IFNAME=eth0, CNI_PATH, CNI_ARGS=IgnoreUnknown=1 and the
@@ -132,6 +135,7 @@ if [ -x "$CTRK_BIN/ctrk-netif" ]; then
 else
 	NA[ctrk]="no binary at $CTRK_BIN/ctrk-netif (not built yet?)"
 	NA[ctrk-gc]=${NA[ctrk]}
+	NA[ctrk-steps]=${NA[ctrk]}
 	CTRK_DESC="none at $CTRK_BIN/ctrk-netif"
 fi
 
@@ -172,7 +176,7 @@ bench_log "bridge $BR; ctrk-netif: $CTRK_DESC; CNI plugins in $CNI_DIR"
 # gateway need not exist: nothing is sent).
 row_net() { # ROW
 	case $1 in
-	ctrk) NET=1 ;; cni) NET=2 ;; ip) NET=3 ;;
+	ctrk) NET=1 ;; cni) NET=2 ;; ip) NET=3 ;; ctrk-steps) NET=4 ;;
 	esac
 	ADDR=10.219.$NET.2/24 GW=10.219.$NET.1
 }
@@ -182,6 +186,10 @@ ctrk_add() { # NS
 		"$NETIF" -q add veth --bridge "$BR" --addr "$ADDR" --gateway "$GW" >"$M/ctrk.json"
 	CTRK_PS="${PIPESTATUS[*]}"
 	[ "$CTRK_PS" = "0 0" ]
+}
+ctrk_ns_add() { "$NETIF" -q ns add "$1" </dev/null >"$M/ctrk-ns.json"; }
+ctrk_add_veth() {
+	"$NETIF" -q add veth --bridge "$BR" --addr "$ADDR" --gateway "$GW" <"$M/ctrk-ns.json" >"$M/ctrk.json"
 }
 ctrk_del() {
 	"$NETIF" -q del <"$M/ctrk.json" >"$M/ctrk-del.json"
@@ -250,14 +258,14 @@ gone_ok() {
 
 FAILED=0
 declare -A WALL_ADD WALL_DEL LINGER
-TOOLS=(ctrk cni ip)
-CNI_NS_ADD='' CNI_NS_DEL=''
+TOOLS=(ctrk ctrk-steps cni ip)
+CNI_NS_ADD='' CNI_NS_DEL='' STEP_NS='' STEP_VETH=''
 
 # row_failed ROW MSG — ctrk becomes n/a and the others go on; cni or ip
 # failing fails the bench.
 row_failed() {
 	case $1 in
-	ctrk | ctrk-gc)
+	ctrk | ctrk-steps | ctrk-gc)
 		NA[$1]="ctrk-netif failed: $2"
 		bench_log "n/a $1: ${NA[$1]}"
 		;;
@@ -268,7 +276,7 @@ row_failed() {
 # run_row ROW ROUND — one ADD, check, DEL, check of ROW; the times go to
 # WALL_ADD and WALL_DEL only when all four went well.
 run_row() {
-	local row=$1 r=$2 ns=$NSP-${1:0:1}$2 host='' msg a d na nd
+	local row=$1 r=$2 ns=$NSP-$1-$2 host='' msg a d na nd nv
 	ROW=$row
 	[ -z "${NA[$row]:-}" ] || return 0
 	row_net "$row"
@@ -280,6 +288,22 @@ run_row() {
 			return 0
 		}
 		a=$BENCH_MS
+		host=$(jq -r '[.netif.added[]? | select(.type == "veth") | .host][0] // empty' "$M/ctrk.json")
+		;;
+	ctrk-steps)
+		bench_ms ctrk_ns_add "$ns" 2>"$M/err" || {
+			row_failed "$row" "round $r: ns add: $(head -c 300 "$M/err")"
+			netif_bench_clean_ns "$ns"
+			return 0
+		}
+		na=$BENCH_MS
+		bench_ms ctrk_add_veth 2>"$M/err" || {
+			row_failed "$row" "round $r: add veth: $(head -c 300 "$M/err")"
+			netif_bench_clean_ns "$ns"
+			return 0
+		}
+		nv=$BENCH_MS
+		a=$(awk -v a="$na" -v b="$nv" 'BEGIN { printf "%.3f", a + b }')
 		host=$(jq -r '[.netif.added[]? | select(.type == "veth") | .host][0] // empty' "$M/ctrk.json")
 		;;
 	cni)
@@ -313,9 +337,9 @@ run_row() {
 		return 0
 	fi
 	case $row in
-	ctrk)
+	ctrk | ctrk-steps)
 		bench_ms ctrk_del 2>"$M/err" || {
-			row_failed ctrk "round $r: del: $(head -c 300 "$M/err")"
+			row_failed "$row" "round $r: del: $(head -c 300 "$M/err")"
 			netif_bench_clean_ns "$ns"
 			return 0
 		}
@@ -351,12 +375,15 @@ run_row() {
 		return 0
 	fi
 	WALL_ADD[$row]+="$a " WALL_DEL[$row]+="$d "
+	if [ "$row" = ctrk-steps ]; then
+		STEP_NS+="$na " STEP_VETH+="$nv "
+	fi
 	if [ "$row" = cni ]; then
 		CNI_NS_ADD+="$na " CNI_NS_DEL+="$nd "
 		WALL_ADD[cni+ns]+="$(awk -v a="$a" -v b="$na" 'BEGIN { printf "%.3f", a + b }') "
 		WALL_DEL[cni+ns]+="$(awk -v a="$d" -v b="$nd" 'BEGIN { printf "%.3f", a + b }') "
 	fi
-	printf '  round %2d  %-5s add %8.3f ms  del %8.3f ms\n' "$r" "$row" "$a" "$d" >&2
+	printf '  round %2d  %-10s add %8.3f ms  del %8.3f ms\n' "$r" "$row" "$a" "$d" >&2
 }
 
 # netif_bench_clean_ns NS — after a failed run: its namespace, and the
@@ -505,11 +532,16 @@ for phase in ADD DEL; do
 	for t in ctrk cni cni+ns ip; do
 		if [ "$phase" = ADD ]; then l=${WALL_ADD[$t]:-}; else l=${WALL_DEL[$t]:-}; fi
 		row_line "$t" "$l" "${NA[$t]:-${NA[${t%+ns}]:-}}"
+		if [ "$t" = ctrk ] && [ "$phase" = ADD ] && [ -n "$STEP_NS" ]; then
+			row_line "  ns add" "$STEP_NS"
+			row_line "  add veth" "$STEP_VETH"
+		fi
 	done
 	if [ "$phase" = ADD ]; then row_line "  ip netns add" "$CNI_NS_ADD"; else row_line "  ip netns del" "$CNI_NS_DEL"; fi
 	echo
 done
-echo "(cni: the bridge plugin's ADD or DEL alone; cni+ns: with ip netns add/del, as containerd pins the namespace itself)"
+echo "(ctrk: the pipeline ns add | add veth; under it, each step alone (row ctrk-steps, one after the other);"
+echo " cni: the bridge plugin's ADD or DEL alone; cni+ns: with ip netns add/del, as containerd pins the namespace itself)"
 for t in "${TOOLS[@]}"; do
 	[ -z "${LINGER[$t]:-}" ] ||
 		echo "note: $t: in ${LINGER[$t]} runs the host end was still there right after del (gone within 2 s: namespace cleanup is asynchronous)"
@@ -520,8 +552,8 @@ if [ "$GC_ROUNDS" != 0 ]; then
 	echo
 fi
 echo "wall per run (ms):"
-for t in ctrk cni ip; do
-	[ -z "${WALL_ADD[$t]:-}" ] || printf '  %-9s add %s\n  %-9s del %s\n' "$t" "${WALL_ADD[$t]}" "$t" "${WALL_DEL[$t]}"
+for t in ctrk ctrk-steps cni ip; do
+	[ -z "${WALL_ADD[$t]:-}" ] || printf '  %-10s add %s\n  %-10s del %s\n' "$t" "${WALL_ADD[$t]}" "$t" "${WALL_DEL[$t]}"
 done
 for t in "${GC_TOOLS[@]}"; do
 	[ -z "${WALL_GC[$t]:-}" ] || printf '  %-9s %s\n' "$t" "${WALL_GC[$t]}"
