@@ -164,6 +164,8 @@ bench: all
 	@CTRK_BUILD=$(abspath $(BUILD)) bash bench/pull.sh
 	@CTRK_BUILD=$(abspath $(BUILD)) bash bench/unpack.sh
 	@CTRK_BUILD=$(abspath $(BUILD)) bash bench/start.sh
+	@CTRK_BUILD=$(abspath $(BUILD)) bash bench/netif.sh
+	@CTRK_BUILD=$(abspath $(BUILD)) bash bench/vol.sh
 
 install: $(BINS) man
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7

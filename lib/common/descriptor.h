@@ -10,7 +10,8 @@
  *   mounts, other      ctrk-vol (mounts for the container)
  *   volumes            ctrk-vol (what attach added, for detach)
  *   rootfs             ctrk-mount
- *   netns, network     ctrk-netif
+ *   netns, network,    ctrk-netif (network: a CNI 1.0 result; netif: what
+ *   netif              it added, for its teardown, see ctrk-netif/netif.h)
  *   container          ctrk-run
  */
 #ifndef CTRK_DESCRIPTOR_H
