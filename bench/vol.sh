@@ -5,7 +5,7 @@
 #
 #   bash bench/vol.sh [--rounds N] [--ctrk-bin DIR] [--storage-driver D]
 #                     [--fs-size SIZE] [--keep-going]
-#   (not in `make bench` yet: add it there next to start.sh)
+#   make bench runs it after the others
 #
 # --rounds defaults to $CTRK_BENCH_ROUNDS, else 20; --storage-driver (vfs,
 # the default, or overlay) is podman's.  Needs root (loop device, mount),
