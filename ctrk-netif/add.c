@@ -25,9 +25,9 @@
 /* ---- Shared with del.c and show.c ---- */
 
 cJSON *
-netif_read_descriptor(ctrk_error_t *err)
+netif_read_descriptor(bool optional, ctrk_error_t *err)
 {
-	cleanup_json cJSON *d = ctrk_descriptor_read(0, true, err);
+	cleanup_json cJSON *d = ctrk_descriptor_read(0, optional, err);
 	if (!d || netif_descriptor_validate(d, err) < 0)
 		return NULL;
 	const cJSON *network = cJSON_GetObjectItemCaseSensitive(d, "network");
@@ -228,7 +228,7 @@ static int
 target_open(const netif_opts_t *o, netif_target_t *t, ctrk_error_t *err)
 {
 	t->netns_fd = -1;
-	if (!(t->d = netif_read_descriptor(err)))
+	if (!(t->d = netif_read_descriptor(true, err)))
 		return -1;
 	if ((t->netns_fd = netns_open(o, t->d, true, &t->path, err)) < 0 ||
 	    netns_refuse_host(t->netns_fd, t->path, err) < 0 || netns_settle(t->d, &t->path, err) < 0)

@@ -698,7 +698,7 @@ cmd_cni(const netif_opts_t *o, const char *verb)
 	ctrk_error_t err = {0};
 	if (o->ifname && ifname_check(o->ifname, "--ifname", &err) < 0)
 		return ctrk_usage_error("%s", err.msg);
-	cleanup_json cJSON *d = netif_read_descriptor(&err);
+	cleanup_json cJSON *d = netif_read_descriptor(true, &err);
 	if (!d)
 		return ctrk_fail(&err);
 	cni_conf_t c;

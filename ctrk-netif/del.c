@@ -269,7 +269,9 @@ cmd_del(const netif_opts_t *o, const char *ifname)
 	if (ifname && ifname_check(ifname, "del", &err) < 0)
 		return ctrk_usage_error("%s", err.msg);
 	cleanup_target netif_target_t t = NETIF_TARGET_INIT(o);
-	if (!(t.d = netif_read_descriptor(&err)))
+	/* A teardown step: empty input means the step before failed, and
+	 * nothing is removed on its account (ctrk-descriptor(5)). */
+	if (!(t.d = netif_read_descriptor(false, &err)))
 		return ctrk_fail(&err);
 	cJSON *rec = cJSON_GetObjectItemCaseSensitive(t.d, "netif");
 	if (!rec) {

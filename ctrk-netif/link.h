@@ -212,8 +212,9 @@ typedef struct netif_target {
 void netif_target_free(netif_target_t *t);
 #define cleanup_target __attribute__((cleanup(netif_target_free)))
 
-/* The descriptor on stdin, validated ("netns", "network", "netif"). */
-cJSON *netif_read_descriptor(ctrk_error_t *err);
+/* The descriptor on stdin, validated ("netns", "network", "netif"); an
+ * empty input is an empty descriptor when OPTIONAL, else an error. */
+cJSON *netif_read_descriptor(bool optional, ctrk_error_t *err);
 
 /* A route of the descriptor's "network" as a spec; -1 when unreadable. */
 int route_from_json(const cJSON *route, route_spec_t *r, ctrk_error_t *err);

@@ -440,7 +440,7 @@ ns_add(const netif_opts_t *o, const char *name)
 		return ctrk_usage_error("%s", err.msg);
 	if (ctrk_require_root() != 0)
 		return CTRK_EXIT_FAILURE;
-	cleanup_json cJSON *d = netif_read_descriptor(&err);
+	cleanup_json cJSON *d = netif_read_descriptor(true, &err);
 	if (!d)
 		return ctrk_fail(&err);
 	if (cJSON_GetObjectItemCaseSensitive(d, "netns")) {

@@ -21,7 +21,7 @@
 static int
 view_open(const netif_opts_t *o, netif_target_t *v, bool host, bool changes, ctrk_error_t *err)
 {
-	if (!(v->d = netif_read_descriptor(err)))
+	if (!(v->d = netif_read_descriptor(true, err)))
 		return -1;
 	if ((v->netns_fd = netns_open(o, v->d, true, &v->path, err)) < 0 ||
 	    (changes && (netns_refuse_host(v->netns_fd, v->path, err) < 0 || netns_settle(v->d, &v->path, err) < 0)))

@@ -96,7 +96,7 @@ ctrk_descriptor_validate(const cJSON *d, ctrk_error_t *err)
 		return ctrk_error_set(err, 0, "descriptor: version %lld is not supported (this is version %d)",
 				      version, CTRK_DESCRIPTOR_VERSION);
 
-	static const char *const objects[] = {"image", "snapshot", "layer", "container", NULL};
+	static const char *const objects[] = {"image", "snapshot", "layer", "container", "netif", NULL};
 	static const char *const strings[] = {"rootfs", NULL};
 	const cJSON *obj = NULL;
 	const char *str = NULL;

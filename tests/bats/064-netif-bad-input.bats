@@ -159,7 +159,9 @@ veth() {
 	# del of what ctrk-netif did not add.
 	echo '{"netif": {"key": "x", "added": []}}' >"$T/d.json"
 	NIN=$T/d.json refused 1 "'eth0' is not an interface ctrk-netif added" del eth0
-	NIN=/dev/null refused 1 "the descriptor has no netif" del eth0
+	echo '{"version":1}' >"$T/empty.json"
+	NIN=$T/empty.json refused 1 "the descriptor has no netif" del eth0
+	NIN=/dev/null refused 1 "no descriptor on stdin" del eth0
 }
 
 @test "hostile descriptors and namespaces" {
@@ -240,4 +242,10 @@ veth() {
 		"$NS" "$T/n.conf" "$N" >"$T/f.json"
 	NIN=$T/f.json refused 1 "container_id 'other' is not netif.key 'x'" del
 	ip link show dev "$VA"
+}
+
+@test "del (teardown) of an empty input is an error: the step before failed, nothing is removed" {
+	run -1 --separate-stderr ctrk-netif del </dev/null
+	assert_output ""
+	assert_regex "$stderr" "^ctrk-netif: error: no descriptor on stdin"
 }
