@@ -616,6 +616,22 @@ bench_rounds() {
 	done
 }
 
+# bench_rounds_reversing: bench_rounds, but every second round runs the
+# rows in the reverse order.  A run leaves work behind (writeback, cgroup
+# and mount teardown) that the next run pays for: with one order only, each
+# row would always follow the same one.
+bench_rounds_reversing() {
+	local r i k n=${#TOOLS[@]}
+	for ((r = 1; r <= ROUNDS; r++)); do
+		bench_log "round $r/$ROUNDS"
+		for ((i = 0; i < n; i++)); do
+			k=$(((i + r - 1) % n))
+			((r % 2)) || k=$((n - 1 - k))
+			run_tool "${TOOLS[k]}" "$r"
+		done
+	done
+}
+
 # ------------------------------------------- start-up timing, runtimes
 # (added for bench/start.sh; the functions above are unchanged)
 

@@ -32,7 +32,7 @@
 #     private CTRK_ROOT and ctrk-snap unpacks it; a private containerd
 #     imports (and unpacks) it with ctr images import;
 #   * N rounds; each round runs every row once, starting order rotated per
-#     round and reversed every second round (start_rounds), stdin
+#     round and reversed every second round (bench_rounds_reversing), stdin
 #     /dev/null, stdout /dev/null:
 #       ctrk-RT   ctrk-snap prepare --volatile --image IMG ID | ctrk-mount |
 #                 ctrk-run run --rm [--runtime crun] ID -- true;
@@ -577,7 +577,7 @@ done
 
 declare -A WALL CPU RSS # CPU: with --cpu, the ctrk rows; RSS: not measured (empty)
 
-# run_tool ROW ROUND — one timed start (bench_rounds calls it).
+# run_tool ROW ROUND — one timed start (bench_rounds_reversing calls it).
 run_tool() {
 	local t=$1 r=$2 id=$ID_PREFIX$2-$1 rc msg
 	[ -z "${NA[$t]:-}" ] || return 0
@@ -612,25 +612,10 @@ run_tool() {
 	rm -f "$ERR"
 }
 
-# start_rounds: bench_rounds, but every second round runs the rows in the
-# reverse order.  A run leaves work behind (writeback, cgroup and mount
-# teardown) that the next run pays for: with one order only, each row would
-# always follow the same one, and ctrk-RT-unconfined always ctrk-RT.
-start_rounds() {
-	local r i k n=${#TOOLS[@]}
-	for ((r = 1; r <= ROUNDS; r++)); do
-		bench_log "round $r/$ROUNDS"
-		for ((i = 0; i < n; i++)); do
-			k=$(((i + r - 1) % n))
-			((r % 2)) || k=$((n - 1 - k))
-			run_tool "${TOOLS[k]}" "$r"
-		done
-	done
-}
 
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 T0=$SECONDS
-start_rounds
+bench_rounds_reversing
 bench_log "runs done in $((SECONDS - T0)) s"
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 

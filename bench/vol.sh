@@ -162,7 +162,7 @@ one_row() {
 	rm -f "$err"
 }
 
-# run_tool ROW ROUND — one timed create+rm (start_rounds calls it).
+# run_tool ROW ROUND — one timed create+rm (bench_rounds_reversing calls it).
 run_tool() {
 	local t=$1 r=$2 name=bv$$-$2-$1
 	[ -z "${NA[$t]:-}" ] || return 0
@@ -183,24 +183,11 @@ run_tool() {
 	printf '  round %d  %-7s create %7.3f ms  rm %7.3f ms\n' "$r" "$t" "$C_MS" "$R_MS" >&2
 }
 
-# start_rounds: rotated per round, reversed every second round (as
-# bench/start.sh): a run leaves work behind that the next one pays for.
-start_rounds() {
-	local r i k n=${#TOOLS[@]}
-	for ((r = 1; r <= ROUNDS; r++)); do
-		bench_log "round $r/$ROUNDS"
-		for ((i = 0; i < n; i++)); do
-			k=$(((i + r - 1) % n))
-			((r % 2)) || k=$((n - 1 - k))
-			run_tool "${TOOLS[k]}" "$r"
-		done
-	done
-}
 
 TOOLS=(ctrk podman)
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 T0=$SECONDS
-start_rounds
+bench_rounds_reversing
 bench_log "runs done in $((SECONDS - T0)) s"
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 
